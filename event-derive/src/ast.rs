@@ -1,0 +1,108 @@
+//! Phase 1, parse: the `syn` input read into our own AST, borrowing from it, with the
+//! attributes typed. Shape errors that leave nothing to check (an event that is not a
+//! struct) stop here; attribute mistakes are carried on to `check` to be reported with
+//! the rest.
+
+use syn::{Data, DeriveInput, Fields, Ident, Type};
+
+use crate::attr::{self, ContainerAttrs, FieldAttrs, VariantAttrs};
+use crate::errors::Errors;
+
+/// A struct deriving `Event`.
+pub struct EventInput<'a> {
+    pub ident: &'a Ident,
+    pub input: &'a DeriveInput,
+    pub attrs: ContainerAttrs,
+    pub fields: Vec<EventField<'a>>,
+    /// Mistakes found while parsing attributes.
+    pub errors: Errors,
+}
+
+/// One named field of an event.
+pub struct EventField<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    pub attrs: FieldAttrs,
+}
+
+impl<'a> EventInput<'a> {
+    pub fn parse(input: &'a DeriveInput) -> syn::Result<Self> {
+        let fields = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => &named.named,
+                Fields::Unnamed(_) | Fields::Unit => {
+                    return Err(syn::Error::new_spanned(
+                        &input.ident,
+                        "`#[derive(Event)]` needs a struct with named fields: each field name becomes a protobuf field name and a tag key",
+                    ))
+                }
+            },
+            Data::Enum(_) | Data::Union(_) => {
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "`#[derive(Event)]` works on structs; to make an enum usable as a metric tag, derive `Tag` instead",
+                ))
+            }
+        };
+        let mut errors = Errors::default();
+        let attrs = attr::container(&input.attrs, &mut errors);
+        let fields = fields
+            .iter()
+            .map(|field| EventField {
+                // Named fields always have an ident.
+                ident: field.ident.as_ref().unwrap_or(&input.ident),
+                ty: &field.ty,
+                attrs: attr::field(&field.attrs, &mut errors),
+            })
+            .collect();
+        Ok(EventInput {
+            ident: &input.ident,
+            input,
+            attrs,
+            fields,
+            errors,
+        })
+    }
+}
+
+/// An enum deriving `Tag`.
+pub struct TagInput<'a> {
+    pub ident: &'a Ident,
+    pub input: &'a DeriveInput,
+    pub variants: Vec<TagVariant<'a>>,
+    pub errors: Errors,
+}
+
+/// One variant of a Tag enum.
+pub struct TagVariant<'a> {
+    pub ident: &'a Ident,
+    pub fields: &'a Fields,
+    pub attrs: VariantAttrs,
+}
+
+impl<'a> TagInput<'a> {
+    pub fn parse(input: &'a DeriveInput) -> syn::Result<Self> {
+        let Data::Enum(data) = &input.data else {
+            return Err(syn::Error::new_spanned(
+                &input.ident,
+                "`#[derive(Tag)]` works on enums whose variants carry no data, e.g. `enum Market { Uk, Fr }`",
+            ));
+        };
+        let mut errors = Errors::default();
+        let variants = data
+            .variants
+            .iter()
+            .map(|variant| TagVariant {
+                ident: &variant.ident,
+                fields: &variant.fields,
+                attrs: attr::variant(&variant.attrs, &mut errors),
+            })
+            .collect();
+        Ok(TagInput {
+            ident: &input.ident,
+            input,
+            variants,
+            errors,
+        })
+    }
+}

@@ -1,0 +1,342 @@
+//! Phase 2, check: every rule that can be decided from the source, each mistake reported
+//! at its tokens and all of them at once. What passes is a model `expand_*` can trust.
+//!
+//! Rules that depend on other types (a tag type's cardinality, whether a field type can be
+//! encoded) are left to the compiler through trait bounds in the generated code, with
+//! `#[diagnostic::on_unimplemented]` messages in the runtime.
+
+use std::collections::HashMap;
+
+use event_names::{
+    check_metric_name, check_tag_key, check_tag_value, check_topic, is_reserved_tag_key, snake_case,
+};
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Ident, Type};
+
+use crate::ast::{EventInput, TagInput};
+use crate::attr::MetricKind;
+
+/// Protobuf's largest field number.
+const MAX_FIELD_NUMBER: u32 = (1 << 29) - 1;
+/// Field numbers protobuf reserves for its own implementation.
+const RESERVED_FIELD_NUMBERS: std::ops::RangeInclusive<u32> = 19_000..=19_999;
+
+/// A checked event.
+pub struct Event<'a> {
+    pub ident: &'a Ident,
+    pub name: String,
+    pub topic: String,
+    pub max_series: u64,
+    /// Where a budget error points: `max_series` if given, else the struct name.
+    pub budget_span: Span,
+    pub sample_rate: f64,
+    pub fields: Vec<Field<'a>>,
+}
+
+/// A checked field.
+pub struct Field<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    /// The field name without `r#`: the protobuf field name.
+    pub name: String,
+    pub number: u32,
+    pub is_key: bool,
+    pub tag: Option<TagRole>,
+    pub metric: Option<MetricRole>,
+}
+
+/// The field is a DogStatsD tag.
+pub struct TagRole {
+    pub key: String,
+    pub span: Span,
+}
+
+/// The field is a DogStatsD value metric.
+pub struct MetricRole {
+    pub kind: MetricKind,
+    pub name: String,
+    pub span: Span,
+}
+
+/// A checked Tag enum.
+pub struct TagEnum<'a> {
+    pub ident: &'a Ident,
+    pub variants: Vec<(&'a Ident, String)>,
+}
+
+/// The last path segment of a type, e.g. `String` for `std::string::String`, or `&str`.
+fn type_name(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => {
+            path.path.segments.last().map(|s| s.ident.to_string())
+        }
+        Type::Reference(reference) => type_name(&reference.elem).map(|inner| format!("&{inner}")),
+        Type::Group(group) => type_name(&group.elem),
+        _ => None,
+    }
+}
+
+/// Types that can never be tags, caught here so the error can name the field.
+fn unbounded_reason(type_name: &str) -> Option<&'static str> {
+    Some(match type_name {
+        "String" | "str" | "&str" | "Cow" | "char" => "text can hold any value",
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128"
+        | "isize" => "a number can take millions of values",
+        "f32" | "f64" => "a float can take countless values",
+        "Uuid" | "Ulid" => "an id is unique per entity",
+        "Vec" | "HashSet" | "BTreeSet" | "HashMap" => "a collection is not a single value",
+        "SystemTime" | "Instant" | "Duration" => "a time can take countless values",
+        _ => return None,
+    })
+}
+
+/// Types that can never carry a value metric, caught here to point at the attribute.
+fn is_non_numeric(type_name: &str) -> bool {
+    matches!(
+        type_name,
+        "String" | "str" | "&str" | "bool" | "char" | "Vec" | "SystemTime" | "Cow"
+    )
+}
+
+pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
+    let EventInput {
+        ident,
+        input: derive_input,
+        attrs,
+        fields,
+        mut errors,
+    } = input;
+
+    if !derive_input.generics.params.is_empty() {
+        errors.at(
+            &derive_input.generics,
+            "an event cannot be generic: its protobuf schema and metric series must be fixed at compile time",
+        );
+    }
+
+    let topic = match &attrs.topic {
+        Some(topic) => {
+            if let Err(reason) = check_topic(&topic.value) {
+                errors.at_span(
+                    topic.span,
+                    format!("invalid Kafka topic {:?}: {reason}", topic.value),
+                );
+            }
+            topic.value.clone()
+        }
+        None => {
+            errors.at(
+                ident,
+                format!(
+                    "`{ident}` needs a Kafka topic: add `#[event(topic = \"...\")]` to the struct"
+                ),
+            );
+            String::new()
+        }
+    };
+
+    let name = match &attrs.name {
+        Some(name) => {
+            if let Err(reason) = check_metric_name(&name.value) {
+                errors.at_span(
+                    name.span,
+                    format!("invalid event name {:?}: {reason}", name.value),
+                );
+            }
+            name.value.clone()
+        }
+        None => snake_case(&ident.to_string()),
+    };
+
+    let mut checked = Vec::with_capacity(fields.len());
+    let mut key_field: Option<&Ident> = None;
+    let mut tag_keys: HashMap<String, &Ident> = HashMap::new();
+    let mut numbers: HashMap<u32, &Ident> = HashMap::new();
+    let mut previous_number = 0u32;
+
+    for field in fields {
+        let field_name = field.ident.to_string().trim_start_matches("r#").to_owned();
+        let ty_name = type_name(field.ty);
+        let attrs = field.attrs;
+
+        if let Some(key_span) = attrs.key {
+            if let Some(first) = key_field {
+                errors.at_span(
+                    key_span,
+                    format!("only one field can be the Kafka key, and `{first}` already is; remove one `#[event(key)]`"),
+                );
+            } else {
+                key_field = Some(field.ident);
+            }
+        }
+
+        let tag = attrs.tag.and_then(|tag| {
+            if attrs.key.is_some() {
+                errors.at_span(
+                    tag.span,
+                    format!("`{field_name}` cannot be both the Kafka `key` and a `tag`: a key identifies one entity, while a tag must have few distinct values"),
+                );
+                return None;
+            }
+            if let Some(reason) = ty_name.as_deref().and_then(unbounded_reason) {
+                let ty = ty_name.as_deref().unwrap_or_default();
+                errors.at(
+                    field.ty,
+                    format!(
+                        "`{field_name}` cannot be a metric tag: its type is `{ty}`, and {reason}, so it would create a DogStatsD series per value\n\
+                         help: remove `#[event(tag)]` to keep `{field_name}` in the Kafka payload only, or use a `#[derive(Tag)]` enum, `bool` or `Option<T: Tag>`"
+                    ),
+                );
+            }
+            let key = tag.value.unwrap_or_else(|| field_name.clone());
+            if let Err(reason) = check_tag_key(&key) {
+                errors.at_span(tag.span, format!("invalid tag key {key:?}: {reason}; rename it with `#[event(tag = \"...\")]`"));
+            } else if is_reserved_tag_key(&key) {
+                errors.at_span(
+                    tag.span,
+                    format!("`{key}` is a reserved tag key: the Datadog agent gives it its own meaning; set it once for the process with `.constant_tag(\"{key}\", ...)` on the dispatcher, or rename this tag with `#[event(tag = \"...\")]`"),
+                );
+            } else if let Some(first) = tag_keys.get(&key) {
+                errors.at_span(tag.span, format!("tag key `{key}` is already used by `{first}`; rename one with `#[event(tag = \"...\")]`"));
+            } else {
+                tag_keys.insert(key.clone(), field.ident);
+            }
+            Some(TagRole { key, span: tag.span })
+        });
+
+        let metric = attrs.metric.and_then(|metric| {
+            if attrs.key.is_some() || tag.is_some() {
+                let role = if attrs.key.is_some() { "the Kafka `key`" } else { "a `tag`" };
+                errors.at_span(
+                    metric.span,
+                    format!("`{field_name}` cannot be both {role} and a `metric`: a metric's value is a number, not an identity or a label"),
+                );
+                return None;
+            }
+            if let Some(ty) = ty_name.as_deref().filter(|ty| is_non_numeric(ty)) {
+                errors.at_span(
+                    metric.span,
+                    format!("`metric` needs a numeric or `Duration` field, but `{field_name}` is `{ty}`"),
+                );
+            }
+            let metric_name = format!("{name}.{field_name}");
+            if let Err(reason) = check_metric_name(&metric_name) {
+                errors.at_span(metric.span, format!("the metric name {metric_name:?} is invalid: {reason}"));
+            }
+            Some(MetricRole { kind: metric.value, name: metric_name, span: metric.span })
+        });
+
+        let number = match &attrs.id {
+            Some(id) => {
+                if id.value == 0
+                    || id.value > MAX_FIELD_NUMBER
+                    || RESERVED_FIELD_NUMBERS.contains(&id.value)
+                {
+                    errors.at_span(
+                        id.span,
+                        format!("`id = {}` is not a usable protobuf field number: use 1 to 536870911, except 19000 to 19999", id.value),
+                    );
+                }
+                id.value
+            }
+            None => previous_number.saturating_add(1),
+        };
+        if let Some(first) = numbers.get(&number) {
+            let span = attrs.id.as_ref().map_or(field.ident.span(), |id| id.span);
+            errors.at_span(
+                span,
+                format!("protobuf field number {number} is already used by `{first}`; pin distinct numbers with `#[event(id = N)]`"),
+            );
+        } else {
+            numbers.insert(number, field.ident);
+        }
+        previous_number = number;
+
+        checked.push(Field {
+            ident: field.ident,
+            ty: field.ty,
+            name: field_name,
+            number,
+            is_key: attrs.key.is_some(),
+            tag,
+            metric,
+        });
+    }
+
+    let event = Event {
+        ident,
+        name,
+        topic,
+        max_series: attrs.max_series.as_ref().map_or(1000, |m| m.value),
+        budget_span: attrs.max_series.as_ref().map_or(ident.span(), |m| m.span),
+        sample_rate: attrs.sample_rate.as_ref().map_or(1.0, |r| r.value),
+        fields: checked,
+    };
+    errors.finish(event)
+}
+
+pub fn check_tag(input: TagInput<'_>) -> syn::Result<TagEnum<'_>> {
+    let TagInput {
+        ident,
+        input: derive_input,
+        variants,
+        mut errors,
+    } = input;
+
+    if !derive_input.generics.params.is_empty() {
+        errors.at(
+            &derive_input.generics,
+            "a Tag enum cannot be generic: its values must be fixed at compile time",
+        );
+    }
+    if variants.is_empty() {
+        errors.at(
+            ident,
+            format!("`{ident}` has no variants, so it has no tag values; add at least one"),
+        );
+    }
+
+    let mut values: HashMap<String, &Ident> = HashMap::new();
+    let mut proto_idents: HashMap<String, &Ident> = HashMap::new();
+    let mut checked = Vec::with_capacity(variants.len());
+    for variant in variants {
+        if !variant.fields.is_empty() {
+            errors.at(
+                variant.fields,
+                format!("a Tag variant cannot carry data: `{}` would make the tag's values unbounded; use a unit variant", variant.ident),
+            );
+        }
+        let (value, span) = match variant.attrs.rename {
+            Some(rename) => (rename.value, rename.span),
+            None => (snake_case(&variant.ident.to_string()), variant.ident.span()),
+        };
+        if let Err(reason) = check_tag_value(&value) {
+            errors.at_span(span, format!("invalid tag value {value:?}: {reason}; set one with `#[tag(rename = \"...\")]`"));
+        }
+        let proto_ident = value
+            .to_ascii_uppercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+        if let Some(first) = values.get(&value) {
+            errors.at_span(span, format!("tag value {value:?} is already used by `{first}`; rename one with `#[tag(rename = \"...\")]`"));
+        } else if let Some(first) = proto_idents.get(&proto_ident) {
+            errors.at_span(
+                span,
+                format!("tag value {value:?} and the value of `{first}` become the same protobuf enum value `{proto_ident}`; rename one with `#[tag(rename = \"...\")]`"),
+            );
+        } else {
+            values.insert(value.clone(), variant.ident);
+            proto_idents.insert(proto_ident, variant.ident);
+        }
+        checked.push((variant.ident, value));
+    }
+    errors.finish(TagEnum {
+        ident,
+        variants: checked,
+    })
+}
+
+/// The span of a type, for `quote_spanned!` in expansion.
+pub fn type_span(ty: &Type) -> Span {
+    ty.span()
+}

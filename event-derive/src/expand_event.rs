@@ -1,0 +1,241 @@
+//! Phase 3, expand: the `Event` impl of a checked struct.
+//!
+//! Field code names the field's type (`<T as Trait>::...`) under `quote_spanned!` at the
+//! type, so a trait-bound error (a type that is not a `Tag`, cannot be encoded, cannot be
+//! a key) lands on the field that caused it.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+use crate::attr::MetricKind;
+use crate::check::{type_span, Event, Field};
+
+fn metric_kind(kind: MetricKind) -> TokenStream {
+    let variant = match kind {
+        MetricKind::Count => quote!(Count),
+        MetricKind::Gauge => quote!(Gauge),
+        MetricKind::Histogram => quote!(Histogram),
+        MetricKind::Distribution => quote!(Distribution),
+        MetricKind::Timing => quote!(Timing),
+    };
+    quote!(::event_runtime::__private::MetricKind::#variant)
+}
+
+/// Series one tag combination creates for a metric kind, matching the runtime's
+/// `MetricKind::series_per_combination`.
+fn series_weight(kind: MetricKind) -> usize {
+    match kind {
+        MetricKind::Count | MetricKind::Gauge => 1,
+        MetricKind::Histogram | MetricKind::Distribution | MetricKind::Timing => 5,
+    }
+}
+
+pub fn expand(event: &Event<'_>) -> TokenStream {
+    let ident = event.ident;
+    let rt = quote!(::event_runtime);
+    let p = quote!(::event_runtime::__private);
+    let tags: Vec<&Field<'_>> = event.fields.iter().filter(|f| f.tag.is_some()).collect();
+    let metrics: Vec<&Field<'_>> = event.fields.iter().filter(|f| f.metric.is_some()).collect();
+
+    let name = &event.name;
+    let topic = &event.topic;
+    let message_name = format!("events.{ident}");
+    let message = ident.to_string();
+    let sample_rate = event.sample_rate;
+
+    let tag_keys: Vec<&str> = tags
+        .iter()
+        .filter_map(|f| f.tag.as_ref())
+        .map(|t| t.key.as_str())
+        .collect();
+    let tag_idents: Vec<_> = tags.iter().map(|f| f.ident).collect();
+    let cardinalities: Vec<TokenStream> = tags
+        .iter()
+        .map(|f| {
+            let ty = f.ty;
+            quote_spanned!(type_span(ty)=> <#ty as #rt::Tag>::CARDINALITY)
+        })
+        .collect();
+    let tag_types: Vec<_> = tags.iter().map(|f| f.ty).collect();
+    let digits: Vec<_> = (0..tags.len())
+        .map(|i| format_ident!("__event_digit_{}", i))
+        .collect();
+    // Mixed-radix digits are peeled off from the last tag, then visited in declaration order.
+    let digits_rev: Vec<_> = digits.iter().rev().collect();
+    let moduli_rev: Vec<_> = cardinalities.iter().rev().collect();
+    let divisors_rev = moduli_rev.clone();
+
+    let metric_entries = metrics.iter().filter_map(|f| f.metric.as_ref()).map(|m| {
+        let metric_name = &m.name;
+        let kind = metric_kind(m.kind);
+        quote!(#p::ValueMetric { name: #metric_name, kind: #kind })
+    });
+    let metric_visits = metrics.iter().enumerate().map(|(i, f)| {
+        let field = f.ident;
+        let ty = f.ty;
+        let span = f.metric.as_ref().map_or(type_span(ty), |m| m.span);
+        quote_spanned! {span=>
+            if let #p::Option::Some(number) = <#ty as #p::MetricValue>::metric_number(&self.#field) {
+                visit(&Self::VALUE_METRICS[#i], number);
+            }
+        }
+    });
+    let series_per_combination: usize = 1 + metrics
+        .iter()
+        .filter_map(|f| f.metric.as_ref())
+        .map(|m| series_weight(m.kind))
+        .sum::<usize>();
+
+    let key = match event.fields.iter().find(|f| f.is_key) {
+        Some(f) => {
+            let field = f.ident;
+            let ty = f.ty;
+            quote_spanned!(type_span(ty)=> <#ty as #p::RecordKey>::key_bytes(&self.#field))
+        }
+        None => quote!(#p::Option::None),
+    };
+
+    let encodes = event.fields.iter().map(|f| {
+        let (field, ty, number) = (f.ident, f.ty, f.number);
+        quote_spanned!(type_span(ty)=> <#ty as #p::ProtoField>::encode(&self.#field, #number, buf);)
+    });
+    let lens = event.fields.iter().map(|f| {
+        let (field, ty, number) = (f.ident, f.ty, f.number);
+        quote_spanned!(type_span(ty)=> + <#ty as #p::ProtoField>::encoded_len(&self.#field, #number))
+    });
+    let slots: Vec<_> = event
+        .fields
+        .iter()
+        .map(|f| format_ident!("__event_slot_{}", f.ident))
+        .collect();
+    let slot_inits = event.fields.iter().zip(&slots).map(|(f, slot)| {
+        let ty = f.ty;
+        quote_spanned!(type_span(ty)=> let mut #slot = <<#ty as #p::ProtoField>::Slot as ::core::default::Default>::default();)
+    });
+    let merges = event.fields.iter().zip(&slots).map(|(f, slot)| {
+        let (ty, number, field_name) = (f.ty, f.number, &f.name);
+        quote!(#number => #p::merge_field::<#ty>(&mut #slot, wire_type, buf, ctx, #message, #field_name),)
+    });
+    let finishes = event.fields.iter().zip(&slots).map(|(f, slot)| {
+        let (field, ty, field_name) = (f.ident, f.ty, &f.name);
+        quote!(#field: #p::finish_field::<#ty>(#slot, #message, #field_name)?,)
+    });
+    let field_defs = event.fields.iter().map(|f| {
+        let (ty, number, field_name) = (f.ty, f.number, &f.name);
+        quote!(#p::FieldDef {
+            name: #field_name,
+            number: #number,
+            label: <#ty as #p::ProtoField>::LABEL,
+            ty: <#ty as #p::ProtoField>::proto_type(),
+        })
+    });
+
+    let budget = Literal::usize_unsuffixed(usize::try_from(event.max_series).unwrap_or(usize::MAX));
+    let budget_check = quote_spanned! {event.budget_span=>
+        const _: () = {
+            let series = <#ident as #rt::Event>::SERIES;
+            if series > #budget {
+                let message = #p::ConstMessage::new()
+                    .text("event `")
+                    .text(#name)
+                    .text("` can create ")
+                    .number(series)
+                    .text(" metric series, over its budget of ")
+                    .number(#budget)
+                    .text(" (one counter per combination of tag values, plus 1 per count or gauge metric and 5 per histogram, distribution or timing metric on each)\n\
+                           help: remove a tag, give a Tag enum fewer values, or raise the budget with `#[event(max_series = N)]`");
+                ::core::panic!("{}", message.as_str());
+            }
+        };
+    };
+    let tag_length_checks = tags.iter().filter_map(|f| f.tag.as_ref().map(|t| (f, t))).map(|(f, tag)| {
+        let ty = f.ty;
+        let key = &tag.key;
+        quote_spanned! {tag.span=>
+            const _: () = {
+                if #key.len() + 1 + <#ty as #rt::Tag>::MAX_VALUE_LEN > 200 {
+                    ::core::panic!(::core::concat!("tag `", #key, "`: key:value can exceed DogStatsD's 200-character limit; shorten the key or the longest value"));
+                }
+            };
+        }
+    });
+
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #rt::Event for #ident {
+                const NAME: &'static str = #name;
+                const TOPIC: &'static str = #topic;
+                const MESSAGE_NAME: &'static str = #message_name;
+                const TAG_KEYS: &'static [&'static str] = &[#(#tag_keys),*];
+                const TAG_COMBINATIONS: usize = 1usize #(* #cardinalities)*;
+                const VALUE_METRICS: &'static [#p::ValueMetric] = &[#(#metric_entries),*];
+                const SERIES: usize = #p::series_product(Self::TAG_COMBINATIONS, #series_per_combination);
+                const SAMPLE_RATE: f64 = #sample_rate;
+
+                #[allow(unused_mut, unused_variables)]
+                fn for_each_tag(&self, mut visit: impl ::core::ops::FnMut(&'static str, &'static str)) {
+                    #(visit(#tag_keys, #rt::Tag::value(&self.#tag_idents));)*
+                }
+
+                fn tag_combination(&self) -> usize {
+                    0usize #(.wrapping_mul(#cardinalities).wrapping_add(#rt::Tag::index(&self.#tag_idents)))*
+                }
+
+                #[allow(unused_mut, unused_variables)]
+                fn for_each_tag_of_combination(combination: usize, mut visit: impl ::core::ops::FnMut(&'static str, &'static str)) {
+                    if combination >= Self::TAG_COMBINATIONS {
+                        return;
+                    }
+                    let mut rest = combination;
+                    #(
+                        let #digits_rev = rest % #moduli_rev;
+                        rest /= #divisors_rev;
+                    )*
+                    #(
+                        visit(#tag_keys, <#tag_types as #rt::Tag>::from_index(#digits).map_or("", |value| #rt::Tag::value(&value)));
+                    )*
+                }
+
+                #[allow(unused_mut, unused_variables)]
+                fn for_each_value_metric(&self, mut visit: impl ::core::ops::FnMut(&'static #p::ValueMetric, #p::MetricNumber)) {
+                    #(#metric_visits)*
+                }
+
+                fn key(&self) -> #p::Option<&[u8]> {
+                    #key
+                }
+
+                #[allow(unused_variables)]
+                fn encode(&self, buf: &mut #p::Vec<u8>) {
+                    #(#encodes)*
+                }
+
+                fn encoded_len(&self) -> usize {
+                    0 #(#lens)*
+                }
+
+                fn decode(bytes: &[u8]) -> #p::Result<Self, #p::DecodeError> {
+                    #(#slot_inits)*
+                    #p::decode_fields(bytes, |number, wire_type, buf, ctx| match number {
+                        #(#merges)*
+                        _ => #p::Result::Ok(false),
+                    })?;
+                    #p::Result::Ok(Self { #(#finishes)* })
+                }
+
+                fn proto_schema() -> #p::String {
+                    #p::render_schema(&#p::MessageDef {
+                        message: #message,
+                        event: #name,
+                        topic: #topic,
+                        fields: &[#(#field_defs),*],
+                    })
+                }
+            }
+
+            #budget_check
+            #(#tag_length_checks)*
+        };
+    }
+}

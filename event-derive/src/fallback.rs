@@ -1,0 +1,71 @@
+//! On error: the errors, plus stub impls so that code using the type (`publish(&e)`,
+//! `E::NAME`, a tag field of this enum type) does not add a page of follow-on errors.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::DeriveInput;
+
+pub fn event(input: &DeriveInput, error: syn::Error) -> TokenStream {
+    let errors = error.into_compile_error();
+    if !input.generics.params.is_empty() {
+        return errors;
+    }
+    let ident = &input.ident;
+    let p = quote!(::event_runtime::__private);
+    quote! {
+        #errors
+        const _: () = {
+            impl ::event_runtime::Event for #ident {
+                const NAME: &'static str = "";
+                const TOPIC: &'static str = "";
+                const MESSAGE_NAME: &'static str = "";
+                const TAG_KEYS: &'static [&'static str] = &[];
+                const TAG_COMBINATIONS: usize = 1;
+                const VALUE_METRICS: &'static [#p::ValueMetric] = &[];
+                const SERIES: usize = 1;
+                const SAMPLE_RATE: f64 = 1.0;
+                fn for_each_tag(&self, _: impl ::core::ops::FnMut(&'static str, &'static str)) {}
+                fn tag_combination(&self) -> usize { 0 }
+                fn for_each_tag_of_combination(_: usize, _: impl ::core::ops::FnMut(&'static str, &'static str)) {}
+                fn for_each_value_metric(&self, _: impl ::core::ops::FnMut(&'static #p::ValueMetric, #p::MetricNumber)) {}
+                fn key(&self) -> #p::Option<&[u8]> { #p::Option::None }
+                fn encode(&self, _: &mut #p::Vec<u8>) {}
+                fn encoded_len(&self) -> usize { 0 }
+                fn decode(_: &[u8]) -> #p::Result<Self, #p::DecodeError> { ::core::unreachable!() }
+                fn proto_schema() -> #p::String { #p::String::new() }
+            }
+        };
+    }
+}
+
+pub fn tag(input: &DeriveInput, error: syn::Error) -> TokenStream {
+    let errors = error.into_compile_error();
+    if !input.generics.params.is_empty() {
+        return errors;
+    }
+    let ident = &input.ident;
+    let p = quote!(::event_runtime::__private);
+    quote! {
+        #errors
+        const _: () = {
+            impl ::event_runtime::Tag for #ident {
+                const CARDINALITY: usize = 1;
+                const MAX_VALUE_LEN: usize = 0;
+                fn index(&self) -> usize { 0 }
+                fn from_index(_: usize) -> #p::Option<Self> { #p::Option::None }
+                fn value(&self) -> &'static str { "" }
+            }
+            impl #p::Singular for #ident {
+                fn proto_type() -> #p::ProtoType { #p::ProtoType::Scalar("") }
+                fn is_default(&self) -> bool { false }
+                fn absent() -> #p::Option<Self> { #p::Option::None }
+                fn encode(&self, _: u32, _: &mut #p::Vec<u8>) {}
+                fn encoded_len(&self, _: u32) -> usize { 0 }
+                fn merge(_: &mut #p::Option<Self>, _: #p::WireType, _: &mut &[u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }
+                fn encode_repeated(_: &[Self], _: u32, _: &mut #p::Vec<u8>) {}
+                fn encoded_len_repeated(_: &[Self], _: u32) -> usize { 0 }
+                fn merge_repeated(_: &mut #p::Vec<Self>, _: #p::WireType, _: &mut &[u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }
+            }
+        };
+    }
+}

@@ -1,0 +1,247 @@
+//! The dispatcher: one `publish` call formats the DogStatsD lines and encodes the Kafka
+//! record of an event once, and hands them to every sink.
+
+use std::cell::RefCell;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::error::{BuildError, Undelivered};
+use crate::event_id::random_unit;
+use crate::sink::{MetricSink, RecordSink, SinkStats};
+use crate::statsd_line::LineFormat;
+use crate::{Event, EventId, KafkaRecord, RecordingSink};
+
+/// Per-thread buffers, reused by every publish so that the steady state allocates nothing.
+#[derive(Default)]
+struct Buffers {
+    lines: String,
+    payload: Vec<u8>,
+}
+
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+}
+
+/// Publishes events to every configured sink. Cheap to share: put it in an `Arc`.
+///
+/// ```
+/// use std::time::Duration;
+/// use event_runtime::{Dispatcher, Event, RecordingSink, Tag};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// enum Platform { Android, Ios, Web }
+///
+/// #[derive(Event, Clone, Debug, PartialEq)]
+/// #[event(name = "app.opened", topic = "app")]
+/// struct AppOpened {
+///     user_id: String,
+///     #[event(tag)]
+///     platform: Platform,
+/// }
+///
+/// let recording = RecordingSink::new();
+/// let events = Dispatcher::builder()
+///     .prefix("shop")
+///     .constant_tag("env", "prod")
+///     .recording(&recording)
+///     .build()?;
+/// events.publish(&AppOpened { user_id: "u-1".into(), platform: Platform::Web });
+/// let report = events.shutdown(Duration::from_secs(1))?;
+///
+/// assert_eq!(recording.statsd_lines(), ["shop.app.opened:1|c|#platform:web,env:prod"]);
+/// assert_eq!(report.undelivered(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Dispatcher {
+    format: LineFormat,
+    metric_sinks: Vec<Box<dyn MetricSink>>,
+    record_sinks: Vec<Box<dyn RecordSink>>,
+}
+
+impl Dispatcher {
+    /// Starts configuring a dispatcher.
+    pub fn builder() -> DispatcherBuilder {
+        DispatcherBuilder::default()
+    }
+
+    /// Sends `event` to every sink. Never blocks beyond the sinks' documented bounds and
+    /// never fails the caller: whatever goes wrong is counted in [`Dispatcher::stats`].
+    pub fn publish<E: Event>(&self, event: &E) {
+        BUFFERS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffers) => self.publish_with(event, &mut buffers),
+            // A sink that publishes from inside `send` reenters here; give it fresh buffers.
+            Err(_) => self.publish_with(event, &mut Buffers::default()),
+        });
+    }
+
+    fn publish_with<E: Event>(&self, event: &E, buffers: &mut Buffers) {
+        if !self.metric_sinks.is_empty() {
+            let lines = &mut buffers.lines;
+            lines.clear();
+            if E::SAMPLE_RATE >= 1.0 || random_unit() < E::SAMPLE_RATE {
+                self.format.write_counter(event, E::SAMPLE_RATE, lines);
+            }
+            self.format.write_value_metrics(event, lines);
+            if !lines.is_empty() {
+                for sink in &self.metric_sinks {
+                    sink.send_lines(lines);
+                }
+            }
+        }
+        if !self.record_sinks.is_empty() {
+            let payload = &mut buffers.payload;
+            payload.clear();
+            event.encode(payload);
+            let timestamp = SystemTime::now();
+            let event_id = EventId::new(timestamp);
+            let id_text = event_id.to_hyphenated();
+            let record = KafkaRecord {
+                topic: E::TOPIC,
+                key: event.key(),
+                payload,
+                event_name: E::NAME,
+                schema_name: E::MESSAGE_NAME,
+                event_id,
+                // The hyphenated form is ASCII by construction.
+                event_id_text: std::str::from_utf8(&id_text).unwrap_or_default(),
+                timestamp,
+            };
+            for sink in &self.record_sinks {
+                sink.send(&record);
+            }
+        }
+    }
+
+    /// The counts of every sink, now.
+    pub fn stats(&self) -> DeliveryReport {
+        let metric = self.metric_sinks.iter().map(|s| SinkReport {
+            name: s.name(),
+            stats: s.stats(),
+        });
+        let record = self.record_sinks.iter().map(|s| SinkReport {
+            name: s.name(),
+            stats: s.stats(),
+        });
+        DeliveryReport {
+            sinks: metric.chain(record).collect(),
+        }
+    }
+
+    /// Waits at most `timeout` for every sink to send what it holds, and returns the counts.
+    pub fn flush(&self, timeout: Duration) -> DeliveryReport {
+        let deadline = Instant::now() + timeout;
+        for sink in &self.metric_sinks {
+            sink.flush(deadline.saturating_duration_since(Instant::now()));
+        }
+        for sink in &self.record_sinks {
+            sink.flush(deadline.saturating_duration_since(Instant::now()));
+        }
+        self.stats()
+    }
+
+    /// Flushes every sink within `timeout` and stops. `Err` says how much was not
+    /// delivered, per sink; the sinks are closed either way.
+    pub fn shutdown(self, timeout: Duration) -> Result<DeliveryReport, Undelivered> {
+        let report = self.flush(timeout);
+        if report.undelivered() == 0 {
+            Ok(report)
+        } else {
+            Err(Undelivered { report })
+        }
+    }
+}
+
+/// The counts of one sink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkReport {
+    /// The sink's name, e.g. `kafka`.
+    pub name: &'static str,
+    /// Its counts.
+    pub stats: SinkStats,
+}
+
+/// The counts of every sink of a dispatcher.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// One entry per sink: metric sinks first, then record sinks.
+    pub sinks: Vec<SinkReport>,
+}
+
+impl DeliveryReport {
+    /// The counts of the sink with this name.
+    pub fn sink(&self, name: &str) -> Option<SinkStats> {
+        self.sinks.iter().find(|s| s.name == name).map(|s| s.stats)
+    }
+
+    /// Items not delivered, over every sink.
+    pub fn undelivered(&self) -> u64 {
+        self.sinks.iter().map(|s| s.stats.undelivered()).sum()
+    }
+}
+
+/// Configures a [`Dispatcher`]. Runtime strings are checked by [`DispatcherBuilder::build`].
+#[derive(Default)]
+pub struct DispatcherBuilder {
+    prefix: String,
+    constant_tags: Vec<(String, String)>,
+    metric_sinks: Vec<Box<dyn MetricSink>>,
+    record_sinks: Vec<Box<dyn RecordSink>>,
+}
+
+impl DispatcherBuilder {
+    /// A prefix for every metric name: `shop` turns `payment.attempted` into
+    /// `shop.payment.attempted`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// A tag added to every metric line, such as `env:prod`. Reserved keys (`env`,
+    /// `service`, `version`, ...) belong here rather than on events.
+    pub fn constant_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.constant_tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds a sink for DogStatsD lines.
+    pub fn metric_sink(mut self, sink: impl MetricSink + 'static) -> Self {
+        self.metric_sinks.push(Box::new(sink));
+        self
+    }
+
+    /// Adds a sink for Kafka records.
+    pub fn record_sink(mut self, sink: impl RecordSink + 'static) -> Self {
+        self.record_sinks.push(Box::new(sink));
+        self
+    }
+
+    /// Records both lines and records into `recording` (a clone shares its store).
+    pub fn recording(self, recording: &RecordingSink) -> Self {
+        self.metric_sink(recording.clone())
+            .record_sink(recording.clone())
+    }
+
+    /// Checks the prefix and constant tags, and builds the dispatcher.
+    pub fn build(self) -> Result<Dispatcher, BuildError> {
+        if !self.prefix.is_empty() {
+            event_names::check_metric_name(&self.prefix).map_err(|reason| {
+                BuildError::InvalidPrefix {
+                    prefix: self.prefix.clone(),
+                    reason,
+                }
+            })?;
+        }
+        for (key, value) in &self.constant_tags {
+            event_names::check_tag(key, value).map_err(|reason| {
+                BuildError::InvalidConstantTag {
+                    tag: format!("{key}:{value}"),
+                    reason,
+                }
+            })?;
+        }
+        Ok(Dispatcher {
+            format: LineFormat::new(&self.prefix, &self.constant_tags),
+            metric_sinks: self.metric_sinks,
+            record_sinks: self.record_sinks,
+        })
+    }
+}

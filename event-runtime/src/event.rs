@@ -1,0 +1,77 @@
+//! The `Event` trait: what `#[derive(Event)]` generates and the dispatcher consumes.
+
+use crate::metric::{MetricNumber, ValueMetric};
+use crate::DecodeError;
+
+/// A business event: one struct, sent to DogStatsD as a counter with its tags and to
+/// Kafka as a protobuf payload with every field.
+///
+/// Implement it with `#[derive(Event)]`; the attributes are described in the crate docs.
+///
+/// ```
+/// use event_runtime::{Event, Tag};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// enum Market { Uk, Fr }
+///
+/// #[derive(Event, Clone, Debug, PartialEq)]
+/// #[event(name = "order.placed", topic = "orders")]
+/// struct OrderPlaced {
+///     #[event(key)]
+///     order_id: String,
+///     user_id: String,
+///     #[event(tag)]
+///     market: Market,
+/// }
+///
+/// let event = OrderPlaced { order_id: "o-1".into(), user_id: "u-9".into(), market: Market::Fr };
+/// assert_eq!(OrderPlaced::NAME, "order.placed");
+/// assert_eq!(OrderPlaced::SERIES, 2);
+/// assert_eq!(event.key(), Some(&b"o-1"[..]));
+/// let mut payload = Vec::new();
+/// event.encode(&mut payload);
+/// assert_eq!(OrderPlaced::decode(&payload).unwrap(), event);
+/// ```
+pub trait Event: Sized + Send + Sync + 'static {
+    /// The metric and event name, e.g. `payment.attempted`.
+    const NAME: &'static str;
+    /// The Kafka topic the payload is written to.
+    const TOPIC: &'static str;
+    /// The protobuf message's full name, e.g. `events.PaymentAttempted`.
+    const MESSAGE_NAME: &'static str;
+    /// The tag keys, in declaration order.
+    const TAG_KEYS: &'static [&'static str];
+    /// The number of distinct tag-value combinations (the product of the tags' cardinalities).
+    const TAG_COMBINATIONS: usize;
+    /// The value metrics declared with `#[event(metric = "...")]`.
+    const VALUE_METRICS: &'static [ValueMetric];
+    /// The metric series this event can create: one counter per tag combination, plus each
+    /// value metric's series per combination. Checked against `max_series` at compile time.
+    const SERIES: usize;
+    /// The fraction of counter increments sent to DogStatsD when not aggregating (`1.0` = all).
+    const SAMPLE_RATE: f64;
+
+    /// Calls `visit(key, value)` for each tag, in declaration order, without allocating.
+    fn for_each_tag(&self, visit: impl FnMut(&'static str, &'static str));
+    /// This value's tag combination as a dense index in `0..TAG_COMBINATIONS`.
+    fn tag_combination(&self) -> usize;
+    /// Calls `visit(key, value)` for each tag of a combination index, the inverse of
+    /// [`Event::tag_combination`]. Does nothing for an index out of range.
+    fn for_each_tag_of_combination(
+        combination: usize,
+        visit: impl FnMut(&'static str, &'static str),
+    );
+    /// Calls `visit(metric, number)` for each value metric that has a value.
+    fn for_each_value_metric(&self, visit: impl FnMut(&'static ValueMetric, MetricNumber));
+
+    /// The Kafka record key, from the `#[event(key)]` field.
+    fn key(&self) -> Option<&[u8]>;
+    /// Appends the protobuf encoding of every field to `buf`.
+    fn encode(&self, buf: &mut Vec<u8>);
+    /// The length [`Event::encode`] appends.
+    fn encoded_len(&self) -> usize;
+    /// Reads a payload written by [`Event::encode`] (or any protobuf encoder of the same schema).
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError>;
+    /// The proto3 `.proto` text of this event's message and its enums.
+    fn proto_schema() -> String;
+}

@@ -1,0 +1,106 @@
+//! Publish one business event to DogStatsD and Kafka with one call.
+//!
+//! A struct marked `#[derive(Event)]` is sent two ways by [`Dispatcher::publish`]:
+//!
+//! - **DogStatsD** gets a counter named after the event, tagged with only the fields
+//!   marked `#[event(tag)]`, whose types must implement [`Tag`] (bounded value sets);
+//!   plus one value metric per field marked `#[event(metric = "...")]`.
+//! - **Kafka** gets every field as a protobuf payload, keyed by the `#[event(key)]` field,
+//!   with the event name, a UUIDv7 event id, the schema name and the content type as headers.
+//!
+//! ```
+//! use event_runtime::{Dispatcher, Event, RecordingSink, Tag};
+//!
+//! #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+//! enum Market { Uk, Fr, It }
+//!
+//! #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+//! enum Platform { Android, Ios, Web }
+//!
+//! #[derive(Event, Clone, Debug, PartialEq)]
+//! #[event(name = "payment.attempted", topic = "payments")]
+//! struct PaymentAttempted {
+//!     #[event(key)]
+//!     order_id: String,
+//!     user_id: String,
+//!     #[event(tag)]
+//!     market: Market,
+//!     #[event(tag)]
+//!     platform: Platform,
+//!     #[event(tag)]
+//!     first_order: bool,
+//!     #[event(metric = "distribution")]
+//!     amount_pence: u64,
+//! }
+//!
+//! let recording = RecordingSink::new();
+//! let events = Dispatcher::builder().recording(&recording).build()?;
+//! let attempt = PaymentAttempted {
+//!     order_id: "o-1".into(),
+//!     user_id: "u-42".into(),
+//!     market: Market::Uk,
+//!     platform: Platform::Ios,
+//!     first_order: true,
+//!     amount_pence: 1250,
+//! };
+//! events.publish(&attempt);
+//!
+//! assert_eq!(recording.statsd_lines(), [
+//!     "payment.attempted:1|c|#market:uk,platform:ios,first_order:true",
+//!     "payment.attempted.amount_pence:1250|d|#market:uk,platform:ios,first_order:true",
+//! ]);
+//! assert_eq!(recording.events::<PaymentAttempted>(), [attempt]);
+//! # Ok::<(), event_runtime::BuildError>(())
+//! ```
+//!
+//! # Attributes
+//!
+//! | Attribute | Where | Meaning |
+//! | --- | --- | --- |
+//! | `name = "a.b"` | struct | metric and event name; default: the snake_case struct name |
+//! | `topic = "t"` | struct | Kafka topic (required) |
+//! | `max_series = N` | struct | metric series budget, default 1000; over it is a compile error |
+//! | `sample_rate = 0.1` | struct | fraction of counter increments sent when not aggregating |
+//! | `key` | field | the Kafka record key (`String` or `Vec<u8>`); at most one |
+//! | `tag`, `tag = "k"` | field | a DogStatsD tag (type must implement [`Tag`]) and a payload field |
+//! | `metric = "kind"` | field | a value metric `<name>.<field>`: `count`, `gauge`, `histogram`, `distribution`, `timing` |
+//! | `id = N` | field | pins the protobuf field number (default: one more than the previous field's) |
+//!
+//! `#[derive(Tag)]` accepts `#[tag(rename = "value")]` on a variant.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod dispatcher;
+mod error;
+mod event;
+mod event_id;
+mod metric;
+mod proto;
+mod record;
+mod recording;
+mod schema;
+mod sink;
+mod statsd_line;
+mod tag;
+
+#[doc(hidden)]
+#[path = "private/mod.rs"]
+pub mod __private;
+
+pub use dispatcher::{DeliveryReport, Dispatcher, DispatcherBuilder, SinkReport};
+pub use error::{BuildError, Undelivered};
+pub use event::Event;
+pub use event_id::EventId;
+pub use metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
+pub use prost::DecodeError;
+pub use record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF};
+pub use recording::{RecordedRecord, RecordingSink};
+pub use sink::{MetricSink, RecordSink, SinkStats};
+pub use statsd_line::LineFormat;
+pub use tag::Tag;
+
+/// Derives [`Event`] for a struct with named fields. See the crate docs for attributes.
+pub use event_derive::Event;
+/// Derives [`Tag`] for a fieldless enum: values are the snake_case variant names.
+pub use event_derive::Tag;

@@ -1,0 +1,30 @@
+//! The Kafka record key, from the `#[event(key)]` field.
+
+/// A field type that can be a Kafka record key.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a Kafka record key",
+    label = "the `#[event(key)]` field must be bytes or text",
+    note = "use a `String` or `Vec<u8>` (or an `Option` of these); format numeric ids into a `String`"
+)]
+pub trait RecordKey {
+    /// The key's bytes, or `None` for no key.
+    fn key_bytes(&self) -> Option<&[u8]>;
+}
+
+impl RecordKey for String {
+    fn key_bytes(&self) -> Option<&[u8]> {
+        Some(self.as_bytes())
+    }
+}
+
+impl RecordKey for Vec<u8> {
+    fn key_bytes(&self) -> Option<&[u8]> {
+        Some(self)
+    }
+}
+
+impl<T: RecordKey> RecordKey for Option<T> {
+    fn key_bytes(&self) -> Option<&[u8]> {
+        self.as_ref().and_then(RecordKey::key_bytes)
+    }
+}

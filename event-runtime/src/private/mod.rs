@@ -1,0 +1,27 @@
+//! What generated code calls. Not part of the public API: it changes with the derive,
+//! which is why the runtime pins `event-derive` to an exact version.
+
+pub use core::option::Option;
+pub use core::result::Result;
+pub use std::string::String;
+pub use std::vec::Vec;
+
+pub use prost::encoding::{DecodeContext, WireType};
+pub use prost::DecodeError;
+
+pub use crate::metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
+pub use crate::proto::{tag_enum, EnumDef, Label, ProtoField, ProtoType, Singular};
+pub use crate::schema::{render as render_schema, FieldDef, MessageDef};
+
+mod const_message;
+mod decode;
+mod key;
+
+pub use const_message::ConstMessage;
+pub use decode::{decode_fields, finish_field, merge_field};
+pub use key::RecordKey;
+
+/// `a * b`, saturating: a `SERIES` that overflows is over any budget anyway.
+pub const fn series_product(a: usize, b: usize) -> usize {
+    a.saturating_mul(b)
+}

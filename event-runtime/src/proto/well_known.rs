@@ -1,0 +1,121 @@
+//! `SystemTime` and `Duration` as `google.protobuf.Timestamp` and `google.protobuf.Duration`.
+
+use std::time::{Duration, SystemTime};
+
+use prost::encoding::{self, DecodeContext, WireType};
+use prost::DecodeError;
+
+use super::{ProtoType, Singular};
+
+/// A Rust type carried on the wire as a well-known protobuf message.
+trait WellKnown: Sized + Copy {
+    type Message: prost::Message + Default;
+    const PROTO_TYPE: ProtoType;
+    fn to_message(self) -> Self::Message;
+    fn from_message(message: Self::Message) -> Result<Self, DecodeError>;
+    fn zero() -> Self;
+}
+
+impl WellKnown for SystemTime {
+    type Message = prost_types::Timestamp;
+    const PROTO_TYPE: ProtoType = ProtoType::Message {
+        name: "google.protobuf.Timestamp",
+        import: "google/protobuf/timestamp.proto",
+    };
+
+    fn to_message(self) -> prost_types::Timestamp {
+        self.into()
+    }
+
+    fn from_message(message: prost_types::Timestamp) -> Result<Self, DecodeError> {
+        SystemTime::try_from(message)
+            .map_err(|_| super::invalid("timestamp out of range for SystemTime"))
+    }
+
+    fn zero() -> Self {
+        SystemTime::UNIX_EPOCH
+    }
+}
+
+impl WellKnown for Duration {
+    type Message = prost_types::Duration;
+    const PROTO_TYPE: ProtoType = ProtoType::Message {
+        name: "google.protobuf.Duration",
+        import: "google/protobuf/duration.proto",
+    };
+
+    fn to_message(self) -> prost_types::Duration {
+        // Only durations over 292 billion years fail; saturate rather than panic.
+        prost_types::Duration::try_from(self).unwrap_or(prost_types::Duration {
+            seconds: i64::MAX,
+            nanos: 999_999_999,
+        })
+    }
+
+    fn from_message(message: prost_types::Duration) -> Result<Self, DecodeError> {
+        Duration::try_from(message).map_err(|_| super::invalid("negative or invalid duration"))
+    }
+
+    fn zero() -> Self {
+        Duration::ZERO
+    }
+}
+
+impl<T: WellKnown> Singular for T {
+    fn proto_type() -> ProtoType {
+        T::PROTO_TYPE
+    }
+
+    // A message field has explicit presence: always written, so that the epoch and a
+    // zero duration survive the round trip as set values.
+    fn is_default(&self) -> bool {
+        false
+    }
+
+    // Absent means a producer that predates the field: protobuf's zero value.
+    fn absent() -> Option<Self> {
+        Some(T::zero())
+    }
+
+    fn encode(&self, number: u32, buf: &mut Vec<u8>) {
+        encoding::message::encode(number, &self.to_message(), buf);
+    }
+
+    fn encoded_len(&self, number: u32) -> usize {
+        encoding::message::encoded_len(number, &self.to_message())
+    }
+
+    fn merge(
+        slot: &mut Option<Self>,
+        wire_type: WireType,
+        buf: &mut &[u8],
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        let mut message = T::Message::default();
+        encoding::message::merge(wire_type, &mut message, buf, ctx)?;
+        *slot = Some(T::from_message(message)?);
+        Ok(())
+    }
+
+    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+        for value in values {
+            value.encode(number, buf);
+        }
+    }
+
+    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+        values.iter().map(|value| value.encoded_len(number)).sum()
+    }
+
+    fn merge_repeated(
+        values: &mut Vec<Self>,
+        wire_type: WireType,
+        buf: &mut &[u8],
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        let mut slot = None;
+        Self::merge(&mut slot, wire_type, buf, ctx)?;
+        values.extend(slot);
+        Ok(())
+    }
+}

@@ -1,0 +1,61 @@
+//! The Kafka record of one published event, as every record sink receives it.
+
+use std::time::SystemTime;
+
+use crate::EventId;
+
+/// Header names written on every Kafka record.
+pub mod header {
+    /// The event name, e.g. `payment.attempted`.
+    pub const EVENT_NAME: &str = "event_name";
+    /// The event id (UUIDv7, hyphenated).
+    pub const EVENT_ID: &str = "event_id";
+    /// The protobuf message's full name, e.g. `events.PaymentAttempted`.
+    pub const SCHEMA_NAME: &str = "schema_name";
+    /// Always [`CONTENT_TYPE_PROTOBUF`](super::CONTENT_TYPE_PROTOBUF).
+    pub const CONTENT_TYPE: &str = "content_type";
+}
+
+/// The `content_type` header value.
+pub const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
+
+/// An encoded event, borrowed from the dispatcher's buffers for the duration of one send.
+#[derive(Clone, Copy, Debug)]
+pub struct KafkaRecord<'a> {
+    /// The event's topic.
+    pub topic: &'static str,
+    /// The `#[event(key)]` field's bytes.
+    pub key: Option<&'a [u8]>,
+    /// The protobuf payload.
+    pub payload: &'a [u8],
+    /// The event name.
+    pub event_name: &'static str,
+    /// The protobuf message's full name.
+    pub schema_name: &'static str,
+    /// Unique per publish, ordered by publish time.
+    pub event_id: EventId,
+    /// The event id in its hyphenated text form, as written in the header.
+    pub event_id_text: &'a str,
+    /// The publish time; the record's timestamp.
+    pub timestamp: SystemTime,
+}
+
+impl KafkaRecord<'_> {
+    /// The record timestamp in Unix milliseconds, as Kafka stores it.
+    pub fn timestamp_millis(&self) -> i64 {
+        match self.timestamp.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(d) => d.as_millis() as i64,
+            Err(e) => -(e.duration().as_millis() as i64),
+        }
+    }
+
+    /// The headers, as `(name, value)` pairs in the order they are written.
+    pub fn headers(&self) -> [(&'static str, &str); 4] {
+        [
+            (header::EVENT_NAME, self.event_name),
+            (header::EVENT_ID, self.event_id_text),
+            (header::SCHEMA_NAME, self.schema_name),
+            (header::CONTENT_TYPE, CONTENT_TYPE_PROTOBUF),
+        ]
+    }
+}

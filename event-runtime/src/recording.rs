@@ -1,0 +1,178 @@
+//! An in-memory sink that keeps what would have been sent, for users' unit tests and
+//! for running without services.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::sink::{MetricSink, RecordSink, SinkStats};
+use crate::{DecodeError, Event, KafkaRecord};
+
+/// A Kafka record as the recording sink kept it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedRecord {
+    /// The topic it was sent to.
+    pub topic: String,
+    /// The record key.
+    pub key: Option<Vec<u8>>,
+    /// The protobuf payload.
+    pub payload: Vec<u8>,
+    /// The headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// The record timestamp in Unix milliseconds.
+    pub timestamp_millis: i64,
+}
+
+impl RecordedRecord {
+    /// The value of a header, e.g. [`header::EVENT_ID`](crate::header::EVENT_ID).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether this record carries an `E`, by its schema name header.
+    pub fn is<E: Event>(&self) -> bool {
+        self.header(crate::header::SCHEMA_NAME) == Some(E::MESSAGE_NAME)
+    }
+
+    /// Decodes the payload as an `E`.
+    pub fn decode<E: Event>(&self) -> Result<E, DecodeError> {
+        E::decode(&self.payload)
+    }
+}
+
+#[derive(Default)]
+struct Recorded {
+    lines: Vec<String>,
+    records: Vec<RecordedRecord>,
+    line_stats: SinkStats,
+    record_stats: SinkStats,
+}
+
+/// Keeps every DogStatsD line and Kafka record it is given. Clones share the same store,
+/// so keep one clone to inspect and give another to the dispatcher.
+///
+/// ```
+/// use event_runtime::{Dispatcher, Event, RecordingSink, Tag};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// enum Outcome { Ok, Declined }
+///
+/// #[derive(Event, Clone, Debug, PartialEq)]
+/// #[event(name = "payment.settled", topic = "payments")]
+/// struct PaymentSettled {
+///     #[event(key)]
+///     order_id: String,
+///     #[event(tag)]
+///     outcome: Outcome,
+/// }
+///
+/// let recording = RecordingSink::new();
+/// let events = Dispatcher::builder().recording(&recording).build().unwrap();
+/// let settled = PaymentSettled { order_id: "o-1".into(), outcome: Outcome::Declined };
+/// events.publish(&settled);
+///
+/// assert_eq!(recording.statsd_lines(), ["payment.settled:1|c|#outcome:declined"]);
+/// assert_eq!(recording.events::<PaymentSettled>(), [settled]);
+/// ```
+#[derive(Clone, Default)]
+pub struct RecordingSink {
+    inner: Arc<Mutex<Recorded>>,
+}
+
+impl RecordingSink {
+    /// An empty recording.
+    pub fn new() -> Self {
+        RecordingSink::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Recorded> {
+        // A panic in another test thread must not hide what was recorded.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every DogStatsD line so far, one per metric, in publish order.
+    pub fn statsd_lines(&self) -> Vec<String> {
+        self.lock().lines.clone()
+    }
+
+    /// Every Kafka record so far, in publish order.
+    pub fn records(&self) -> Vec<RecordedRecord> {
+        self.lock().records.clone()
+    }
+
+    /// The recorded events of type `E`, decoded from their payloads.
+    ///
+    /// # Panics
+    /// If a payload with `E`'s schema name does not decode: that is a bug in this crate.
+    pub fn events<E: Event>(&self) -> Vec<E> {
+        self.lock()
+            .records
+            .iter()
+            .filter(|r| r.is::<E>())
+            .map(|r| {
+                r.decode::<E>()
+                    .expect("a recorded payload decodes as its own event type")
+            })
+            .collect()
+    }
+
+    /// Forgets everything recorded, keeping the counts.
+    pub fn clear(&self) {
+        let mut recorded = self.lock();
+        recorded.lines.clear();
+        recorded.records.clear();
+    }
+}
+
+impl MetricSink for RecordingSink {
+    fn name(&self) -> &'static str {
+        "recording-statsd"
+    }
+
+    fn send_lines(&self, lines: &str) {
+        let mut recorded = self.lock();
+        for line in lines.split('\n') {
+            recorded.lines.push(line.to_owned());
+            recorded.line_stats.published += 1;
+            recorded.line_stats.delivered += 1;
+        }
+    }
+
+    fn flush(&self, _timeout: Duration) {}
+
+    fn stats(&self) -> SinkStats {
+        self.lock().line_stats
+    }
+}
+
+impl RecordSink for RecordingSink {
+    fn name(&self) -> &'static str {
+        "recording-kafka"
+    }
+
+    fn send(&self, record: &KafkaRecord<'_>) {
+        let kept = RecordedRecord {
+            topic: record.topic.to_owned(),
+            key: record.key.map(<[u8]>::to_vec),
+            payload: record.payload.to_vec(),
+            headers: record
+                .headers()
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            timestamp_millis: record.timestamp_millis(),
+        };
+        let mut recorded = self.lock();
+        recorded.records.push(kept);
+        recorded.record_stats.published += 1;
+        recorded.record_stats.delivered += 1;
+    }
+
+    fn flush(&self, _timeout: Duration) {}
+
+    fn stats(&self) -> SinkStats {
+        self.lock().record_stats
+    }
+}

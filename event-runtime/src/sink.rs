@@ -1,0 +1,60 @@
+//! Sinks: where the dispatcher hands an event once it is formatted and encoded.
+//!
+//! A metric sink receives DogStatsD lines; a record sink receives Kafka records. Each
+//! keeps its own counts, so nothing is lost without being counted:
+//! `published == delivered + dropped + failed + pending`.
+
+use std::time::Duration;
+
+use crate::KafkaRecord;
+
+/// What a sink did with what it was given. Counted in lines for metric sinks and in
+/// records for record sinks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SinkStats {
+    /// Handed to the sink by `publish`.
+    pub published: u64,
+    /// Confirmed written: acknowledged by the broker, or sent on the socket.
+    pub delivered: u64,
+    /// Discarded on purpose by a documented policy (e.g. a full queue).
+    pub dropped: u64,
+    /// Attempted and failed (e.g. the broker rejected it, the agent is unreachable).
+    pub failed: u64,
+}
+
+impl SinkStats {
+    /// Published but not yet delivered, dropped or failed.
+    pub fn pending(&self) -> u64 {
+        self.published
+            .saturating_sub(self.delivered + self.dropped + self.failed)
+    }
+
+    /// Everything not delivered: pending, dropped and failed.
+    pub fn undelivered(&self) -> u64 {
+        self.published.saturating_sub(self.delivered)
+    }
+}
+
+/// A destination for DogStatsD lines.
+pub trait MetricSink: Send + Sync {
+    /// A short name for reports, e.g. `statsd`.
+    fn name(&self) -> &'static str;
+    /// Takes one event's lines, joined with `\n`. Must not block.
+    fn send_lines(&self, lines: &str);
+    /// Sends everything buffered, waiting at most `timeout`.
+    fn flush(&self, timeout: Duration);
+    /// The counts so far.
+    fn stats(&self) -> SinkStats;
+}
+
+/// A destination for Kafka records.
+pub trait RecordSink: Send + Sync {
+    /// A short name for reports, e.g. `kafka`.
+    fn name(&self) -> &'static str;
+    /// Takes one record. Must not block beyond the sink's documented bound.
+    fn send(&self, record: &KafkaRecord<'_>);
+    /// Waits at most `timeout` for everything published to be delivered or failed.
+    fn flush(&self, timeout: Duration);
+    /// The counts so far.
+    fn stats(&self) -> SinkStats;
+}

@@ -1,0 +1,130 @@
+//! DogStatsD datagram lines, formatted into a reused `String` without allocating.
+//!
+//! `name:value|type[|@rate][|#key:value,...]`: every part except the numbers is a
+//! `&'static str` checked at compile time, or a dispatcher setting validated when the
+//! dispatcher is built, so no event value can corrupt a datagram.
+
+use std::fmt::Write;
+
+use crate::metric::{MetricKind, MetricNumber};
+use crate::Event;
+
+/// The dispatcher-wide parts of every line: metric prefix and constant tags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineFormat {
+    /// Prepended to every metric name, ending with `.` when not empty.
+    prefix: String,
+    /// `key:value` pairs joined with `,`, appended after the event's tags.
+    constant_tags: String,
+}
+
+impl LineFormat {
+    /// A format from an already-validated prefix (without the trailing `.`) and tags.
+    pub(crate) fn new(prefix: &str, constant_tags: &[(String, String)]) -> Self {
+        let mut format = LineFormat::default();
+        if !prefix.is_empty() {
+            format.prefix = format!("{prefix}.");
+        }
+        for (key, value) in constant_tags {
+            if !format.constant_tags.is_empty() {
+                format.constant_tags.push(',');
+            }
+            let _ = write!(format.constant_tags, "{key}:{value}");
+        }
+        format
+    }
+
+    /// Appends the counter line of one event (value 1) to `out`.
+    pub fn write_counter<E: Event>(&self, event: &E, sample_rate: f64, out: &mut String) {
+        self.write_head(
+            out,
+            E::NAME,
+            MetricNumber::Unsigned(1),
+            MetricKind::Count,
+            sample_rate,
+        );
+        self.write_tags(out, |visit| event.for_each_tag(visit));
+    }
+
+    /// Appends a counter line for `count` events of one tag combination (client-side
+    /// aggregation).
+    pub fn write_aggregated_counter<E: Event>(
+        &self,
+        combination: usize,
+        count: u64,
+        out: &mut String,
+    ) {
+        self.write_head(
+            out,
+            E::NAME,
+            MetricNumber::Unsigned(count),
+            MetricKind::Count,
+            1.0,
+        );
+        self.write_tags(out, |visit| {
+            E::for_each_tag_of_combination(combination, visit)
+        });
+    }
+
+    /// Appends one line per value metric of the event, each starting with `\n` when
+    /// `out` is not empty. Non-finite floats are skipped: DogStatsD cannot parse them.
+    pub fn write_value_metrics<E: Event>(&self, event: &E, out: &mut String) {
+        event.for_each_value_metric(|metric, number| {
+            if let MetricNumber::Float(f) = number {
+                if !f.is_finite() {
+                    return;
+                }
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            self.write_head(out, metric.name, number, metric.kind, 1.0);
+            self.write_tags(out, |visit| event.for_each_tag(visit));
+        });
+    }
+
+    fn write_head(
+        &self,
+        out: &mut String,
+        name: &str,
+        value: MetricNumber,
+        kind: MetricKind,
+        rate: f64,
+    ) {
+        out.push_str(&self.prefix);
+        out.push_str(name);
+        out.push(':');
+        // Writing to a String cannot fail, and integer and float Display do not allocate.
+        let _ = match value {
+            MetricNumber::Unsigned(n) => write!(out, "{n}"),
+            MetricNumber::Signed(n) => write!(out, "{n}"),
+            MetricNumber::Float(n) => write!(out, "{n}"),
+        };
+        out.push('|');
+        out.push_str(kind.type_letter());
+        if rate < 1.0 {
+            let _ = write!(out, "|@{rate}");
+        }
+    }
+
+    fn write_tags(
+        &self,
+        out: &mut String,
+        tags: impl FnOnce(&mut dyn FnMut(&'static str, &'static str)),
+    ) {
+        let mut first = true;
+        let mut push = |out: &mut String, pair: (&str, &str)| {
+            out.push_str(if first { "|#" } else { "," });
+            first = false;
+            out.push_str(pair.0);
+            if !pair.1.is_empty() {
+                out.push(':');
+                out.push_str(pair.1);
+            }
+        };
+        tags(&mut |key, value| push(out, (key, value)));
+        if !self.constant_tags.is_empty() {
+            push(out, (&self.constant_tags, ""));
+        }
+    }
+}
