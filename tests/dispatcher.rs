@@ -1,0 +1,148 @@
+//! The dispatcher with the recording sink: what each sink receives, the counts, and the
+//! checks on runtime strings.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use common::PaymentAttempted;
+use event_runtime::{header, BuildError, Dispatcher, Event, RecordingSink, CONTENT_TYPE_PROTOBUF};
+
+fn recording_dispatcher() -> (RecordingSink, Dispatcher) {
+    let recording = RecordingSink::new();
+    let events = Dispatcher::builder().recording(&recording).build().unwrap();
+    (recording, events)
+}
+
+#[test]
+fn the_kafka_record_has_topic_key_headers_and_timestamp() {
+    let (recording, events) = recording_dispatcher();
+    let before = SystemTime::now();
+    events.publish(&common::design_example());
+    let after = SystemTime::now();
+
+    let records = recording.records();
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.topic, "payments");
+    assert_eq!(record.key.as_deref(), Some(&b"order-1"[..]));
+    assert_eq!(record.header(header::EVENT_NAME), Some("payment.attempted"));
+    assert_eq!(
+        record.header(header::SCHEMA_NAME),
+        Some("events.PaymentAttempted")
+    );
+    assert_eq!(
+        record.header(header::CONTENT_TYPE),
+        Some(CONTENT_TYPE_PROTOBUF)
+    );
+    assert_eq!(record.header(header::EVENT_ID).map(str::len), Some(36));
+    let millis = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    assert!((millis(before)..=millis(after)).contains(&record.timestamp_millis));
+    assert_eq!(
+        record.decode::<PaymentAttempted>().unwrap(),
+        common::design_example()
+    );
+}
+
+#[test]
+fn event_ids_are_unique_and_time_ordered() {
+    let (recording, events) = recording_dispatcher();
+    for _ in 0..5000 {
+        events.publish(&common::design_example());
+    }
+    let ids: Vec<String> = recording
+        .records()
+        .iter()
+        .map(|r| r.header(header::EVENT_ID).unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 5000);
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids are not increasing"
+    );
+}
+
+#[test]
+fn counts_add_up_and_shutdown_reports_nothing_lost() {
+    let (recording, events) = recording_dispatcher();
+    for _ in 0..10 {
+        events.publish(&common::design_example());
+    }
+    let report = events.shutdown(Duration::from_secs(1)).unwrap();
+    let lines = report.sink("recording-statsd").unwrap();
+    assert_eq!((lines.published, lines.delivered), (20, 20));
+    let records = report.sink("recording-kafka").unwrap();
+    assert_eq!((records.published, records.delivered), (10, 10));
+    assert_eq!(report.undelivered(), 0);
+    assert_eq!(recording.events::<PaymentAttempted>().len(), 10);
+}
+
+#[test]
+fn a_dispatcher_with_no_sinks_publishes_nothing_and_succeeds() {
+    let events = Dispatcher::builder().build().unwrap();
+    events.publish(&common::design_example());
+    assert_eq!(events.shutdown(Duration::ZERO).unwrap().sinks, []);
+}
+
+#[test]
+fn invalid_prefixes_are_rejected_at_build() {
+    for prefix in ["9lives", "shop|x", "shop.", "shop eu", "shop\nx", "shop:x"] {
+        let error = Dispatcher::builder().prefix(prefix).build().err();
+        assert!(
+            matches!(error, Some(BuildError::InvalidPrefix { .. })),
+            "{prefix:?} was accepted"
+        );
+    }
+}
+
+#[test]
+fn invalid_constant_tags_are_rejected_with_a_clear_message() {
+    for (key, value) in [
+        ("env", "Prod"),
+        ("env", ""),
+        ("env", "a,b"),
+        ("env", "a|b"),
+        ("Env", "prod"),
+        ("1env", "x"),
+        ("env", "a:b"),
+        ("env", "a\nb"),
+    ] {
+        let error = Dispatcher::builder().constant_tag(key, value).build().err();
+        assert!(
+            matches!(error, Some(BuildError::InvalidConstantTag { .. })),
+            "{key}:{value} was accepted"
+        );
+    }
+    let error = Dispatcher::builder()
+        .constant_tag("env", "Prod")
+        .build()
+        .err()
+        .unwrap();
+    assert_eq!(
+        error.to_string(),
+        "constant tag \"env:Prod\" is invalid: it contains the uppercase 'P'; use lowercase; \
+         tag keys and values use lowercase ASCII letters, digits, '_', '.', '/' and '-' (check DD_ENV, DD_SERVICE and DD_VERSION)"
+    );
+}
+
+#[test]
+fn publishing_from_many_threads_keeps_every_event() {
+    let (recording, events) = recording_dispatcher();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..500 {
+                    events.publish(&common::design_example());
+                }
+            });
+        }
+    });
+    assert_eq!(recording.events::<PaymentAttempted>().len(), 2000);
+    assert_eq!(recording.statsd_lines().len(), 4000);
+    assert_eq!(PaymentAttempted::TOPIC, "payments");
+}
