@@ -137,16 +137,17 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
     };
 
     let name = match &attrs.name {
-        Some(name) => {
-            if let Err(reason) = check_metric_name(&name.value) {
-                errors.at_span(
-                    name.span,
-                    format!("invalid event name {:?}: {reason}", name.value),
-                );
-            }
-            name.value.clone()
-        }
+        Some(name) => name.value.clone(),
         None => snake_case(&ident.to_string()),
+    };
+    // Value metric names extend the event name; they are checked only once it is valid.
+    let name_is_valid = match check_metric_name(&name) {
+        Ok(()) => true,
+        Err(reason) => {
+            let span = attrs.name.as_ref().map_or(ident.span(), |n| n.span);
+            errors.at_span(span, format!("invalid event name {name:?}: {reason}"));
+            false
+        }
     };
 
     let mut checked = Vec::with_capacity(fields.len());
@@ -164,7 +165,7 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
             if let Some(first) = key_field {
                 errors.at_span(
                     key_span,
-                    format!("only one field can be the Kafka key, and `{first}` already is; remove one `#[event(key)]`"),
+                    format!("only one field can be the Kafka key, and the field `{first}` already is; remove one `#[event(key)]`"),
                 );
             } else {
                 key_field = Some(field.ident);
@@ -198,7 +199,7 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
                     format!("`{key}` is a reserved tag key: the Datadog agent gives it its own meaning; set it once for the process with `.constant_tag(\"{key}\", ...)` on the dispatcher, or rename this tag with `#[event(tag = \"...\")]`"),
                 );
             } else if let Some(first) = tag_keys.get(&key) {
-                errors.at_span(tag.span, format!("tag key `{key}` is already used by `{first}`; rename one with `#[event(tag = \"...\")]`"));
+                errors.at_span(tag.span, format!("tag key `{key}` is already used by the field `{first}`; rename one with `#[event(tag = \"...\")]`"));
             } else {
                 tag_keys.insert(key.clone(), field.ident);
             }
@@ -221,8 +222,11 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
                 );
             }
             let metric_name = format!("{name}.{field_name}");
-            if let Err(reason) = check_metric_name(&metric_name) {
-                errors.at_span(metric.span, format!("the metric name {metric_name:?} is invalid: {reason}"));
+            // An invalid event name was reported already; one bad name is one error.
+            if name_is_valid {
+                if let Err(reason) = check_metric_name(&metric_name) {
+                    errors.at_span(metric.span, format!("the metric name {metric_name:?} is invalid: {reason}"));
+                }
             }
             Some(MetricRole { kind: metric.value, name: metric_name, span: metric.span })
         });
@@ -246,7 +250,7 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
             let span = attrs.id.as_ref().map_or(field.ident.span(), |id| id.span);
             errors.at_span(
                 span,
-                format!("protobuf field number {number} is already used by `{first}`; pin distinct numbers with `#[event(id = N)]`"),
+                format!("protobuf field number {number} is already used by the field `{first}`; pin distinct numbers with `#[event(id = N)]`"),
             );
         } else {
             numbers.insert(number, field.ident);
@@ -318,11 +322,11 @@ pub fn check_tag(input: TagInput<'_>) -> syn::Result<TagEnum<'_>> {
             .to_ascii_uppercase()
             .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
         if let Some(first) = values.get(&value) {
-            errors.at_span(span, format!("tag value {value:?} is already used by `{first}`; rename one with `#[tag(rename = \"...\")]`"));
+            errors.at_span(span, format!("tag value {value:?} is already used by the variant `{first}`; rename one with `#[tag(rename = \"...\")]`"));
         } else if let Some(first) = proto_idents.get(&proto_ident) {
             errors.at_span(
                 span,
-                format!("tag value {value:?} and the value of `{first}` become the same protobuf enum value `{proto_ident}`; rename one with `#[tag(rename = \"...\")]`"),
+                format!("tag value {value:?} and the value of the variant `{first}` become the same protobuf enum value `{proto_ident}`; rename one with `#[tag(rename = \"...\")]`"),
             );
         } else {
             values.insert(value.clone(), variant.ident);

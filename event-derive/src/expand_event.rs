@@ -48,7 +48,6 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
         .filter_map(|f| f.tag.as_ref())
         .map(|t| t.key.as_str())
         .collect();
-    let tag_idents: Vec<_> = tags.iter().map(|f| f.ident).collect();
     let cardinalities: Vec<TokenStream> = tags
         .iter()
         .map(|f| {
@@ -57,6 +56,14 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
         })
         .collect();
     let tag_types: Vec<_> = tags.iter().map(|f| f.ty).collect();
+    let tag_visits = tags.iter().zip(&tag_keys).map(|(f, key)| {
+        let (field, ty) = (f.ident, f.ty);
+        quote_spanned!(type_span(ty)=> visit(#key, <#ty as #rt::Tag>::value(&self.#field));)
+    });
+    let tag_indexes = tags.iter().zip(&cardinalities).map(|(f, cardinality)| {
+        let (field, ty) = (f.ident, f.ty);
+        quote_spanned!(type_span(ty)=> .wrapping_mul(#cardinality).wrapping_add(<#ty as #rt::Tag>::index(&self.#field)))
+    });
     let digits: Vec<_> = (0..tags.len())
         .map(|i| format_ident!("__event_digit_{}", i))
         .collect();
@@ -110,19 +117,19 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
         .collect();
     let slot_inits = event.fields.iter().zip(&slots).map(|(f, slot)| {
         let ty = f.ty;
-        quote_spanned!(type_span(ty)=> let mut #slot = <<#ty as #p::ProtoField>::Slot as ::core::default::Default>::default();)
+        quote_spanned!(type_span(ty)=> let mut #slot: <#ty as #p::ProtoField>::Slot = ::core::default::Default::default();)
     });
     let merges = event.fields.iter().zip(&slots).map(|(f, slot)| {
         let (ty, number, field_name) = (f.ty, f.number, &f.name);
-        quote!(#number => #p::merge_field::<#ty>(&mut #slot, wire_type, buf, ctx, #message, #field_name),)
+        quote_spanned!(type_span(ty)=> #number => #p::merge_field(<#ty as #p::ProtoField>::merge, &mut #slot, wire_type, buf, ctx, #message, #field_name),)
     });
     let finishes = event.fields.iter().zip(&slots).map(|(f, slot)| {
         let (field, ty, field_name) = (f.ident, f.ty, &f.name);
-        quote!(#field: #p::finish_field::<#ty>(#slot, #message, #field_name)?,)
+        quote_spanned!(type_span(ty)=> #field: #p::finish_field(<#ty as #p::ProtoField>::finish, #slot, #message, #field_name)?,)
     });
     let field_defs = event.fields.iter().map(|f| {
         let (ty, number, field_name) = (f.ty, f.number, &f.name);
-        quote!(#p::FieldDef {
+        quote_spanned!(type_span(ty)=> #p::FieldDef {
             name: #field_name,
             number: #number,
             label: <#ty as #p::ProtoField>::LABEL,
@@ -175,11 +182,11 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
 
                 #[allow(unused_mut, unused_variables)]
                 fn for_each_tag(&self, mut visit: impl ::core::ops::FnMut(&'static str, &'static str)) {
-                    #(visit(#tag_keys, #rt::Tag::value(&self.#tag_idents));)*
+                    #(#tag_visits)*
                 }
 
                 fn tag_combination(&self) -> usize {
-                    0usize #(.wrapping_mul(#cardinalities).wrapping_add(#rt::Tag::index(&self.#tag_idents)))*
+                    0usize #(#tag_indexes)*
                 }
 
                 #[allow(unused_mut, unused_variables)]
@@ -193,7 +200,7 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
                         rest /= #divisors_rev;
                     )*
                     #(
-                        visit(#tag_keys, <#tag_types as #rt::Tag>::from_index(#digits).map_or("", |value| #rt::Tag::value(&value)));
+                        visit(#tag_keys, <#tag_types as #rt::Tag>::from_index(#digits).map_or("", |value| <#tag_types as #rt::Tag>::value(&value)));
                     )*
                 }
 

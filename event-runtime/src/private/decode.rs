@@ -3,8 +3,6 @@
 use prost::encoding::{decode_key, skip_field, DecodeContext, WireType};
 use prost::DecodeError;
 
-use crate::proto::ProtoField;
-
 /// Reads every field of a message, calling `field` for each; when it returns
 /// `Ok(false)` (a number this version does not know) the field is skipped, as
 /// protobuf requires for forward compatibility.
@@ -22,16 +20,24 @@ pub fn decode_fields(
     Ok(())
 }
 
+/// The signature of [`ProtoField::merge`](crate::__private::ProtoField::merge).
+type Merge<S> = fn(&mut S, WireType, &mut &[u8], DecodeContext) -> Result<(), DecodeError>;
+
+// Generated code passes `<T as ProtoField>::merge` and `::finish` rather than naming `T`
+// as a type argument here: the trait obligation then arises on the field's own type
+// tokens, so an unsupported type is one error on the field, not one per use.
+
 /// Reads one occurrence of a known field, naming it in any error.
-pub fn merge_field<T: ProtoField>(
-    slot: &mut T::Slot,
+pub fn merge_field<S>(
+    merge: Merge<S>,
+    slot: &mut S,
     wire_type: WireType,
     buf: &mut &[u8],
     ctx: DecodeContext,
     message: &'static str,
     field: &'static str,
 ) -> Result<bool, DecodeError> {
-    T::merge(slot, wire_type, buf, ctx).map_err(|mut error| {
+    merge(slot, wire_type, buf, ctx).map_err(|mut error| {
         error.push(message, field);
         error
     })?;
@@ -39,12 +45,13 @@ pub fn merge_field<T: ProtoField>(
 }
 
 /// The value of a field once the message is read, naming it in any error.
-pub fn finish_field<T: ProtoField>(
-    slot: T::Slot,
+pub fn finish_field<S, T>(
+    finish: fn(S) -> Result<T, DecodeError>,
+    slot: S,
     message: &'static str,
     field: &'static str,
 ) -> Result<T, DecodeError> {
-    T::finish(slot).map_err(|mut error| {
+    finish(slot).map_err(|mut error| {
         error.push(message, field);
         error
     })

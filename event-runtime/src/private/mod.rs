@@ -15,11 +15,10 @@ pub use crate::schema::{render as render_schema, FieldDef, MessageDef};
 
 mod const_message;
 mod decode;
-mod key;
 
+pub use crate::record_key::RecordKey;
 pub use const_message::ConstMessage;
 pub use decode::{decode_fields, finish_field, merge_field};
-pub use key::RecordKey;
 
 /// `a * b`, saturating: a `SERIES` that overflows is over any budget anyway.
 pub const fn series_product(a: usize, b: usize) -> usize {

@@ -56,6 +56,11 @@ pub enum Label {
 
 /// One protobuf value of a field: the element type behind implicit, `optional` and
 /// `repeated` fields.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a field of an event payload",
+    label = "this type has no protobuf encoding",
+    note = "supported: bool, i32, i64, u32, u64, f32, f64, String, Vec<u8>, `#[derive(Tag)]` enums, SystemTime, Duration, and `Option<T>` or `Vec<T>` of these"
+)]
 pub trait Singular: Sized {
     /// How the type is named in a `.proto` file.
     fn proto_type() -> ProtoType;

@@ -61,61 +61,70 @@ impl WellKnown for Duration {
     }
 }
 
-impl<T: WellKnown> Singular for T {
-    fn proto_type() -> ProtoType {
-        T::PROTO_TYPE
-    }
+macro_rules! well_known_singular {
+    ($ty:ty) => {
+        impl Singular for $ty {
+            fn proto_type() -> ProtoType {
+                <$ty as WellKnown>::PROTO_TYPE
+            }
 
-    // A message field has explicit presence: always written, so that the epoch and a
-    // zero duration survive the round trip as set values.
-    fn is_default(&self) -> bool {
-        false
-    }
+            // A message field has explicit presence: always written, so that the epoch and a
+            // zero duration survive the round trip as set values.
+            fn is_default(&self) -> bool {
+                false
+            }
 
-    // Absent means a producer that predates the field: protobuf's zero value.
-    fn absent() -> Option<Self> {
-        Some(T::zero())
-    }
+            // Absent means a producer that predates the field: protobuf's zero value.
+            fn absent() -> Option<Self> {
+                Some(<$ty as WellKnown>::zero())
+            }
 
-    fn encode(&self, number: u32, buf: &mut Vec<u8>) {
-        encoding::message::encode(number, &self.to_message(), buf);
-    }
+            fn encode(&self, number: u32, buf: &mut Vec<u8>) {
+                encoding::message::encode(number, &self.to_message(), buf);
+            }
 
-    fn encoded_len(&self, number: u32) -> usize {
-        encoding::message::encoded_len(number, &self.to_message())
-    }
+            fn encoded_len(&self, number: u32) -> usize {
+                encoding::message::encoded_len(number, &self.to_message())
+            }
 
-    fn merge(
-        slot: &mut Option<Self>,
-        wire_type: WireType,
-        buf: &mut &[u8],
-        ctx: DecodeContext,
-    ) -> Result<(), DecodeError> {
-        let mut message = T::Message::default();
-        encoding::message::merge(wire_type, &mut message, buf, ctx)?;
-        *slot = Some(T::from_message(message)?);
-        Ok(())
-    }
+            fn merge(
+                slot: &mut Option<Self>,
+                wire_type: WireType,
+                buf: &mut &[u8],
+                ctx: DecodeContext,
+            ) -> Result<(), DecodeError> {
+                let mut message = <<$ty as WellKnown>::Message>::default();
+                encoding::message::merge(wire_type, &mut message, buf, ctx)?;
+                *slot = Some(<$ty as WellKnown>::from_message(message)?);
+                Ok(())
+            }
 
-    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
-        for value in values {
-            value.encode(number, buf);
+            fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+                for value in values {
+                    value.encode(number, buf);
+                }
+            }
+
+            fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+                values.iter().map(|value| value.encoded_len(number)).sum()
+            }
+
+            fn merge_repeated(
+                values: &mut Vec<Self>,
+                wire_type: WireType,
+                buf: &mut &[u8],
+                ctx: DecodeContext,
+            ) -> Result<(), DecodeError> {
+                let mut slot = None;
+                Self::merge(&mut slot, wire_type, buf, ctx)?;
+                values.extend(slot);
+                Ok(())
+            }
         }
-    }
-
-    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
-        values.iter().map(|value| value.encoded_len(number)).sum()
-    }
-
-    fn merge_repeated(
-        values: &mut Vec<Self>,
-        wire_type: WireType,
-        buf: &mut &[u8],
-        ctx: DecodeContext,
-    ) -> Result<(), DecodeError> {
-        let mut slot = None;
-        Self::merge(&mut slot, wire_type, buf, ctx)?;
-        values.extend(slot);
-        Ok(())
-    }
+    };
 }
+
+// Concrete impls rather than a blanket one over `WellKnown`, so that an unsupported
+// field type is reported with `ProtoField`'s message instead of this private trait.
+well_known_singular!(SystemTime);
+well_known_singular!(Duration);

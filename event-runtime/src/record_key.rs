@@ -1,4 +1,5 @@
-//! The Kafka record key, from the `#[event(key)]` field.
+//! The Kafka record key, from the `#[event(key)]` field. Implement [`RecordKey`] for your
+//! own id types to use them as keys.
 
 /// A field type that can be a Kafka record key.
 #[diagnostic::on_unimplemented(

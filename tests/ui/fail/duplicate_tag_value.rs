@@ -1,0 +1,12 @@
+use event_runtime::Tag;
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Market { Uk, Fr, It }
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Succeeded,
+    #[tag(rename = "succeeded")]
+    Ok,
+}
+fn main() {}

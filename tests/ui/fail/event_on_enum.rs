@@ -1,0 +1,11 @@
+use event_runtime::{Event, Tag};
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Market { Uk, Fr, It }
+
+#[derive(Event)]
+#[event(topic = "payments")]
+enum PaymentAttempted {
+    Attempted,
+}
+fn main() {}

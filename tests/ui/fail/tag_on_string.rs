@@ -1,0 +1,14 @@
+use event_runtime::{Event, Tag};
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Market { Uk, Fr, It }
+
+#[derive(Event)]
+#[event(topic = "payments")]
+struct PaymentAttempted {
+    #[event(tag)]
+    user_id: String,
+    #[event(tag)]
+    market: Market,
+}
+fn main() {}

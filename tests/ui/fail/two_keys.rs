@@ -1,0 +1,14 @@
+use event_runtime::{Event, Tag};
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Market { Uk, Fr, It }
+
+#[derive(Event)]
+#[event(topic = "payments")]
+struct PaymentAttempted {
+    #[event(key)]
+    order_id: String,
+    #[event(key)]
+    user_id: String,
+}
+fn main() {}

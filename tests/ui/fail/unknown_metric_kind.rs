@@ -1,0 +1,12 @@
+use event_runtime::{Event, Tag};
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Market { Uk, Fr, It }
+
+#[derive(Event)]
+#[event(topic = "payments")]
+struct PaymentAttempted {
+    #[event(metric = "summary")]
+    amount_pence: u64,
+}
+fn main() {}
