@@ -1,1 +1,9 @@
 //! The food-delivery order flow that the examples run and the integration tests check.
+//!
+//! [`order_flow::events`] defines the events once; [`order_flow::simulate`] publishes a
+//! seeded stream of orders through a `Dispatcher`; [`order_flow::views`] reads what was
+//! sent back in two ways (DogStatsD counters, Kafka payloads) and checks they agree.
+
+#![warn(missing_docs)]
+
+pub mod order_flow;

@@ -1,0 +1,57 @@
+//! A food-delivery order flow: a user places an order, the payment provider is called
+//! (attempted, then succeeded or failed, with retries), the restaurant gets the order, and
+//! a rider collects and delivers it. Every event of one order is keyed by its order id.
+
+pub mod events;
+mod rng;
+pub mod simulate;
+pub mod views;
+
+use event_runtime::{header, Dispatcher, RecordedRecord, RecordingSink};
+
+use simulate::{RunSummary, Scenario};
+use views::{Agreement, MetricsView, WarehouseView};
+
+/// A finished run: what was published and both views of it.
+pub struct Outcome {
+    /// What the simulation published.
+    pub summary: RunSummary,
+    /// Counters, from the DogStatsD lines.
+    pub metrics: MetricsView,
+    /// Facts, from the Kafka payloads.
+    pub warehouse: WarehouseView,
+    /// Every total both views compute, side by side.
+    pub agreements: Vec<Agreement>,
+}
+
+impl Outcome {
+    /// Whether the two views agree on every total.
+    pub fn consistent(&self) -> bool {
+        self.agreements.iter().all(Agreement::holds)
+    }
+}
+
+/// The warehouse view of recorded Kafka records.
+pub fn warehouse_of(records: &[RecordedRecord]) -> Result<WarehouseView, event_runtime::DecodeError> {
+    WarehouseView::from_payloads(
+        records
+            .iter()
+            .map(|r| (r.header(header::SCHEMA_NAME).unwrap_or_default(), r.payload.as_slice())),
+    )
+}
+
+/// Runs the scenario with the embedded default: in-process sinks that keep what would
+/// have been sent, so no service is needed.
+pub fn run_in_process(scenario: Scenario, progress: impl FnMut(u64, u64)) -> Outcome {
+    let recording = RecordingSink::new();
+    let events = Dispatcher::builder()
+        .recording(&recording)
+        .build()
+        .expect("no runtime strings to reject");
+    let summary = simulate::run(&events, scenario, progress);
+    let lines = recording.statsd_lines();
+    let metrics = MetricsView::from_lines(lines.iter().map(String::as_str));
+    let warehouse = warehouse_of(&recording.records()).expect("our own payloads decode");
+    let agreements = views::agreements(&metrics, &warehouse);
+    Outcome { summary, metrics, warehouse, agreements }
+}

@@ -1,0 +1,349 @@
+//! The two views of the same events, and the check that they agree.
+//!
+//! The metrics view is what Datadog would show: counters per event and tag combination,
+//! read back from the DogStatsD lines. The warehouse view is what SQL over the Kafka
+//! topic would show: it decodes every payload and can count distinct users and follow an
+//! order across events, which counters cannot.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write;
+
+use event_runtime::{DecodeError, Event, Tag};
+
+use super::events::*;
+
+/// Counter totals per event name and tag set, parsed from DogStatsD lines.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetricsView {
+    /// `(metric name, sorted "key:value" tags)` -> count.
+    counters: BTreeMap<(String, Vec<String>), f64>,
+}
+
+impl MetricsView {
+    /// Reads DogStatsD lines (`name:value|type[|@rate][|#tags]`); only counters count.
+    pub fn from_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut view = MetricsView::default();
+        for line in lines {
+            let Some((name, rest)) = line.split_once(':') else { continue };
+            let mut parts = rest.split('|');
+            let value: f64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            if parts.next() != Some("c") {
+                continue;
+            }
+            let mut rate = 1.0;
+            let mut tags = Vec::new();
+            for part in parts {
+                if let Some(r) = part.strip_prefix('@') {
+                    rate = r.parse().unwrap_or(1.0);
+                } else if let Some(t) = part.strip_prefix('#') {
+                    tags = t.split(',').map(str::to_owned).collect();
+                }
+            }
+            tags.sort();
+            *view.counters.entry((name.to_owned(), tags)).or_default() += value / rate;
+        }
+        view
+    }
+
+    /// The counter total of `name` over the series whose tags include all of `with`.
+    pub fn count(&self, name: &str, with: &[(&str, &str)]) -> u64 {
+        let wanted: Vec<String> = with.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        self.counters
+            .iter()
+            .filter(|((n, tags), _)| n == name && wanted.iter().all(|w| tags.contains(w)))
+            .map(|(_, v)| *v)
+            .sum::<f64>()
+            .round() as u64
+    }
+}
+
+/// Facts computed from the decoded Kafka payloads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WarehouseView {
+    /// Events per event name.
+    pub events: BTreeMap<&'static str, u64>,
+    /// Payment attempts per (market, platform).
+    pub attempts: BTreeMap<(Market, Platform), u64>,
+    /// Payment failures per (market, platform).
+    pub failures: BTreeMap<(Market, Platform), u64>,
+    /// Users who placed at least one order.
+    pub ordering_users: u64,
+    /// Distinct users with at least one failed payment, per market.
+    pub affected_users: BTreeMap<Market, u64>,
+    /// Orders with a failed payment that were paid on a later attempt.
+    pub transient_orders: u64,
+    /// Orders with a failed payment that were never paid.
+    pub blocked_orders: u64,
+    /// Failed payments per affected user: failures -> users.
+    pub failures_per_user: BTreeMap<u64, u64>,
+    /// Distinct users hit by the `invalid_token` bug.
+    pub invalid_token_users: u64,
+    /// Failures with reason `invalid_token`.
+    pub invalid_token_failures: u64,
+}
+
+/// One decoded payload of the order flow.
+enum Decoded {
+    Placed(OrderPlaced),
+    Attempted(PaymentAttempted),
+    Succeeded(PaymentSucceeded),
+    Failed(PaymentFailed),
+    Other(&'static str),
+}
+
+fn decode(schema_name: &str, payload: &[u8]) -> Result<Option<Decoded>, DecodeError> {
+    Ok(Some(match schema_name {
+        n if n == OrderPlaced::MESSAGE_NAME => Decoded::Placed(OrderPlaced::decode(payload)?),
+        n if n == PaymentAttempted::MESSAGE_NAME => Decoded::Attempted(PaymentAttempted::decode(payload)?),
+        n if n == PaymentSucceeded::MESSAGE_NAME => Decoded::Succeeded(PaymentSucceeded::decode(payload)?),
+        n if n == PaymentFailed::MESSAGE_NAME => Decoded::Failed(PaymentFailed::decode(payload)?),
+        n if n == OrderSentToRestaurant::MESSAGE_NAME => {
+            OrderSentToRestaurant::decode(payload)?;
+            Decoded::Other(OrderSentToRestaurant::NAME)
+        }
+        n if n == OrderCollected::MESSAGE_NAME => {
+            OrderCollected::decode(payload)?;
+            Decoded::Other(OrderCollected::NAME)
+        }
+        n if n == OrderDelivered::MESSAGE_NAME => {
+            OrderDelivered::decode(payload)?;
+            Decoded::Other(OrderDelivered::NAME)
+        }
+        _ => return Ok(None),
+    }))
+}
+
+impl WarehouseView {
+    /// Decodes `(schema name header, payload)` pairs, in topic order per order id.
+    pub fn from_payloads<'a>(
+        records: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Result<Self, DecodeError> {
+        let mut view = WarehouseView::default();
+        let mut users = BTreeSet::new();
+        let mut failures_by_user: HashMap<String, u64> = HashMap::new();
+        let mut users_by_market: BTreeMap<Market, BTreeSet<String>> = BTreeMap::new();
+        let mut invalid_token_users = BTreeSet::new();
+        let mut failed_orders = BTreeSet::new();
+        let mut paid_orders = BTreeSet::new();
+
+        for (schema_name, payload) in records {
+            let Some(event) = decode(schema_name, payload)? else { continue };
+            let name = match &event {
+                Decoded::Placed(_) => OrderPlaced::NAME,
+                Decoded::Attempted(_) => PaymentAttempted::NAME,
+                Decoded::Succeeded(_) => PaymentSucceeded::NAME,
+                Decoded::Failed(_) => PaymentFailed::NAME,
+                Decoded::Other(name) => name,
+            };
+            *view.events.entry(name).or_default() += 1;
+            match event {
+                Decoded::Placed(e) => {
+                    users.insert(e.user_id);
+                }
+                Decoded::Attempted(e) => *view.attempts.entry((e.market, e.platform)).or_default() += 1,
+                Decoded::Succeeded(e) => {
+                    paid_orders.insert(e.order_id);
+                }
+                Decoded::Failed(e) => {
+                    *view.failures.entry((e.market, e.platform)).or_default() += 1;
+                    *failures_by_user.entry(e.user_id.clone()).or_default() += 1;
+                    users_by_market.entry(e.market).or_default().insert(e.user_id.clone());
+                    if e.reason == FailureReason::InvalidToken {
+                        view.invalid_token_failures += 1;
+                        invalid_token_users.insert(e.user_id);
+                    }
+                    failed_orders.insert(e.order_id);
+                }
+                Decoded::Other(_) => {}
+            }
+        }
+
+        view.ordering_users = users.len() as u64;
+        view.affected_users = users_by_market.into_iter().map(|(m, u)| (m, u.len() as u64)).collect();
+        view.transient_orders = failed_orders.intersection(&paid_orders).count() as u64;
+        view.blocked_orders = failed_orders.len() as u64 - view.transient_orders;
+        for failures in failures_by_user.values() {
+            *view.failures_per_user.entry((*failures).min(4)).or_default() += 1;
+        }
+        view.invalid_token_users = invalid_token_users.len() as u64;
+        Ok(view)
+    }
+
+    /// Distinct users with at least one failed payment.
+    pub fn affected_users_total(&self) -> u64 {
+        self.affected_users.values().sum()
+    }
+}
+
+/// One comparison between the two views.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agreement {
+    /// What is compared.
+    pub what: String,
+    /// The metrics view's number.
+    pub metrics: u64,
+    /// The warehouse view's number.
+    pub warehouse: u64,
+}
+
+impl Agreement {
+    /// Whether both views have the same number.
+    pub fn holds(&self) -> bool {
+        self.metrics == self.warehouse
+    }
+}
+
+fn all<T: Tag>() -> impl Iterator<Item = T> {
+    (0..T::CARDINALITY).filter_map(T::from_index)
+}
+
+/// Compares every total both views can compute: events per type, and payment attempts
+/// and failures per market and platform.
+pub fn agreements(metrics: &MetricsView, warehouse: &WarehouseView) -> Vec<Agreement> {
+    let mut out = Vec::new();
+    for name in [
+        OrderPlaced::NAME,
+        PaymentAttempted::NAME,
+        PaymentSucceeded::NAME,
+        PaymentFailed::NAME,
+        OrderSentToRestaurant::NAME,
+        OrderCollected::NAME,
+        OrderDelivered::NAME,
+    ] {
+        out.push(Agreement {
+            what: format!("{name} events"),
+            metrics: metrics.count(name, &[]),
+            warehouse: warehouse.events.get(name).copied().unwrap_or(0),
+        });
+    }
+    for market in all::<Market>() {
+        for platform in all::<Platform>() {
+            let tags = [("market", market.value()), ("platform", platform.value())];
+            let key = (market, platform);
+            out.push(Agreement {
+                what: format!("payment.attempted {}/{}", market.value(), platform.value()),
+                metrics: metrics.count(PaymentAttempted::NAME, &tags),
+                warehouse: warehouse.attempts.get(&key).copied().unwrap_or(0),
+            });
+            out.push(Agreement {
+                what: format!("payment.failed {}/{}", market.value(), platform.value()),
+                metrics: metrics.count(PaymentFailed::NAME, &tags),
+                warehouse: warehouse.failures.get(&key).copied().unwrap_or(0),
+            });
+        }
+    }
+    out
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "-".into()
+    } else {
+        format!("{:.1}%", 100.0 * part as f64 / whole as f64)
+    }
+}
+
+/// The metrics view as text lines.
+pub fn render_metrics(metrics: &MetricsView) -> Vec<String> {
+    let mut out = vec![
+        "METRICS VIEW (DogStatsD counters)".to_owned(),
+        "what Datadog graphs and alerts on".to_owned(),
+        String::new(),
+        "counter                      total".to_owned(),
+    ];
+    for name in [
+        OrderPlaced::NAME,
+        PaymentAttempted::NAME,
+        PaymentSucceeded::NAME,
+        PaymentFailed::NAME,
+        OrderDelivered::NAME,
+    ] {
+        out.push(format!("{name:<26} {:>8}", metrics.count(name, &[])));
+    }
+    out.push(String::new());
+    out.push("payment failure rate".to_owned());
+    out.push("market platform  tried failed   rate".to_owned());
+    for market in all::<Market>() {
+        for platform in all::<Platform>() {
+            let tags = [("market", market.value()), ("platform", platform.value())];
+            let tried = metrics.count(PaymentAttempted::NAME, &tags);
+            let failed = metrics.count(PaymentFailed::NAME, &tags);
+            out.push(format!(
+                "{:<6} {:<8} {tried:>6} {failed:>6} {:>6}",
+                market.value(),
+                platform.value(),
+                percent(failed, tried)
+            ));
+        }
+    }
+    out.push(String::new());
+    out.push("failures by reason".to_owned());
+    for reason in all::<FailureReason>() {
+        let n = metrics.count(PaymentFailed::NAME, &[("reason", reason.value())]);
+        out.push(format!("{:<26} {n:>8}", reason.value()));
+    }
+    out.push(String::new());
+    out.push("counters can't say how many distinct users,".to_owned());
+    out.push("or whether they paid on retry".to_owned());
+    out
+}
+
+/// The warehouse view as text lines.
+pub fn render_warehouse(w: &WarehouseView) -> Vec<String> {
+    let mut out = vec![
+        "WAREHOUSE VIEW (Kafka payloads)".to_owned(),
+        "what SQL over the topic answers".to_owned(),
+        String::new(),
+        "event                        total".to_owned(),
+    ];
+    for name in [
+        OrderPlaced::NAME,
+        PaymentAttempted::NAME,
+        PaymentSucceeded::NAME,
+        PaymentFailed::NAME,
+        OrderDelivered::NAME,
+    ] {
+        out.push(format!("{name:<26} {:>8}", w.events.get(name).copied().unwrap_or(0)));
+    }
+    out.push(String::new());
+    out.push(format!(
+        "users hit by a failed payment {:>6}",
+        w.affected_users_total()
+    ));
+    out.push(format!(
+        "  of {} ordering users       {:>6}",
+        w.ordering_users,
+        percent(w.affected_users_total(), w.ordering_users)
+    ));
+    for (market, users) in &w.affected_users {
+        out.push(format!("  in {:<25} {users:>6}", market.value()));
+    }
+    out.push(format!(
+        "orders with a failed payment  {:>6}",
+        w.transient_orders + w.blocked_orders
+    ));
+    out.push(format!("  transient (paid on retry)   {:>6}", w.transient_orders));
+    out.push(format!("  blocked (never paid)        {:>6}", w.blocked_orders));
+    out.push("failures per affected user".to_owned());
+    for (failures, users) in &w.failures_per_user {
+        let label = if *failures >= 4 { "4+".to_owned() } else { failures.to_string() };
+        out.push(format!("  {label:<2} failures: {users:>6} users"));
+    }
+    out.push(format!(
+        "invalid_token bug: {} users, {} failures",
+        w.invalid_token_users, w.invalid_token_failures
+    ));
+    out
+}
+
+/// Two blocks of lines next to each other.
+pub fn side_by_side(left: &[String], right: &[String]) -> String {
+    let width = left.iter().map(|l| l.chars().count()).max().unwrap_or(0) + 4;
+    let mut out = String::new();
+    for i in 0..left.len().max(right.len()) {
+        let l = left.get(i).map_or("", String::as_str);
+        let r = right.get(i).map_or("", String::as_str);
+        let _ = writeln!(out, "{l:<width$}| {r}");
+    }
+    out
+}
