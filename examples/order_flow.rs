@@ -38,10 +38,15 @@ fn progress_printer() -> impl FnMut(u64, u64) {
     let started = Instant::now();
     let mut last = started;
     move |done, total| {
-        if last.elapsed() >= Duration::from_secs(1) || (done == total && started.elapsed() >= Duration::from_secs(1)) {
+        if last.elapsed() >= Duration::from_secs(1)
+            || (done == total && started.elapsed() >= Duration::from_secs(1))
+        {
             last = Instant::now();
             let rate = done as f64 / started.elapsed().as_secs_f64();
-            eprintln!("  {done:>10} / {total} orders ({:>3.0}%), {rate:.0} orders/s", 100.0 * done as f64 / total as f64);
+            eprintln!(
+                "  {done:>10} / {total} orders ({:>3.0}%), {rate:.0} orders/s",
+                100.0 * done as f64 / total as f64
+            );
         }
     }
 }
@@ -57,7 +62,10 @@ fn print(outcome: &Outcome) {
     );
     print!(
         "{}",
-        views::side_by_side(&views::render_metrics(&outcome.metrics), &views::render_warehouse(&outcome.warehouse))
+        views::side_by_side(
+            &views::render_metrics(&outcome.metrics),
+            &views::render_warehouse(&outcome.warehouse)
+        )
     );
     println!();
     let disagreements: Vec<_> = outcome.agreements.iter().filter(|a| !a.holds()).collect();
@@ -69,7 +77,10 @@ fn print(outcome: &Outcome) {
     } else {
         println!("Consistency check: FAILED");
         for a in disagreements {
-            println!("  {}: metrics {} != warehouse {}", a.what, a.metrics, a.warehouse);
+            println!(
+                "  {}: metrics {} != warehouse {}",
+                a.what, a.metrics, a.warehouse
+            );
         }
     }
 }

@@ -7,3 +7,5 @@
 #![warn(missing_docs)]
 
 pub mod order_flow;
+#[cfg(feature = "kafka")]
+pub mod readback;

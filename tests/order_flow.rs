@@ -1,15 +1,29 @@
 //! The order-flow program's core: both views agree, a seed replays the same story, and
 //! the check notices when a view is missing data.
 
+use event_runtime::{Dispatcher, RecordingSink};
 use multi_dispatch_events::order_flow::simulate::Scenario;
 use multi_dispatch_events::order_flow::views::{self, MetricsView};
 use multi_dispatch_events::order_flow::{self, warehouse_of};
-use event_runtime::{Dispatcher, RecordingSink};
 
 #[test]
 fn the_two_views_agree() {
-    let outcome = order_flow::run_in_process(Scenario { orders: 500, seed: 1 }, |_, _| {});
-    assert!(outcome.consistent(), "{:#?}", outcome.agreements.iter().filter(|a| !a.holds()).collect::<Vec<_>>());
+    let outcome = order_flow::run_in_process(
+        Scenario {
+            orders: 500,
+            seed: 1,
+        },
+        |_, _| {},
+    );
+    assert!(
+        outcome.consistent(),
+        "{:#?}",
+        outcome
+            .agreements
+            .iter()
+            .filter(|a| !a.holds())
+            .collect::<Vec<_>>()
+    );
     assert_eq!(outcome.metrics.count("order.placed", &[]), 500);
     assert_eq!(outcome.warehouse.events["order.placed"], 500);
     assert_eq!(outcome.agreements.len(), 7 + 2 * 9);
@@ -17,19 +31,50 @@ fn the_two_views_agree() {
 
 #[test]
 fn the_story_has_the_bug_and_both_kinds_of_victims() {
-    let w = order_flow::run_in_process(Scenario { orders: 3000, seed: 7 }, |_, _| {}).warehouse;
+    let w = order_flow::run_in_process(
+        Scenario {
+            orders: 3000,
+            seed: 7,
+        },
+        |_, _| {},
+    )
+    .warehouse;
     assert!(w.invalid_token_users > 0);
     assert!(w.transient_orders > 0, "some users recover on retry");
     assert!(w.blocked_orders > 0, "some users never pay");
-    assert!(w.failures_per_user.get(&4).copied().unwrap_or(0) > 0, "some users fail repeatedly");
-    assert_eq!(w.failures_per_user.values().sum::<u64>(), w.affected_users_total());
+    assert!(
+        w.failures_per_user.get(&4).copied().unwrap_or(0) > 0,
+        "some users fail repeatedly"
+    );
+    assert_eq!(
+        w.failures_per_user.values().sum::<u64>(),
+        w.affected_users_total()
+    );
 }
 
 #[test]
 fn a_seed_replays_the_same_orders() {
-    let a = order_flow::run_in_process(Scenario { orders: 300, seed: 99 }, |_, _| {});
-    let b = order_flow::run_in_process(Scenario { orders: 300, seed: 99 }, |_, _| {});
-    let c = order_flow::run_in_process(Scenario { orders: 300, seed: 100 }, |_, _| {});
+    let a = order_flow::run_in_process(
+        Scenario {
+            orders: 300,
+            seed: 99,
+        },
+        |_, _| {},
+    );
+    let b = order_flow::run_in_process(
+        Scenario {
+            orders: 300,
+            seed: 99,
+        },
+        |_, _| {},
+    );
+    let c = order_flow::run_in_process(
+        Scenario {
+            orders: 300,
+            seed: 100,
+        },
+        |_, _| {},
+    );
     assert_eq!(a.warehouse, b.warehouse);
     assert_eq!(a.metrics, b.metrics);
     assert_ne!(a.warehouse, c.warehouse);
@@ -39,12 +84,31 @@ fn a_seed_replays_the_same_orders() {
 fn the_check_catches_a_lost_metric_line() {
     let recording = RecordingSink::new();
     let events = Dispatcher::builder().recording(&recording).build().unwrap();
-    order_flow::simulate::run(&events, Scenario { orders: 200, seed: 3 }, |_, _| {});
+    order_flow::simulate::run(
+        &events,
+        Scenario {
+            orders: 200,
+            seed: 3,
+        },
+        |_, _| {},
+    );
     let lines = recording.statsd_lines();
-    let lost = lines.iter().position(|l| l.starts_with("payment.attempted:")).unwrap();
-    let metrics = MetricsView::from_lines(lines.iter().enumerate().filter(|(i, _)| *i != lost).map(|(_, l)| l.as_str()));
+    let lost = lines
+        .iter()
+        .position(|l| l.starts_with("payment.attempted:"))
+        .unwrap();
+    let metrics = MetricsView::from_lines(
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != lost)
+            .map(|(_, l)| l.as_str()),
+    );
     let warehouse = warehouse_of(&recording.records()).unwrap();
-    let broken: Vec<_> = views::agreements(&metrics, &warehouse).into_iter().filter(|a| !a.holds()).collect();
+    let broken: Vec<_> = views::agreements(&metrics, &warehouse)
+        .into_iter()
+        .filter(|a| !a.holds())
+        .collect();
     assert_eq!(broken.len(), 2, "{broken:#?}");
     assert!(broken.iter().all(|a| a.warehouse == a.metrics + 1));
 }
@@ -52,7 +116,13 @@ fn the_check_catches_a_lost_metric_line() {
 #[test]
 fn progress_is_reported_for_every_order() {
     let mut calls = Vec::new();
-    order_flow::run_in_process(Scenario { orders: 50, seed: 5 }, |done, total| calls.push((done, total)));
+    order_flow::run_in_process(
+        Scenario {
+            orders: 50,
+            seed: 5,
+        },
+        |done, total| calls.push((done, total)),
+    );
     assert_eq!(calls.len(), 50);
     assert_eq!(calls.last(), Some(&(50, 50)));
 }

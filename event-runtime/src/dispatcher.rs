@@ -138,10 +138,18 @@ impl Dispatcher {
         self.stats()
     }
 
-    /// Flushes every sink within `timeout` and stops. `Err` says how much was not
-    /// delivered, per sink; the sinks are closed either way.
+    /// Flushes every sink within `timeout` and stops. What is still undelivered then is
+    /// given up and counted, so the report is final: for every sink,
+    /// `published == delivered + dropped + failed`. `Err` says how much was not delivered.
     pub fn shutdown(self, timeout: Duration) -> Result<DeliveryReport, Undelivered> {
-        let report = self.flush(timeout);
+        let deadline = Instant::now() + timeout;
+        for sink in &self.metric_sinks {
+            sink.flush(deadline.saturating_duration_since(Instant::now()));
+        }
+        for sink in &self.record_sinks {
+            sink.shutdown(deadline.saturating_duration_since(Instant::now()));
+        }
+        let report = self.stats();
         if report.undelivered() == 0 {
             Ok(report)
         } else {
@@ -185,6 +193,10 @@ pub struct DispatcherBuilder {
     constant_tags: Vec<(String, String)>,
     metric_sinks: Vec<Box<dyn MetricSink>>,
     record_sinks: Vec<Box<dyn RecordSink>>,
+    #[cfg(feature = "statsd")]
+    statsd: Vec<crate::StatsdConfig>,
+    #[cfg(feature = "kafka")]
+    kafka: Vec<crate::KafkaConfig>,
 }
 
 impl DispatcherBuilder {
@@ -220,8 +232,33 @@ impl DispatcherBuilder {
             .record_sink(recording.clone())
     }
 
-    /// Checks the prefix and constant tags, and builds the dispatcher.
-    pub fn build(self) -> Result<Dispatcher, BuildError> {
+    /// Sends metrics to a DogStatsD agent (feature `statsd`). The config's prefix and
+    /// constant tags apply to every line of this dispatcher.
+    #[cfg(feature = "statsd")]
+    pub fn statsd(mut self, config: crate::StatsdConfig) -> Self {
+        self.statsd.push(config);
+        self
+    }
+
+    /// Sends records to Kafka (feature `kafka`).
+    #[cfg(feature = "kafka")]
+    pub fn kafka(mut self, config: crate::KafkaConfig) -> Self {
+        self.kafka.push(config);
+        self
+    }
+
+    /// Checks the prefix and constant tags, opens the configured sinks, and builds the
+    /// dispatcher.
+    #[allow(unused_mut)]
+    pub fn build(mut self) -> Result<Dispatcher, BuildError> {
+        #[cfg(feature = "statsd")]
+        for config in &self.statsd {
+            if let (Some(prefix), true) = (&config.prefix, self.prefix.is_empty()) {
+                self.prefix = prefix.clone();
+            }
+            self.constant_tags
+                .extend(config.constant_tags.iter().cloned());
+        }
         if !self.prefix.is_empty() {
             event_names::check_metric_name(&self.prefix).map_err(|reason| {
                 BuildError::InvalidPrefix {
@@ -237,6 +274,17 @@ impl DispatcherBuilder {
                     reason,
                 }
             })?;
+        }
+        // Sinks open sockets and threads, so only once every string has passed.
+        #[cfg(feature = "statsd")]
+        for config in &self.statsd {
+            self.metric_sinks
+                .push(Box::new(crate::StatsdSink::new(config)?));
+        }
+        #[cfg(feature = "kafka")]
+        for config in &self.kafka {
+            self.record_sinks
+                .push(Box::new(crate::KafkaSink::new(config)?));
         }
         Ok(Dispatcher {
             format: LineFormat::new(&self.prefix, &self.constant_tags),

@@ -82,6 +82,7 @@ mod record_key;
 mod recording;
 mod schema;
 mod sink;
+mod sinks;
 mod statsd_line;
 mod tag;
 
@@ -99,6 +100,10 @@ pub use record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF};
 pub use record_key::RecordKey;
 pub use recording::{RecordedRecord, RecordingSink};
 pub use sink::{MetricSink, RecordSink, SinkStats};
+#[cfg(feature = "kafka")]
+pub use sinks::kafka::{KafkaConfig, KafkaSink};
+#[cfg(feature = "statsd")]
+pub use sinks::statsd::{StatsdConfig, StatsdSink, StatsdTarget};
 pub use statsd_line::LineFormat;
 pub use tag::Tag;
 

@@ -55,6 +55,46 @@ pub trait RecordSink: Send + Sync {
     fn send(&self, record: &KafkaRecord<'_>);
     /// Waits at most `timeout` for everything published to be delivered or failed.
     fn flush(&self, timeout: Duration);
+    /// Flushes within `timeout`, then gives up on what is left so that every record is
+    /// counted as delivered, dropped or failed. Called once, by `Dispatcher::shutdown`.
+    fn shutdown(&self, timeout: Duration) {
+        self.flush(timeout);
+    }
     /// The counts so far.
     fn stats(&self) -> SinkStats;
+}
+
+/// Share a sink with the dispatcher and keep a handle to it (e.g. to read
+/// `KafkaSink::failures`): `builder.record_sink(Arc::clone(&sink))`.
+impl<T: MetricSink + ?Sized> MetricSink for std::sync::Arc<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn send_lines(&self, lines: &str) {
+        (**self).send_lines(lines)
+    }
+    fn flush(&self, timeout: Duration) {
+        (**self).flush(timeout)
+    }
+    fn stats(&self) -> SinkStats {
+        (**self).stats()
+    }
+}
+
+impl<T: RecordSink + ?Sized> RecordSink for std::sync::Arc<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn send(&self, record: &KafkaRecord<'_>) {
+        (**self).send(record)
+    }
+    fn flush(&self, timeout: Duration) {
+        (**self).flush(timeout)
+    }
+    fn shutdown(&self, timeout: Duration) {
+        (**self).shutdown(timeout)
+    }
+    fn stats(&self) -> SinkStats {
+        (**self).stats()
+    }
 }

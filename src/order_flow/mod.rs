@@ -32,12 +32,15 @@ impl Outcome {
 }
 
 /// The warehouse view of recorded Kafka records.
-pub fn warehouse_of(records: &[RecordedRecord]) -> Result<WarehouseView, event_runtime::DecodeError> {
-    WarehouseView::from_payloads(
-        records
-            .iter()
-            .map(|r| (r.header(header::SCHEMA_NAME).unwrap_or_default(), r.payload.as_slice())),
-    )
+pub fn warehouse_of(
+    records: &[RecordedRecord],
+) -> Result<WarehouseView, event_runtime::DecodeError> {
+    WarehouseView::from_payloads(records.iter().map(|r| {
+        (
+            r.header(header::SCHEMA_NAME).unwrap_or_default(),
+            r.payload.as_slice(),
+        )
+    }))
 }
 
 /// Runs the scenario with the embedded default: in-process sinks that keep what would
@@ -53,5 +56,10 @@ pub fn run_in_process(scenario: Scenario, progress: impl FnMut(u64, u64)) -> Out
     let metrics = MetricsView::from_lines(lines.iter().map(String::as_str));
     let warehouse = warehouse_of(&recording.records()).expect("our own payloads decode");
     let agreements = views::agreements(&metrics, &warehouse);
-    Outcome { summary, metrics, warehouse, agreements }
+    Outcome {
+        summary,
+        metrics,
+        warehouse,
+        agreements,
+    }
 }

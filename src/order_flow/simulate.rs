@@ -22,7 +22,10 @@ pub struct Scenario {
 
 impl Default for Scenario {
     fn default() -> Self {
-        Scenario { orders: 2_000, seed: 7 }
+        Scenario {
+            orders: 2_000,
+            seed: 7,
+        }
     }
 }
 
@@ -56,10 +59,18 @@ fn users(rng: &mut Rng, count: u64) -> Vec<User> {
     (0..count)
         .map(|i| {
             let market = [Market::Uk, Market::Fr, Market::It][rng.weighted(&[0.5, 0.3, 0.2])];
-            let platform = [Platform::Android, Platform::Ios, Platform::Web][rng.weighted(&[0.4, 0.4, 0.2])];
-            let method = [PaymentMethod::Card, PaymentMethod::ApplePay, PaymentMethod::Paypal]
-                [rng.weighted(&[0.6, 0.25, 0.15])];
-            let stale_rate = if platform == Platform::Android { 0.15 } else { 0.04 };
+            let platform =
+                [Platform::Android, Platform::Ios, Platform::Web][rng.weighted(&[0.4, 0.4, 0.2])];
+            let method = [
+                PaymentMethod::Card,
+                PaymentMethod::ApplePay,
+                PaymentMethod::Paypal,
+            ][rng.weighted(&[0.6, 0.25, 0.15])];
+            let stale_rate = if platform == Platform::Android {
+                0.15
+            } else {
+                0.04
+            };
             User {
                 id: format!("u-{i:06}"),
                 market,
@@ -76,7 +87,11 @@ fn provider_answer(rng: &mut Rng, user: &User, method: PaymentMethod) -> Option<
     if user.stale_token && method == PaymentMethod::Card && rng.chance(0.9) {
         return Some(FailureReason::InvalidToken);
     }
-    let timeout_rate = if user.market == Market::It { 0.05 } else { 0.02 };
+    let timeout_rate = if user.market == Market::It {
+        0.05
+    } else {
+        0.02
+    };
     if rng.chance(timeout_rate) {
         Some(FailureReason::ProviderTimeout)
     } else if rng.chance(0.02) {
@@ -87,7 +102,11 @@ fn provider_answer(rng: &mut Rng, user: &User, method: PaymentMethod) -> Option<
 }
 
 /// Publishes the scenario's orders. `progress(done, total)` is called after each order.
-pub fn run(events: &Dispatcher, scenario: Scenario, mut progress: impl FnMut(u64, u64)) -> RunSummary {
+pub fn run(
+    events: &Dispatcher,
+    scenario: Scenario,
+    mut progress: impl FnMut(u64, u64),
+) -> RunSummary {
     let mut rng = Rng::new(scenario.seed);
     let users = users(&mut rng, (scenario.orders / 4).max(10));
     let started = Instant::now();
@@ -166,7 +185,11 @@ pub fn run(events: &Dispatcher, scenario: Scenario, mut progress: impl FnMut(u64
         }
 
         if paid {
-            let sent = OrderSentToRestaurant { order_id: order_id.clone(), restaurant_id, market: user.market };
+            let sent = OrderSentToRestaurant {
+                order_id: order_id.clone(),
+                restaurant_id,
+                market: user.market,
+            };
             publish(&|d| d.publish(&sent));
             let rider_id = format!("rd-{:05}", rng.range(0, 3_000));
             let collected = OrderCollected {
@@ -190,5 +213,9 @@ pub fn run(events: &Dispatcher, scenario: Scenario, mut progress: impl FnMut(u64
         progress(n + 1, scenario.orders);
     }
 
-    RunSummary { orders: scenario.orders, events: published, elapsed: started.elapsed() }
+    RunSummary {
+        orders: scenario.orders,
+        events: published,
+        elapsed: started.elapsed(),
+    }
 }

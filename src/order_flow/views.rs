@@ -24,7 +24,9 @@ impl MetricsView {
     pub fn from_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Self {
         let mut view = MetricsView::default();
         for line in lines {
-            let Some((name, rest)) = line.split_once(':') else { continue };
+            let Some((name, rest)) = line.split_once(':') else {
+                continue;
+            };
             let mut parts = rest.split('|');
             let value: f64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
             if parts.next() != Some("c") {
@@ -94,8 +96,12 @@ enum Decoded {
 fn decode(schema_name: &str, payload: &[u8]) -> Result<Option<Decoded>, DecodeError> {
     Ok(Some(match schema_name {
         n if n == OrderPlaced::MESSAGE_NAME => Decoded::Placed(OrderPlaced::decode(payload)?),
-        n if n == PaymentAttempted::MESSAGE_NAME => Decoded::Attempted(PaymentAttempted::decode(payload)?),
-        n if n == PaymentSucceeded::MESSAGE_NAME => Decoded::Succeeded(PaymentSucceeded::decode(payload)?),
+        n if n == PaymentAttempted::MESSAGE_NAME => {
+            Decoded::Attempted(PaymentAttempted::decode(payload)?)
+        }
+        n if n == PaymentSucceeded::MESSAGE_NAME => {
+            Decoded::Succeeded(PaymentSucceeded::decode(payload)?)
+        }
         n if n == PaymentFailed::MESSAGE_NAME => Decoded::Failed(PaymentFailed::decode(payload)?),
         n if n == OrderSentToRestaurant::MESSAGE_NAME => {
             OrderSentToRestaurant::decode(payload)?;
@@ -127,7 +133,9 @@ impl WarehouseView {
         let mut paid_orders = BTreeSet::new();
 
         for (schema_name, payload) in records {
-            let Some(event) = decode(schema_name, payload)? else { continue };
+            let Some(event) = decode(schema_name, payload)? else {
+                continue;
+            };
             let name = match &event {
                 Decoded::Placed(_) => OrderPlaced::NAME,
                 Decoded::Attempted(_) => PaymentAttempted::NAME,
@@ -140,14 +148,19 @@ impl WarehouseView {
                 Decoded::Placed(e) => {
                     users.insert(e.user_id);
                 }
-                Decoded::Attempted(e) => *view.attempts.entry((e.market, e.platform)).or_default() += 1,
+                Decoded::Attempted(e) => {
+                    *view.attempts.entry((e.market, e.platform)).or_default() += 1
+                }
                 Decoded::Succeeded(e) => {
                     paid_orders.insert(e.order_id);
                 }
                 Decoded::Failed(e) => {
                     *view.failures.entry((e.market, e.platform)).or_default() += 1;
                     *failures_by_user.entry(e.user_id.clone()).or_default() += 1;
-                    users_by_market.entry(e.market).or_default().insert(e.user_id.clone());
+                    users_by_market
+                        .entry(e.market)
+                        .or_default()
+                        .insert(e.user_id.clone());
                     if e.reason == FailureReason::InvalidToken {
                         view.invalid_token_failures += 1;
                         invalid_token_users.insert(e.user_id);
@@ -159,11 +172,17 @@ impl WarehouseView {
         }
 
         view.ordering_users = users.len() as u64;
-        view.affected_users = users_by_market.into_iter().map(|(m, u)| (m, u.len() as u64)).collect();
+        view.affected_users = users_by_market
+            .into_iter()
+            .map(|(m, u)| (m, u.len() as u64))
+            .collect();
         view.transient_orders = failed_orders.intersection(&paid_orders).count() as u64;
         view.blocked_orders = failed_orders.len() as u64 - view.transient_orders;
         for failures in failures_by_user.values() {
-            *view.failures_per_user.entry((*failures).min(4)).or_default() += 1;
+            *view
+                .failures_per_user
+                .entry((*failures).min(4))
+                .or_default() += 1;
         }
         view.invalid_token_users = invalid_token_users.len() as u64;
         Ok(view)
@@ -303,7 +322,10 @@ pub fn render_warehouse(w: &WarehouseView) -> Vec<String> {
         PaymentFailed::NAME,
         OrderDelivered::NAME,
     ] {
-        out.push(format!("{name:<26} {:>8}", w.events.get(name).copied().unwrap_or(0)));
+        out.push(format!(
+            "{name:<26} {:>8}",
+            w.events.get(name).copied().unwrap_or(0)
+        ));
     }
     out.push(String::new());
     out.push(format!(
@@ -322,11 +344,21 @@ pub fn render_warehouse(w: &WarehouseView) -> Vec<String> {
         "orders with a failed payment  {:>6}",
         w.transient_orders + w.blocked_orders
     ));
-    out.push(format!("  transient (paid on retry)   {:>6}", w.transient_orders));
-    out.push(format!("  blocked (never paid)        {:>6}", w.blocked_orders));
+    out.push(format!(
+        "  transient (paid on retry)   {:>6}",
+        w.transient_orders
+    ));
+    out.push(format!(
+        "  blocked (never paid)        {:>6}",
+        w.blocked_orders
+    ));
     out.push("failures per affected user".to_owned());
     for (failures, users) in &w.failures_per_user {
-        let label = if *failures >= 4 { "4+".to_owned() } else { failures.to_string() };
+        let label = if *failures >= 4 {
+            "4+".to_owned()
+        } else {
+            failures.to_string()
+        };
         out.push(format!("  {label:<2} failures: {users:>6} users"));
     }
     out.push(format!(

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, SystemTime};
 
+pub mod services;
+
 use event_runtime::{Event, Tag};
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,0 +1,399 @@
+//! DogStatsD over UDP or a Unix datagram socket, through cadence's socket sinks.
+//!
+//! `publish` copies the event's lines into a bounded byte queue and returns; it never
+//! blocks on the network and never allocates once the queue exists. A background thread
+//! packs queued lines, joined with `\n`, into datagrams of at most 1432 bytes (UDP: an
+//! Ethernet MTU minus IP and UDP headers) or 8192 bytes (UDS), and sends each with
+//! cadence. When the queue is full, new lines are dropped and counted (`dropped`); a
+//! datagram the socket refuses counts its lines as `failed`.
+//!
+//! The sender thread may wait (up to 500 ms per datagram) for a slow agent to read; the
+//! caller never does. UDP is fire-and-forget, but the socket is connected and checked
+//! after each send, so an agent that is absent (ICMP port unreachable) is counted as
+//! `failed`: at once on the same host, and from the next datagram on for a remote host,
+//! whose ICMP reply arrives later. Over a Unix socket every refusal is seen at once.
+
+use std::collections::VecDeque;
+use std::net::{ToSocketAddrs, UdpSocket};
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use cadence::{MetricSink as CadenceSink, UdpMetricSink, UnixMetricSink};
+
+use super::Counters;
+use crate::error::BuildError;
+use crate::sink::{MetricSink, SinkStats};
+
+/// The largest UDP datagram that fits an Ethernet frame, as the Datadog clients use.
+pub const UDP_MAX_PACKET: usize = 1432;
+/// The datagram size the Datadog agent reads on its Unix socket.
+pub const UDS_MAX_PACKET: usize = 8192;
+
+/// Where the DogStatsD agent listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatsdTarget {
+    /// `host:port` over UDP.
+    Udp(String),
+    /// A Unix datagram socket path.
+    Unix(PathBuf),
+}
+
+/// Configures the StatsD sink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatsdConfig {
+    pub(crate) target: StatsdTarget,
+    pub(crate) prefix: Option<String>,
+    pub(crate) constant_tags: Vec<(String, String)>,
+    pub(crate) queue_bytes: usize,
+    pub(crate) flush_interval: Duration,
+}
+
+impl StatsdConfig {
+    /// DogStatsD over UDP to `host:port`, e.g. `127.0.0.1:8125`.
+    pub fn udp(address: impl Into<String>) -> Self {
+        Self::with_target(StatsdTarget::Udp(address.into()))
+    }
+
+    /// DogStatsD over a Unix datagram socket, e.g. `/var/run/datadog/dsd.socket`.
+    pub fn unix(path: impl Into<PathBuf>) -> Self {
+        Self::with_target(StatsdTarget::Unix(path.into()))
+    }
+
+    fn with_target(target: StatsdTarget) -> Self {
+        StatsdConfig {
+            target,
+            prefix: None,
+            constant_tags: Vec::new(),
+            queue_bytes: 1 << 20,
+            flush_interval: Duration::from_millis(100),
+        }
+    }
+
+    /// Reads the Datadog agent's usual variables: `DD_DOGSTATSD_SOCKET` (a Unix socket,
+    /// preferred when set), else `DD_AGENT_HOST` (default `127.0.0.1`) and
+    /// `DD_DOGSTATSD_PORT` (default `8125`). `DD_ENV`, `DD_SERVICE` and `DD_VERSION`
+    /// become the constant tags `env`, `service` and `version`; they are checked when
+    /// the dispatcher is built.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// [`StatsdConfig::from_env`] over any lookup, for tests and other config sources.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let mut config = match lookup("DD_DOGSTATSD_SOCKET") {
+            Some(path) => StatsdConfig::unix(path),
+            None => {
+                let host = lookup("DD_AGENT_HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
+                let port = lookup("DD_DOGSTATSD_PORT").unwrap_or_else(|| "8125".to_owned());
+                // A bare IPv6 address needs brackets before the port.
+                let host = if host.contains(':') && !host.starts_with('[') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
+                StatsdConfig::udp(format!("{host}:{port}"))
+            }
+        };
+        for (variable, key) in [
+            ("DD_ENV", "env"),
+            ("DD_SERVICE", "service"),
+            ("DD_VERSION", "version"),
+        ] {
+            if let Some(value) = lookup(variable) {
+                config = config.constant_tag(key, value);
+            }
+        }
+        config
+    }
+
+    /// A prefix for every metric name (`shop` makes `shop.payment.attempted`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// A tag on every line, such as `env:prod`.
+    pub fn constant_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.constant_tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// How many bytes of lines may wait for the sender thread (default 1 MiB). When full,
+    /// new lines are dropped and counted rather than blocking the caller.
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes.max(UDS_MAX_PACKET);
+        self
+    }
+
+    /// The longest a line waits before a datagram that is not full is sent (default 100 ms).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = interval;
+        self
+    }
+
+    /// The target this config sends to.
+    pub fn target(&self) -> &StatsdTarget {
+        &self.target
+    }
+}
+
+struct Queue {
+    bytes: VecDeque<u8>,
+    /// Lines taken by the sender and not yet counted as delivered or failed.
+    in_flight: bool,
+    flush_requested: bool,
+    closed: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the sender: a full datagram is waiting, a flush was asked for, or closing.
+    wake: Condvar,
+    /// Wakes flushers: the sender finished a round.
+    progress: Condvar,
+    counters: Counters,
+    capacity: usize,
+    max_packet: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Sends DogStatsD lines from a background thread; see the module docs.
+pub struct StatsdSink {
+    shared: Arc<Shared>,
+    sender: Option<JoinHandle<()>>,
+}
+
+impl StatsdSink {
+    /// Opens the socket and starts the sender thread.
+    pub fn new(config: &StatsdConfig) -> Result<Self, BuildError> {
+        let error = |message: String| BuildError::Sink {
+            sink: "statsd",
+            message,
+        };
+        let (transport, max_packet) = match &config.target {
+            StatsdTarget::Udp(address) => {
+                let addr = address
+                    .to_socket_addrs()
+                    .map_err(|e| error(format!("cannot resolve {address:?}: {e}")))?
+                    .next()
+                    .ok_or_else(|| error(format!("{address:?} resolves to no address")))?;
+                let bind = if addr.is_ipv4() {
+                    "0.0.0.0:0"
+                } else {
+                    "[::]:0"
+                };
+                let socket = UdpSocket::bind(bind)
+                    .map_err(|e| error(format!("cannot open a UDP socket: {e}")))?;
+                // Connected, so that the kernel records an absent agent's ICMP reply on the socket.
+                socket
+                    .connect(addr)
+                    .map_err(|e| error(format!("cannot connect to {addr}: {e}")))?;
+                socket
+                    .set_write_timeout(Some(SEND_TIMEOUT))
+                    .map_err(|e| error(e.to_string()))?;
+                let probe = socket.try_clone().map_err(|e| error(e.to_string()))?;
+                let sink = UdpMetricSink::from(addr, socket).map_err(|e| error(e.to_string()))?;
+                let transport = Transport {
+                    sink: Box::new(sink),
+                    udp_probe: Some(probe),
+                };
+                (transport, UDP_MAX_PACKET)
+            }
+            StatsdTarget::Unix(path) => {
+                let socket = UnixDatagram::unbound()
+                    .map_err(|e| error(format!("cannot open a Unix socket: {e}")))?;
+                socket
+                    .set_write_timeout(Some(SEND_TIMEOUT))
+                    .map_err(|e| error(e.to_string()))?;
+                let transport = Transport {
+                    sink: Box::new(UnixMetricSink::from(path, socket)),
+                    udp_probe: None,
+                };
+                (transport, UDS_MAX_PACKET)
+            }
+        };
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                bytes: VecDeque::with_capacity(config.queue_bytes),
+                in_flight: false,
+                flush_requested: false,
+                closed: false,
+            }),
+            wake: Condvar::new(),
+            progress: Condvar::new(),
+            counters: Counters::default(),
+            capacity: config.queue_bytes,
+            max_packet,
+        });
+        let worker = Arc::clone(&shared);
+        let interval = config.flush_interval;
+        let sender = std::thread::Builder::new()
+            .name("event-runtime statsd".into())
+            .spawn(move || send_loop(&worker, &transport, interval))
+            .map_err(|e| error(format!("cannot start the sender thread: {e}")))?;
+        Ok(StatsdSink {
+            shared,
+            sender: Some(sender),
+        })
+    }
+}
+
+/// How long the sender thread waits for an agent that does not read fast enough.
+const SEND_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// A cadence socket sink, plus a handle on the UDP socket to read ICMP errors.
+struct Transport {
+    sink: Box<dyn CadenceSink + Send>,
+    udp_probe: Option<UdpSocket>,
+}
+
+impl Transport {
+    fn send(&self, packet: &str) -> bool {
+        if self.sink.emit(packet).is_err() {
+            return false;
+        }
+        // A pending error is an ICMP reply to this or an earlier datagram: no agent.
+        !matches!(
+            self.udp_probe.as_ref().map(UdpSocket::take_error),
+            Some(Ok(Some(_)) | Err(_))
+        )
+    }
+}
+
+fn send_loop(shared: &Shared, transport: &Transport, interval: Duration) {
+    let mut taken: Vec<u8> = Vec::with_capacity(shared.capacity);
+    let mut packet = String::with_capacity(shared.max_packet);
+    loop {
+        let closed = {
+            let mut queue = shared.lock();
+            let deadline = Instant::now() + interval;
+            while queue.bytes.len() < shared.max_packet && !queue.flush_requested && !queue.closed {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                queue = shared
+                    .wake
+                    .wait_timeout(queue, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            taken.clear();
+            taken.extend(queue.bytes.drain(..));
+            queue.in_flight = !taken.is_empty();
+            queue.flush_requested = false;
+            queue.closed
+        };
+        send_packets(shared, transport, &taken, &mut packet);
+        shared.lock().in_flight = false;
+        shared.progress.notify_all();
+        if closed && shared.lock().bytes.is_empty() {
+            return;
+        }
+    }
+}
+
+/// Packs `\n`-terminated lines into datagrams of at most `max_packet` bytes and sends them.
+fn send_packets(shared: &Shared, transport: &Transport, taken: &[u8], packet: &mut String) {
+    let mut lines_in_packet = 0u64;
+    let send = |packet: &mut String, lines: &mut u64| {
+        if *lines == 0 {
+            return;
+        }
+        let counter = if transport.send(packet) {
+            &shared.counters.delivered
+        } else {
+            &shared.counters.failed
+        };
+        Counters::add(counter, *lines);
+        packet.clear();
+        *lines = 0;
+    };
+    // Lines were validated ASCII when formatted, so each is valid UTF-8.
+    for line in taken.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let Ok(line) = std::str::from_utf8(line) else {
+            Counters::add(&shared.counters.failed, 1);
+            continue;
+        };
+        let needed = line.len() + usize::from(!packet.is_empty());
+        if packet.len() + needed > shared.max_packet {
+            send(packet, &mut lines_in_packet);
+        }
+        if !packet.is_empty() {
+            packet.push('\n');
+        }
+        // A single line over the limit goes alone: splitting it would corrupt it.
+        packet.push_str(line);
+        lines_in_packet += 1;
+    }
+    send(packet, &mut lines_in_packet);
+}
+
+impl MetricSink for StatsdSink {
+    fn name(&self) -> &'static str {
+        "statsd"
+    }
+
+    fn send_lines(&self, lines: &str) {
+        let shared = &self.shared;
+        let mut queue = shared.lock();
+        for line in lines.split('\n') {
+            Counters::add(&shared.counters.published, 1);
+            if queue.bytes.len() + line.len() + 1 > shared.capacity {
+                Counters::add(&shared.counters.dropped, 1);
+                continue;
+            }
+            queue.bytes.extend(line.as_bytes());
+            queue.bytes.push_back(b'\n');
+        }
+        if queue.bytes.len() >= shared.max_packet {
+            shared.wake.notify_one();
+        }
+    }
+
+    fn flush(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let shared = &self.shared;
+        let mut queue = shared.lock();
+        queue.flush_requested = true;
+        shared.wake.notify_one();
+        while !queue.bytes.is_empty() || queue.in_flight {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            queue = shared
+                .progress
+                .wait_timeout(queue, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            if !queue.bytes.is_empty() {
+                queue.flush_requested = true;
+                shared.wake.notify_one();
+            }
+        }
+    }
+
+    fn stats(&self) -> SinkStats {
+        self.shared.counters.snapshot()
+    }
+}
+
+impl Drop for StatsdSink {
+    /// Sends what is queued (local sends are quick), then stops the sender thread.
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_one();
+        if let Some(sender) = self.sender.take() {
+            let _ = sender.join();
+        }
+    }
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Provisions and runs the real services the integration tests talk to, on loopback:
+#   - Apache Kafka 4.1 (KRaft, single node), from Maven Central jars (scripts/kafka/pom.xml)
+#   - prometheus/statsd_exporter v0.30, installed with `go install`
+# Usage: scripts/services.sh start|stop|env|status
+# Everything lives under .services/ (ignored by git); jars and binaries are cached there,
+# so a second start skips the downloads. `env` prints the variables the tests read.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir="$root/.services"
+kafka_port=${KAFKA_TEST_PORT:-19092}
+controller_port=${KAFKA_TEST_CONTROLLER_PORT:-19093}
+statsd_port=${STATSD_TEST_PORT:-19125}
+statsd_web_port=${STATSD_TEST_WEB_PORT:-19102}
+statsd_exporter_version=v0.30.0
+
+log() { echo "[services] $*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # description, seconds, command...
+  local what=$1 seconds=$2; shift 2
+  for _ in $(seq $((seconds * 5))); do
+    if "$@"; then return 0; fi
+    sleep 0.2
+  done
+  log "$what did not come up within ${seconds}s"
+  return 1
+}
+
+provision_kafka() {
+  local libs="$dir/kafka-libs" stamp
+  stamp=$(sha256sum "$root/scripts/kafka/pom.xml" | cut -c1-16)
+  if [[ -f "$libs/.stamp" && $(cat "$libs/.stamp") == "$stamp" ]]; then return; fi
+  log "fetching Kafka jars from Maven Central"
+  rm -rf "$libs"
+  mvn -B -q -f "$root/scripts/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$libs" >&2
+  echo "$stamp" > "$libs/.stamp"
+}
+
+provision_statsd_exporter() {
+  local bin="$dir/bin/statsd_exporter"
+  if [[ -x "$bin" ]]; then return; fi
+  log "installing statsd_exporter $statsd_exporter_version with go install"
+  mkdir -p "$dir/bin"
+  GOBIN="$dir/bin" go install "github.com/prometheus/statsd_exporter@$statsd_exporter_version" >&2
+}
+
+start_kafka() {
+  local home="$dir/kafka"
+  if [[ -f "$home/pid" ]] && kill -0 "$(cat "$home/pid")" 2>/dev/null; then return; fi
+  rm -rf "$home" && mkdir -p "$home/data"
+  cat > "$home/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$home/data
+num.partitions=3
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+  cat > "$home/log4j2.properties" <<PROPS
+appender.file.type=File
+appender.file.name=file
+appender.file.fileName=$home/broker.log
+appender.file.layout.type=PatternLayout
+appender.file.layout.pattern=[%d] %p %m (%c)%n
+rootLogger.level=INFO
+rootLogger.appenderRef.file.ref=file
+PROPS
+  local java=(java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$home/log4j2.properties" -cp "$dir/kafka-libs/*")
+  local cluster_id
+  cluster_id=$("${java[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+  "${java[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$home/server.properties" -g >"$home/format.log" 2>&1 \
+    || { cat "$home/format.log" >&2; return 1; }
+  nohup "${java[@]}" kafka.Kafka "$home/server.properties" >"$home/stdout.log" 2>&1 &
+  echo $! > "$home/pid"
+  wait_for "Kafka on 127.0.0.1:$kafka_port" 120 port_open "$kafka_port" \
+    || { tail -50 "$home/stdout.log" "$home/broker.log" >&2 || true; return 1; }
+  log "Kafka is up on 127.0.0.1:$kafka_port (pid $(cat "$home/pid"), logs in $home)"
+}
+
+start_statsd_exporter() {
+  local home="$dir/statsd"
+  if [[ -f "$home/pid" ]] && kill -0 "$(cat "$home/pid")" 2>/dev/null; then return; fi
+  rm -rf "$home" && mkdir -p "$home"
+  nohup "$dir/bin/statsd_exporter" \
+    --statsd.listen-udp="127.0.0.1:$statsd_port" \
+    --statsd.listen-tcp="" \
+    --statsd.listen-unixgram="$home/dsd.socket" \
+    --web.listen-address="127.0.0.1:$statsd_web_port" \
+    --log.level=warn >"$home/stdout.log" 2>&1 &
+  echo $! > "$home/pid"
+  wait_for "statsd_exporter on 127.0.0.1:$statsd_web_port" 30 port_open "$statsd_web_port" \
+    || { tail -20 "$home/stdout.log" >&2; return 1; }
+  log "statsd_exporter is up: UDP 127.0.0.1:$statsd_port, metrics http://127.0.0.1:$statsd_web_port/metrics"
+}
+
+stop_one() {
+  local pidfile="$dir/$1/pid"
+  [[ -f "$pidfile" ]] || return 0
+  local pid; pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+print_env() {
+  cat <<ENV
+export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_port
+export KAFKA_TEST_LIBS=$dir/kafka-libs
+export KAFKA_TEST_HOME=$dir/kafka
+export STATSD_EXPORTER_UDP=127.0.0.1:$statsd_port
+export STATSD_EXPORTER_UNIXGRAM=$dir/statsd/dsd.socket
+export STATSD_EXPORTER_METRICS=http://127.0.0.1:$statsd_web_port/metrics
+ENV
+}
+
+case "${1:-}" in
+  start)
+    mkdir -p "$dir"
+    provision_kafka
+    provision_statsd_exporter
+    start_kafka
+    start_statsd_exporter
+    ;;
+  stop)
+    stop_one statsd
+    stop_one kafka
+    ;;
+  env) print_env ;;
+  status)
+    port_open "$kafka_port" && log "Kafka up" || log "Kafka down"
+    port_open "$statsd_web_port" && log "statsd_exporter up" || log "statsd_exporter down"
+    ;;
+  *) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,361 @@
+//! The StatsD sink: datagram packing, the agent's absence, the environment, the full
+//! queue, and delivery to the real statsd_exporter over UDP and a Unix socket.
+#![cfg(feature = "statsd")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::UdpSocket;
+use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
+
+use common::services;
+use event_runtime::{BuildError, Dispatcher, Event, StatsdConfig, StatsdTarget, Tag};
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Opened,
+    Scrolled,
+    #[tag(rename = "checked-out")]
+    CheckedOut,
+}
+
+#[derive(Event)]
+#[event(name = "sink_test.screen", topic = "sink-test")]
+struct ScreenEvent {
+    session: String,
+    #[event(tag)]
+    step: Step,
+    #[event(tag)]
+    logged_in: bool,
+    #[event(metric = "histogram")]
+    render_ms: u32,
+}
+
+fn event(i: u32) -> ScreenEvent {
+    ScreenEvent {
+        session: format!("s-{i}"),
+        step: Step::from_index(i as usize % 3).unwrap(),
+        logged_in: i % 2 == 0,
+        render_ms: i % 100,
+    }
+}
+
+/// Reads datagrams on another thread while the test publishes, as an agent would, so the
+/// kernel's receive buffer never overflows; stops after 500 ms of silence.
+fn agent_thread(
+    recv: impl Fn(&mut [u8]) -> std::io::Result<usize> + Send + 'static,
+) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
+    std::thread::spawn(move || {
+        let mut packets = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        while let Ok(n) = recv(&mut buf) {
+            packets.push(buf[..n].to_vec());
+        }
+        packets
+    })
+}
+
+fn udp_agent() -> (String, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let address = socket.local_addr().unwrap().to_string();
+    (address, agent_thread(move |buf| socket.recv(buf)))
+}
+
+fn unix_agent() -> (std::path::PathBuf, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+    let path = std::env::temp_dir().join(format!("dsd-{}.socket", services::run_id()));
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    (path, agent_thread(move |buf| socket.recv(buf)))
+}
+
+fn line_count(packets: &[Vec<u8>]) -> u64 {
+    packets
+        .iter()
+        .map(|p| p.split(|&b| b == b'\n').count() as u64)
+        .sum()
+}
+
+#[test]
+fn udp_lines_are_packed_into_datagrams_of_at_most_1432_bytes() {
+    let (address, agent) = udp_agent();
+    let events = Dispatcher::builder()
+        .statsd(StatsdConfig::udp(address).constant_tag("env", "test"))
+        .build()
+        .unwrap();
+    for i in 0..1000 {
+        events.publish(&event(i));
+    }
+    let report = events.shutdown(Duration::from_secs(5)).unwrap();
+    let packets = agent.join().unwrap();
+
+    assert!(
+        packets.iter().all(|p| p.len() <= 1432),
+        "a datagram is over 1432 bytes"
+    );
+    assert!(
+        packets.iter().filter(|p| p.len() > 1300).count() > packets.len() / 2,
+        "datagrams are not filled"
+    );
+    let lines: Vec<String> = packets
+        .iter()
+        .flat_map(|p| {
+            String::from_utf8(p.clone())
+                .unwrap()
+                .split('\n')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(lines.len(), 2000);
+    assert_eq!(
+        lines[0],
+        "sink_test.screen:1|c|#step:opened,logged_in:true,env:test"
+    );
+    assert_eq!(
+        lines[1],
+        "sink_test.screen.render_ms:0|h|#step:opened,logged_in:true,env:test"
+    );
+    assert_eq!(
+        lines[5],
+        "sink_test.screen.render_ms:2|h|#step:checked-out,logged_in:true,env:test"
+    );
+    let stats = report.sink("statsd").unwrap();
+    assert_eq!(
+        (
+            stats.published,
+            stats.delivered,
+            stats.dropped,
+            stats.failed
+        ),
+        (2000, 2000, 0, 0)
+    );
+}
+
+#[test]
+fn unix_socket_datagrams_are_at_most_8192_bytes() {
+    let (path, agent) = unix_agent();
+    let events = Dispatcher::builder()
+        .statsd(StatsdConfig::unix(&path))
+        .build()
+        .unwrap();
+    for i in 0..1000 {
+        events.publish(&event(i));
+    }
+    let report = events.shutdown(Duration::from_secs(5)).unwrap();
+    let packets = agent.join().unwrap();
+    std::fs::remove_file(&path).ok();
+    assert!(packets.iter().all(|p| p.len() <= 8192));
+    assert!(
+        packets.iter().any(|p| p.len() > 1432),
+        "UDS datagrams should use their larger size"
+    );
+    assert_eq!(line_count(&packets), 2000);
+    assert_eq!(report.sink("statsd").unwrap().delivered, 2000);
+}
+
+#[test]
+fn an_absent_agent_on_a_unix_socket_is_counted_as_failed() {
+    let path = std::env::temp_dir().join(format!("nobody-{}.socket", services::run_id()));
+    let events = Dispatcher::builder()
+        .statsd(StatsdConfig::unix(&path))
+        .build()
+        .unwrap();
+    for i in 0..100 {
+        events.publish(&event(i));
+    }
+    let error = events.shutdown(Duration::from_secs(5)).unwrap_err();
+    let stats = error.report.sink("statsd").unwrap();
+    assert_eq!(
+        (stats.published, stats.delivered, stats.failed),
+        (200, 0, 200)
+    );
+}
+
+#[test]
+fn an_absent_agent_on_udp_is_counted_without_reaching_the_caller() {
+    // Bind then drop, so the port is closed.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let events = Dispatcher::builder()
+        .statsd(StatsdConfig::udp(format!("127.0.0.1:{port}")))
+        .build()
+        .unwrap();
+    for round in 0..5 {
+        for i in 0..20 {
+            events.publish(&event(round * 20 + i));
+        }
+        // Each round is its own datagram; the kernel reports the closed port on the next.
+        events.flush(Duration::from_secs(2));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stats = events.stats().sink("statsd").unwrap();
+    assert_eq!(stats.published, 200);
+    // On the same host the kernel's ICMP reply is on the socket before `send` returns.
+    assert_eq!((stats.delivered, stats.failed), (0, 200));
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_instead_of_blocking() {
+    // A Unix socket, so that what the sink counts as delivered is exactly what arrives.
+    let (path, agent) = unix_agent();
+    let events = Dispatcher::builder()
+        .statsd(
+            StatsdConfig::unix(&path)
+                .queue_bytes(8192)
+                .flush_interval(Duration::from_secs(3600)),
+        )
+        .build()
+        .unwrap();
+    // Far more than 8 KiB at once: the sender cannot keep up with one publish loop.
+    for i in 0..20_000 {
+        events.publish(&event(i));
+    }
+    let report = events.shutdown(Duration::from_secs(5));
+    let stats = match &report {
+        Ok(r) => r.sink("statsd").unwrap(),
+        Err(e) => e.report.sink("statsd").unwrap(),
+    };
+    assert_eq!(stats.published, 40_000);
+    assert!(stats.dropped > 0, "nothing was dropped");
+    assert_eq!(stats.delivered + stats.dropped + stats.failed, 40_000);
+    assert_eq!(line_count(&agent.join().unwrap()), stats.delivered);
+    std::fs::remove_file(&path).ok();
+}
+
+fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let vars: BTreeMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |name| vars.get(name).cloned()
+}
+
+#[test]
+fn from_env_reads_the_datadog_variables() {
+    let config = StatsdConfig::from_lookup(lookup(&[
+        ("DD_AGENT_HOST", "10.0.0.5"),
+        ("DD_DOGSTATSD_PORT", "9125"),
+        ("DD_ENV", "prod"),
+        ("DD_SERVICE", "checkout"),
+        ("DD_VERSION", "1.4.2"),
+    ]));
+    assert_eq!(config.target(), &StatsdTarget::Udp("10.0.0.5:9125".into()));
+    assert_eq!(
+        config,
+        StatsdConfig::udp("10.0.0.5:9125")
+            .constant_tag("env", "prod")
+            .constant_tag("service", "checkout")
+            .constant_tag("version", "1.4.2")
+    );
+    let socket = StatsdConfig::from_lookup(lookup(&[
+        ("DD_DOGSTATSD_SOCKET", "/run/dsd.sock"),
+        ("DD_AGENT_HOST", "x"),
+    ]));
+    assert_eq!(socket.target(), &StatsdTarget::Unix("/run/dsd.sock".into()));
+    assert_eq!(
+        StatsdConfig::from_lookup(lookup(&[])).target(),
+        &StatsdTarget::Udp("127.0.0.1:8125".into())
+    );
+    assert_eq!(
+        StatsdConfig::from_lookup(lookup(&[("DD_AGENT_HOST", "::1")])).target(),
+        &StatsdTarget::Udp("[::1]:8125".into())
+    );
+}
+
+#[test]
+fn a_bad_value_from_the_environment_is_rejected_when_building() {
+    let config = StatsdConfig::from_lookup(lookup(&[("DD_ENV", "Production|x")]));
+    match Dispatcher::builder().statsd(config).build() {
+        Err(BuildError::InvalidConstantTag { tag, .. }) => assert_eq!(tag, "env:Production|x"),
+        other => panic!("expected InvalidConstantTag, got {:?}", other.err()),
+    }
+    let prefixed = StatsdConfig::udp("127.0.0.1:8125").prefix("my app");
+    assert!(matches!(
+        Dispatcher::builder().statsd(prefixed).build(),
+        Err(BuildError::InvalidPrefix { .. })
+    ));
+}
+
+#[derive(Event)]
+#[event(name = "sink_test.real_agent", topic = "sink-test")]
+struct RealAgentEvent {
+    #[event(tag)]
+    step: Step,
+    #[event(metric = "distribution")]
+    render_ms: u32,
+}
+
+fn publish_to_exporter(config: StatsdConfig, run: &str, transport: &str) {
+    let events = Dispatcher::builder()
+        .statsd(
+            config
+                .constant_tag("run", run)
+                .constant_tag("transport", transport),
+        )
+        .build()
+        .unwrap();
+    let counts = [
+        (Step::Opened, 7u32),
+        (Step::Scrolled, 3),
+        (Step::CheckedOut, 11),
+    ];
+    for (step, n) in counts {
+        for i in 0..n {
+            events.publish(&RealAgentEvent { step, render_ms: i });
+        }
+    }
+    events.shutdown(Duration::from_secs(5)).unwrap();
+
+    let labels = |step: Step| {
+        [
+            ("step", step.value()),
+            ("run", run),
+            ("transport", transport),
+        ]
+    };
+    let text = services::eventually_metrics(Duration::from_secs(10), |text| {
+        counts.iter().all(|(step, n)| {
+            services::exported_value(text, "sink_test_real_agent", &labels(*step))
+                == Some(f64::from(*n))
+        })
+    });
+    for (step, n) in counts {
+        assert_eq!(
+            services::exported_value(&text, "sink_test_real_agent", &labels(step)),
+            Some(f64::from(n)),
+            "statsd_exporter did not count {n} {step:?} events over {transport}"
+        );
+        // The distribution arrived with the same tags: statsd_exporter exports it as a histogram/summary.
+        assert_eq!(
+            services::exported_value(&text, "sink_test_real_agent_render_ms_count", &labels(step)),
+            Some(f64::from(n))
+        );
+    }
+}
+
+#[test]
+fn statsd_exporter_parses_what_we_send_over_udp() {
+    publish_to_exporter(
+        StatsdConfig::udp(services::statsd_udp()),
+        &services::run_id(),
+        "udp",
+    );
+}
+
+#[test]
+fn statsd_exporter_parses_what_we_send_over_a_unix_socket() {
+    publish_to_exporter(
+        StatsdConfig::unix(services::statsd_unixgram()),
+        &services::run_id(),
+        "uds",
+    );
+}
