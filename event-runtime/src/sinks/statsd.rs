@@ -270,11 +270,16 @@ impl Transport {
 
 fn send_loop(shared: &Shared, transport: &Transport, interval: Duration) {
     let mut taken: Vec<u8> = Vec::with_capacity(shared.capacity);
-    let mut packet = String::with_capacity(shared.max_packet);
+    // The datagram being filled; it is kept across rounds until it is full or the flush
+    // interval passes, so a steady trickle of lines still goes out in full datagrams.
+    let mut packet = Packet {
+        text: String::with_capacity(shared.max_packet),
+        lines: 0,
+    };
+    let mut deadline = Instant::now() + interval;
     loop {
-        let closed = {
+        let (closed, send_partial) = {
             let mut queue = shared.lock();
-            let deadline = Instant::now() + interval;
             while queue.bytes.len() < shared.max_packet && !queue.flush_requested && !queue.closed {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -288,53 +293,65 @@ fn send_loop(shared: &Shared, transport: &Transport, interval: Duration) {
             }
             taken.clear();
             taken.extend(queue.bytes.drain(..));
-            queue.in_flight = !taken.is_empty();
+            let send_partial = queue.flush_requested || queue.closed || Instant::now() >= deadline;
+            queue.in_flight = !taken.is_empty() || packet.lines > 0;
             queue.flush_requested = false;
-            queue.closed
+            (queue.closed, send_partial)
         };
-        send_packets(shared, transport, &taken, &mut packet);
-        shared.lock().in_flight = false;
+        pack_and_send(shared, transport, &taken, &mut packet);
+        if send_partial {
+            packet.send(shared, transport);
+            deadline = Instant::now() + interval;
+        }
+        shared.lock().in_flight = packet.lines > 0;
         shared.progress.notify_all();
-        if closed && shared.lock().bytes.is_empty() {
+        if closed && shared.lock().bytes.is_empty() && packet.lines == 0 {
             return;
         }
     }
 }
 
-/// Packs `\n`-terminated lines into datagrams of at most `max_packet` bytes and sends them.
-fn send_packets(shared: &Shared, transport: &Transport, taken: &[u8], packet: &mut String) {
-    let mut lines_in_packet = 0u64;
-    let send = |packet: &mut String, lines: &mut u64| {
-        if *lines == 0 {
+/// A datagram being filled, and how many lines it holds.
+struct Packet {
+    text: String,
+    lines: u64,
+}
+
+impl Packet {
+    fn send(&mut self, shared: &Shared, transport: &Transport) {
+        if self.lines == 0 {
             return;
         }
-        let counter = if transport.send(packet) {
+        let counter = if transport.send(&self.text) {
             &shared.counters.delivered
         } else {
             &shared.counters.failed
         };
-        Counters::add(counter, *lines);
-        packet.clear();
-        *lines = 0;
-    };
-    // Lines were validated ASCII when formatted, so each is valid UTF-8.
+        Counters::add(counter, self.lines);
+        self.text.clear();
+        self.lines = 0;
+    }
+}
+
+/// Adds `\n`-terminated lines to the datagram, sending each one that fills up.
+fn pack_and_send(shared: &Shared, transport: &Transport, taken: &[u8], packet: &mut Packet) {
     for line in taken.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        // Lines were formatted from validated ASCII, so this only guards the invariant.
         let Ok(line) = std::str::from_utf8(line) else {
             Counters::add(&shared.counters.failed, 1);
             continue;
         };
-        let needed = line.len() + usize::from(!packet.is_empty());
-        if packet.len() + needed > shared.max_packet {
-            send(packet, &mut lines_in_packet);
+        let needed = line.len() + usize::from(packet.lines > 0);
+        if packet.text.len() + needed > shared.max_packet {
+            packet.send(shared, transport);
         }
-        if !packet.is_empty() {
-            packet.push('\n');
+        if packet.lines > 0 {
+            packet.text.push('\n');
         }
         // A single line over the limit goes alone: splitting it would corrupt it.
-        packet.push_str(line);
-        lines_in_packet += 1;
+        packet.text.push_str(line);
+        packet.lines += 1;
     }
-    send(packet, &mut lines_in_packet);
 }
 
 impl MetricSink for StatsdSink {
