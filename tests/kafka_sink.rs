@@ -1,0 +1,221 @@
+//! The Kafka sink against the real broker, and without one: records, keys, headers and
+//! timestamps; the full-queue policy; shutdown and drop accounting.
+#![cfg(feature = "kafka")]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use common::services;
+use event_runtime::{
+    header, Dispatcher, Event, KafkaConfig, KafkaSink, Tag, CONTENT_TYPE_PROTOBUF,
+};
+use multi_dispatch_events::readback::{read_topics, StoredRecord};
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Region {
+    North,
+    South,
+}
+
+#[derive(Event, Clone, Debug, PartialEq)]
+#[event(name = "kafka_test.parcel", topic = "kafka-test-parcels")]
+struct ParcelScanned {
+    #[event(key)]
+    parcel_id: String,
+    run: String,
+    sequence: u64,
+    #[event(tag)]
+    region: Region,
+}
+
+fn parcel(run: &str, sequence: u64) -> ParcelScanned {
+    ParcelScanned {
+        parcel_id: format!("{run}-p{}", sequence % 17),
+        run: run.to_owned(),
+        sequence,
+        region: if sequence % 3 == 0 {
+            Region::North
+        } else {
+            Region::South
+        },
+    }
+}
+
+fn read_run(run: &str, expected: usize) -> Vec<(StoredRecord, ParcelScanned)> {
+    let run = run.to_owned();
+    let records = read_topics(
+        &services::kafka_bootstrap(),
+        &[ParcelScanned::TOPIC],
+        |r| ParcelScanned::decode(&r.payload).is_ok_and(|p| p.run == run),
+        |kept| kept.len() >= expected,
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    records
+        .into_iter()
+        .map(|r| {
+            let p = ParcelScanned::decode(&r.payload).unwrap();
+            (r, p)
+        })
+        .collect()
+}
+
+#[test]
+fn records_arrive_with_key_headers_timestamp_and_order() {
+    let run = services::run_id();
+    let events = Dispatcher::builder()
+        .kafka(KafkaConfig::new(services::kafka_bootstrap()))
+        .build()
+        .unwrap();
+    let before = SystemTime::now();
+    for sequence in 0..2000 {
+        events.publish(&parcel(&run, sequence));
+    }
+    let report = events.shutdown(Duration::from_secs(60)).unwrap();
+    assert_eq!(report.sink("kafka").unwrap().delivered, 2000);
+
+    let records = read_run(&run, 2000);
+    assert_eq!(records.len(), 2000);
+    let mut last_per_key: HashMap<Vec<u8>, u64> = HashMap::new();
+    let mut ids = std::collections::HashSet::new();
+    let start_ms = before
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for (record, decoded) in &records {
+        assert_eq!(decoded, &parcel(&run, decoded.sequence));
+        assert_eq!(record.key.as_deref(), Some(decoded.parcel_id.as_bytes()));
+        assert_eq!(record.header(header::EVENT_NAME), Some("kafka_test.parcel"));
+        assert_eq!(
+            record.header(header::SCHEMA_NAME),
+            Some("events.ParcelScanned")
+        );
+        assert_eq!(
+            record.header(header::CONTENT_TYPE),
+            Some(CONTENT_TYPE_PROTOBUF)
+        );
+        assert!(
+            ids.insert(record.header(header::EVENT_ID).unwrap().to_owned()),
+            "event id repeated"
+        );
+        assert!(record.timestamp_millis.unwrap() >= start_ms);
+        // Records of one key are in one partition, in publish order.
+        let key = record.key.clone().unwrap();
+        if let Some(previous) = last_per_key.insert(key, decoded.sequence) {
+            assert!(previous < decoded.sequence, "order per key broken");
+        }
+    }
+}
+
+/// A port nothing listens on.
+fn dead_broker() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("127.0.0.1:{port}")
+}
+
+#[test]
+fn without_a_broker_publish_returns_and_shutdown_reports_what_was_lost() {
+    let sink = Arc::new(KafkaSink::new(&KafkaConfig::new(dead_broker())).unwrap());
+    let events = Dispatcher::builder()
+        .record_sink(Arc::clone(&sink))
+        .build()
+        .unwrap();
+    for sequence in 0..1000 {
+        events.publish(&parcel("no-broker", sequence));
+    }
+    // Every publish returned with its record still queued: nothing waited for the broker.
+    let stats = events.stats().sink("kafka").unwrap();
+    assert_eq!((stats.published, stats.pending()), (1000, 1000));
+    assert_eq!(sink.in_flight(), 1000);
+
+    let error = events.shutdown(Duration::from_millis(500)).unwrap_err();
+    let stats = error.report.sink("kafka").unwrap();
+    assert_eq!(error.report.undelivered(), 1000);
+    assert_eq!(
+        stats.published,
+        stats.delivered + stats.dropped + stats.failed
+    );
+    assert_eq!((stats.delivered, stats.failed), (0, 1000));
+    assert_eq!(
+        sink.failures().values().sum::<u64>(),
+        1000,
+        "{:?}",
+        sink.failures()
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("1000 published items were not delivered"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_the_overflow() {
+    let config = KafkaConfig::new(dead_broker()).set("queue.buffering.max.messages", "100");
+    let events = Dispatcher::builder().kafka(config).build().unwrap();
+    for sequence in 0..250 {
+        events.publish(&parcel("full", sequence));
+    }
+    let stats = events.stats().sink("kafka").unwrap();
+    assert_eq!(
+        (stats.published, stats.dropped, stats.pending()),
+        (250, 150, 100)
+    );
+    let error = events.shutdown(Duration::from_millis(200)).unwrap_err();
+    let stats = error.report.sink("kafka").unwrap();
+    assert_eq!(
+        (stats.dropped, stats.failed, stats.delivered),
+        (150, 100, 0)
+    );
+}
+
+#[test]
+fn a_full_queue_can_wait_a_bounded_time_for_room() {
+    let run = services::run_id();
+    let config = KafkaConfig::new(services::kafka_bootstrap())
+        .set("queue.buffering.max.messages", "50")
+        .block_when_full(Duration::from_secs(10));
+    let events = Dispatcher::builder().kafka(config).build().unwrap();
+    for sequence in 0..500 {
+        events.publish(&parcel(&run, sequence));
+    }
+    let report = events.shutdown(Duration::from_secs(60)).unwrap();
+    let stats = report.sink("kafka").unwrap();
+    assert_eq!((stats.delivered, stats.dropped), (500, 0));
+    assert_eq!(read_run(&run, 500).len(), 500);
+}
+
+#[test]
+fn dropping_without_shutdown_still_delivers() {
+    let run = services::run_id();
+    {
+        let events = Dispatcher::builder()
+            .kafka(KafkaConfig::new(services::kafka_bootstrap()).set("linger.ms", "1000"))
+            .build()
+            .unwrap();
+        for sequence in 0..300 {
+            events.publish(&parcel(&run, sequence));
+        }
+    }
+    assert_eq!(read_run(&run, 300).len(), 300);
+}
+
+#[test]
+fn any_librdkafka_property_can_be_set_and_bad_ones_are_reported() {
+    let config = KafkaConfig::new("127.0.0.1:9092").set("compression.type", "lz4");
+    assert_eq!(config.get("compression.type"), Some("lz4"));
+    assert_eq!(config.get("enable.idempotence"), Some("true"));
+    assert_eq!(config.get("acks"), Some("all"));
+    let error = Dispatcher::builder()
+        .kafka(KafkaConfig::new("127.0.0.1:9092").set("no.such.property", "1"))
+        .build()
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("no.such.property"), "{error}");
+}
