@@ -5,6 +5,9 @@
 //! ```sh
 //! cargo run --example order_flow                      # no services needed
 //! cargo run --example order_flow -- --orders 100000 --seed 42
+//! # Against real services: Kafka and a DogStatsD agent (flags or the usual variables,
+//! # KAFKA_BOOTSTRAP_SERVERS and DD_AGENT_HOST / DD_DOGSTATSD_PORT):
+//! cargo run --features kafka,statsd --example order_flow -- --kafka 127.0.0.1:9092 --statsd 127.0.0.1:8125
 //! ```
 
 use std::process::ExitCode;
@@ -12,12 +15,33 @@ use std::time::{Duration, Instant};
 
 use multi_dispatch_events::order_flow::{self, simulate::Scenario, views, Outcome};
 
-const USAGE: &str = "usage: order_flow [--orders N] [--seed S]";
+const USAGE: &str =
+    "usage: order_flow [--orders N] [--seed S] [--kafka [HOST:PORT]] [--statsd [HOST:PORT]]";
 
-fn parse_args() -> Result<Scenario, String> {
+struct Args {
+    scenario: Scenario,
+    /// `Some(None)`: the flag without a value, so the environment says where.
+    kafka: Option<Option<String>>,
+    statsd: Option<Option<String>>,
+}
+
+fn parse_args() -> Result<Args, String> {
     let mut scenario = Scenario::default();
-    let mut args = std::env::args().skip(1);
+    let (mut kafka, mut statsd) = (None, None);
+    let mut args = std::env::args().skip(1).peekable();
     while let Some(arg) = args.next() {
+        let mut value = || args.next_if(|v| !v.starts_with("--"));
+        match arg.as_str() {
+            "--kafka" => {
+                kafka = Some(value());
+                continue;
+            }
+            "--statsd" => {
+                statsd = Some(value());
+                continue;
+            }
+            _ => {}
+        }
         let mut number = |name: &str| -> Result<u64, String> {
             args.next()
                 .and_then(|v| v.replace('_', "").parse().ok())
@@ -30,7 +54,18 @@ fn parse_args() -> Result<Scenario, String> {
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
-    Ok(scenario)
+    // The usual variables ask for the real services as the flags do.
+    if kafka.is_none() && std::env::var_os("KAFKA_BOOTSTRAP_SERVERS").is_some() {
+        kafka = Some(None);
+    }
+    if statsd.is_none() && std::env::var_os("DD_AGENT_HOST").is_some() {
+        statsd = Some(None);
+    }
+    Ok(Args {
+        scenario,
+        kafka,
+        statsd,
+    })
 }
 
 /// A progress line about once a second, for long runs.
@@ -51,10 +86,10 @@ fn progress_printer() -> impl FnMut(u64, u64) {
     }
 }
 
-fn print(outcome: &Outcome) {
+fn print(outcome: &Outcome, destination: &str) {
     let s = &outcome.summary;
     println!(
-        "Published {} events for {} orders in {:.2?} ({:.0} events/s), to in-process sinks.\n",
+        "Published {} events for {} orders in {:.2?} ({:.0} events/s), to {destination}.\n",
         s.events,
         s.orders,
         s.elapsed,
@@ -85,16 +120,76 @@ fn print(outcome: &Outcome) {
     }
 }
 
+#[cfg(all(feature = "kafka", feature = "statsd"))]
+fn run_live(args: &Args) -> Result<(Outcome, String), String> {
+    use event_runtime::{KafkaConfig, StatsdConfig};
+    use order_flow::live::{run_live, Live};
+
+    let kafka = args.kafka.as_ref().map(|given| {
+        given
+            .clone()
+            .or_else(|| {
+                KafkaConfig::from_env().and_then(|c| c.get("bootstrap.servers").map(str::to_owned))
+            })
+            .unwrap_or_else(|| "127.0.0.1:9092".to_owned())
+    });
+    let statsd = args.statsd.as_ref().map(|given| match given {
+        Some(address) => StatsdConfig::udp(address.as_str()),
+        None => StatsdConfig::from_env(),
+    });
+    let mut destination = Vec::new();
+    if let Some(bootstrap) = &kafka {
+        destination.push(format!(
+            "Kafka at {bootstrap} (warehouse view read back from the topics)"
+        ));
+    }
+    if let Some(config) = &statsd {
+        destination.push(format!("DogStatsD at {:?}", config.target()));
+    }
+    // Distinct order ids per run, so reading a shared topic back finds only this run.
+    let run_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_millis() as u64);
+    let scenario = Scenario {
+        run_id,
+        ..args.scenario
+    };
+    let live = run_live(scenario, &Live { kafka, statsd }, progress_printer())?;
+    Ok((live.outcome, destination.join(" and ")))
+}
+
+#[cfg(not(all(feature = "kafka", feature = "statsd")))]
+fn run_live(_: &Args) -> Result<(Outcome, String), String> {
+    Err(
+        "this build has no Kafka or StatsD sink; run it with the features on:\n  \
+         cargo run --features kafka,statsd --example order_flow -- --kafka --statsd"
+            .to_owned(),
+    )
+}
+
 fn main() -> ExitCode {
-    let scenario = match parse_args() {
-        Ok(scenario) => scenario,
+    let args = match parse_args() {
+        Ok(args) => args,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
-    let outcome = order_flow::run_in_process(scenario, progress_printer());
-    print(&outcome);
+    let (outcome, destination) = if args.kafka.is_some() || args.statsd.is_some() {
+        match run_live(&args) {
+            Ok(done) => done,
+            Err(message) => {
+                eprintln!("{message}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        (
+            order_flow::run_in_process(args.scenario, progress_printer()),
+            "in-process sinks".to_owned(),
+        )
+    };
+    print(&outcome, &destination);
     if outcome.consistent() {
         ExitCode::SUCCESS
     } else {

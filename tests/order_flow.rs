@@ -12,6 +12,7 @@ fn the_two_views_agree() {
         Scenario {
             orders: 500,
             seed: 1,
+            run_id: 0,
         },
         |_, _| {},
     );
@@ -35,6 +36,7 @@ fn the_story_has_the_bug_and_both_kinds_of_victims() {
         Scenario {
             orders: 3000,
             seed: 7,
+            run_id: 0,
         },
         |_, _| {},
     )
@@ -58,6 +60,7 @@ fn a_seed_replays_the_same_orders() {
         Scenario {
             orders: 300,
             seed: 99,
+            run_id: 0,
         },
         |_, _| {},
     );
@@ -65,6 +68,7 @@ fn a_seed_replays_the_same_orders() {
         Scenario {
             orders: 300,
             seed: 99,
+            run_id: 0,
         },
         |_, _| {},
     );
@@ -72,6 +76,7 @@ fn a_seed_replays_the_same_orders() {
         Scenario {
             orders: 300,
             seed: 100,
+            run_id: 0,
         },
         |_, _| {},
     );
@@ -89,6 +94,7 @@ fn the_check_catches_a_lost_metric_line() {
         Scenario {
             orders: 200,
             seed: 3,
+            run_id: 0,
         },
         |_, _| {},
     );
@@ -120,6 +126,7 @@ fn progress_is_reported_for_every_order() {
         Scenario {
             orders: 50,
             seed: 5,
+            run_id: 0,
         },
         |done, total| calls.push((done, total)),
     );

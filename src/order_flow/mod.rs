@@ -3,6 +3,8 @@
 //! a rider collects and delivers it. Every event of one order is keyed by its order id.
 
 pub mod events;
+#[cfg(all(feature = "kafka", feature = "statsd"))]
+pub mod live;
 mod rng;
 pub mod simulate;
 pub mod views;

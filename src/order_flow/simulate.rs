@@ -18,6 +18,9 @@ pub struct Scenario {
     pub orders: u64,
     /// The same seed replays the same orders.
     pub seed: u64,
+    /// Part of every order id, so that runs into a shared topic can be told apart; it
+    /// does not change what happens.
+    pub run_id: u64,
 }
 
 impl Default for Scenario {
@@ -25,7 +28,15 @@ impl Default for Scenario {
         Scenario {
             orders: 2_000,
             seed: 7,
+            run_id: 0,
         }
+    }
+}
+
+impl Scenario {
+    /// The prefix of every order id of this run: also the prefix of its Kafka keys.
+    pub fn order_prefix(&self) -> String {
+        format!("o-{:x}-{:x}-", self.seed, self.run_id)
     }
 }
 
@@ -109,6 +120,7 @@ pub fn run(
 ) -> RunSummary {
     let mut rng = Rng::new(scenario.seed);
     let users = users(&mut rng, (scenario.orders / 4).max(10));
+    let order_prefix = scenario.order_prefix();
     let started = Instant::now();
     let mut published = 0u64;
     let mut publish = |event: &dyn Fn(&Dispatcher)| {
@@ -118,7 +130,7 @@ pub fn run(
 
     for n in 0..scenario.orders {
         let user = &users[rng.range(0, users.len() as u64) as usize];
-        let order_id = format!("o-{:016x}-{n:08}", scenario.seed);
+        let order_id = format!("{order_prefix}{n:08}");
         let restaurant_id = format!("r-{:04}", rng.range(0, 800));
         let basket_pence = rng.range(800, 6_000);
         let placed = OrderPlaced {
