@@ -9,3 +9,8 @@
 pub mod order_flow;
 #[cfg(feature = "kafka")]
 pub mod readback;
+
+/// The README's Rust examples, compiled and run as doctests so they cannot rot.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

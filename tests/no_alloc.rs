@@ -87,7 +87,7 @@ impl MetricSink for Inspect {
         "inspect-statsd"
     }
     fn send_lines(&self, lines: &str) {
-        assert!(lines.contains("|c|#market:uk"));
+        assert!(lines.contains("|#market:uk"));
     }
     fn flush(&self, _: Duration) {}
     fn stats(&self) -> SinkStats {

@@ -88,7 +88,12 @@ fn a_seed_replays_the_same_orders() {
 #[test]
 fn the_check_catches_a_lost_metric_line() {
     let recording = RecordingSink::new();
-    let events = Dispatcher::builder().recording(&recording).build().unwrap();
+    // One counter line per event, so that losing one line loses exactly one count.
+    let events = Dispatcher::builder()
+        .aggregate_counters(None)
+        .recording(&recording)
+        .build()
+        .unwrap();
     order_flow::simulate::run(
         &events,
         Scenario {

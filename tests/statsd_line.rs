@@ -1,5 +1,6 @@
 //! DogStatsD lines: exact text, tag order, value metrics, prefix and constant tags,
-//! sampling, and the aggregated form.
+//! sampling, and the aggregated form. Most tests here turn aggregation off to see the
+//! line of each publish; `tests/aggregation.rs` covers the aggregated totals.
 
 mod common;
 
@@ -8,7 +9,11 @@ use event_runtime::{Dispatcher, Event, LineFormat, RecordingSink, Tag};
 
 fn lines<E: Event>(event: &E) -> Vec<String> {
     let recording = RecordingSink::new();
-    let events = Dispatcher::builder().recording(&recording).build().unwrap();
+    let events = Dispatcher::builder()
+        .aggregate_counters(None)
+        .recording(&recording)
+        .build()
+        .unwrap();
     events.publish(event);
     recording.statsd_lines()
 }
@@ -60,6 +65,7 @@ fn non_finite_values_are_not_sent() {
 fn prefix_and_constant_tags() {
     let recording = RecordingSink::new();
     let events = Dispatcher::builder()
+        .aggregate_counters(None)
         .prefix("shop.eu")
         .constant_tag("env", "prod")
         .constant_tag("service", "checkout")
@@ -83,7 +89,11 @@ struct ButtonClicked {
 #[test]
 fn sampled_counters_carry_their_rate_and_are_sampled() {
     let recording = RecordingSink::new();
-    let events = Dispatcher::builder().recording(&recording).build().unwrap();
+    let events = Dispatcher::builder()
+        .aggregate_counters(None)
+        .recording(&recording)
+        .build()
+        .unwrap();
     for _ in 0..4000 {
         events.publish(&ButtonClicked {
             platform: Platform::Web,

@@ -2,8 +2,11 @@
 //! record of an event once, and hands them to every sink.
 
 use std::cell::RefCell;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::aggregation::CounterTables;
 use crate::error::{BuildError, Undelivered};
 use crate::event_id::random_unit;
 use crate::sink::{MetricSink, RecordSink, SinkStats};
@@ -44,17 +47,88 @@ thread_local! {
 ///     .constant_tag("env", "prod")
 ///     .recording(&recording)
 ///     .build()?;
-/// events.publish(&AppOpened { user_id: "u-1".into(), platform: Platform::Web });
+/// for _ in 0..3 {
+///     events.publish(&AppOpened { user_id: "u-1".into(), platform: Platform::Web });
+/// }
+/// // Counters are aggregated in process and sent every 10 s, and at shutdown.
 /// let report = events.shutdown(Duration::from_secs(1))?;
 ///
-/// assert_eq!(recording.statsd_lines(), ["shop.app.opened:1|c|#platform:web,env:prod"]);
+/// assert_eq!(recording.statsd_lines(), ["shop.app.opened:3|c|#platform:web,env:prod"]);
+/// assert_eq!(recording.records().len(), 3);
 /// assert_eq!(report.undelivered(), 0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Dispatcher {
+    inner: Arc<Inner>,
+    flusher: Option<Flusher>,
+}
+
+/// What the dispatcher and its aggregation flusher thread share.
+struct Inner {
     format: LineFormat,
     metric_sinks: Vec<Box<dyn MetricSink>>,
     record_sinks: Vec<Box<dyn RecordSink>>,
+    /// `Some` when counters are aggregated in process.
+    counters: Option<CounterTables>,
+}
+
+impl Inner {
+    /// Sends the aggregated counts to the metric sinks.
+    fn send_aggregates(&self) {
+        let Some(counters) = &self.counters else {
+            return;
+        };
+        let mut line = String::new();
+        counters.drain(&self.format, &mut line, |line| {
+            for sink in &self.metric_sinks {
+                sink.send_lines(line);
+            }
+        });
+    }
+}
+
+/// The thread that sends aggregated counters every interval.
+struct Flusher {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: JoinHandle<()>,
+}
+
+impl Flusher {
+    fn start(inner: &Arc<Inner>, interval: Duration) -> Option<Self> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let (shared, signal) = (Arc::clone(inner), Arc::clone(&stop));
+        let thread = std::thread::Builder::new()
+            .name("event-runtime aggregation".into())
+            .spawn(move || {
+                let (stopped, wake) = &*signal;
+                let mut stopped = stopped.lock().unwrap_or_else(PoisonError::into_inner);
+                while !*stopped {
+                    stopped = wake
+                        .wait_timeout(stopped, interval)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                    shared.send_aggregates();
+                }
+            })
+            .ok()?;
+        Some(Flusher { stop, thread })
+    }
+
+    fn stop(self) {
+        *self.stop.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.stop.1.notify_all();
+        let _ = self.thread.join();
+    }
+}
+
+impl Drop for Dispatcher {
+    /// Stops the flusher and sends the last aggregated counts, so dropping loses none.
+    fn drop(&mut self) {
+        if let Some(flusher) = self.flusher.take() {
+            flusher.stop();
+        }
+        self.inner.send_aggregates();
+    }
 }
 
 impl Dispatcher {
@@ -74,20 +148,27 @@ impl Dispatcher {
     }
 
     fn publish_with<E: Event>(&self, event: &E, buffers: &mut Buffers) {
-        if !self.metric_sinks.is_empty() {
+        let inner = &*self.inner;
+        if !inner.metric_sinks.is_empty() {
             let lines = &mut buffers.lines;
             lines.clear();
-            if E::SAMPLE_RATE >= 1.0 || random_unit() < E::SAMPLE_RATE {
-                self.format.write_counter(event, E::SAMPLE_RATE, lines);
+            match &inner.counters {
+                // Aggregated totals are exact, so sampling does not apply to them.
+                Some(counters) => counters.increment(event),
+                None => {
+                    if E::SAMPLE_RATE >= 1.0 || random_unit() < E::SAMPLE_RATE {
+                        inner.format.write_counter(event, E::SAMPLE_RATE, lines);
+                    }
+                }
             }
-            self.format.write_value_metrics(event, lines);
+            inner.format.write_value_metrics(event, lines);
             if !lines.is_empty() {
-                for sink in &self.metric_sinks {
+                for sink in &inner.metric_sinks {
                     sink.send_lines(lines);
                 }
             }
         }
-        if !self.record_sinks.is_empty() {
+        if !inner.record_sinks.is_empty() {
             let payload = &mut buffers.payload;
             payload.clear();
             event.encode(payload);
@@ -105,7 +186,7 @@ impl Dispatcher {
                 event_id_text: std::str::from_utf8(&id_text).unwrap_or_default(),
                 timestamp,
             };
-            for sink in &self.record_sinks {
+            for sink in &inner.record_sinks {
                 sink.send(&record);
             }
         }
@@ -113,11 +194,11 @@ impl Dispatcher {
 
     /// The counts of every sink, now.
     pub fn stats(&self) -> DeliveryReport {
-        let metric = self.metric_sinks.iter().map(|s| SinkReport {
+        let metric = self.inner.metric_sinks.iter().map(|s| SinkReport {
             name: s.name(),
             stats: s.stats(),
         });
-        let record = self.record_sinks.iter().map(|s| SinkReport {
+        let record = self.inner.record_sinks.iter().map(|s| SinkReport {
             name: s.name(),
             stats: s.stats(),
         });
@@ -126,13 +207,15 @@ impl Dispatcher {
         }
     }
 
-    /// Waits at most `timeout` for every sink to send what it holds, and returns the counts.
+    /// Sends the aggregated counters now, waits at most `timeout` for every sink to send
+    /// what it holds, and returns the counts.
     pub fn flush(&self, timeout: Duration) -> DeliveryReport {
         let deadline = Instant::now() + timeout;
-        for sink in &self.metric_sinks {
+        self.inner.send_aggregates();
+        for sink in &self.inner.metric_sinks {
             sink.flush(deadline.saturating_duration_since(Instant::now()));
         }
-        for sink in &self.record_sinks {
+        for sink in &self.inner.record_sinks {
             sink.flush(deadline.saturating_duration_since(Instant::now()));
         }
         self.stats()
@@ -141,12 +224,16 @@ impl Dispatcher {
     /// Flushes every sink within `timeout` and stops. What is still undelivered then is
     /// given up and counted, so the report is final: for every sink,
     /// `published == delivered + dropped + failed`. `Err` says how much was not delivered.
-    pub fn shutdown(self, timeout: Duration) -> Result<DeliveryReport, Undelivered> {
+    pub fn shutdown(mut self, timeout: Duration) -> Result<DeliveryReport, Undelivered> {
         let deadline = Instant::now() + timeout;
-        for sink in &self.metric_sinks {
+        if let Some(flusher) = self.flusher.take() {
+            flusher.stop();
+        }
+        self.inner.send_aggregates();
+        for sink in &self.inner.metric_sinks {
             sink.flush(deadline.saturating_duration_since(Instant::now()));
         }
-        for sink in &self.record_sinks {
+        for sink in &self.inner.record_sinks {
             sink.shutdown(deadline.saturating_duration_since(Instant::now()));
         }
         let report = self.stats();
@@ -187,8 +274,8 @@ impl DeliveryReport {
 }
 
 /// Configures a [`Dispatcher`]. Runtime strings are checked by [`DispatcherBuilder::build`].
-#[derive(Default)]
 pub struct DispatcherBuilder {
+    aggregation: Option<Duration>,
     prefix: String,
     constant_tags: Vec<(String, String)>,
     metric_sinks: Vec<Box<dyn MetricSink>>,
@@ -199,7 +286,31 @@ pub struct DispatcherBuilder {
     kafka: Vec<crate::KafkaConfig>,
 }
 
+impl Default for DispatcherBuilder {
+    fn default() -> Self {
+        DispatcherBuilder {
+            aggregation: Some(Duration::from_secs(10)),
+            prefix: String::new(),
+            constant_tags: Vec::new(),
+            metric_sinks: Vec::new(),
+            record_sinks: Vec::new(),
+            #[cfg(feature = "statsd")]
+            statsd: Vec::new(),
+            #[cfg(feature = "kafka")]
+            kafka: Vec::new(),
+        }
+    }
+}
+
 impl DispatcherBuilder {
+    /// Counts counters in process and sends the totals every `interval` (default: on,
+    /// every 10 s, as the DogStatsD clients do) and at flush and shutdown. `None` sends one
+    /// counter line per publish instead, sampled by the event's `sample_rate`.
+    pub fn aggregate_counters(mut self, interval: Option<Duration>) -> Self {
+        self.aggregation = interval;
+        self
+    }
+
     /// A prefix for every metric name: `shop` turns `payment.attempted` into
     /// `shop.payment.attempted`.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -286,10 +397,14 @@ impl DispatcherBuilder {
             self.record_sinks
                 .push(Box::new(crate::KafkaSink::new(config)?));
         }
-        Ok(Dispatcher {
+        let aggregate = self.aggregation.filter(|_| !self.metric_sinks.is_empty());
+        let inner = Arc::new(Inner {
             format: LineFormat::new(&self.prefix, &self.constant_tags),
             metric_sinks: self.metric_sinks,
             record_sinks: self.record_sinks,
-        })
+            counters: aggregate.map(|_| CounterTables::default()),
+        });
+        let flusher = aggregate.and_then(|interval| Flusher::start(&inner, interval));
+        Ok(Dispatcher { inner, flusher })
     }
 }

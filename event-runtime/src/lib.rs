@@ -44,13 +44,16 @@
 //!     amount_pence: 1250,
 //! };
 //! events.publish(&attempt);
+//! // Counters are aggregated in process and sent every 10 s and at shutdown; the value
+//! // metric goes out with each publish.
+//! events.shutdown(std::time::Duration::from_secs(1))?;
 //!
 //! assert_eq!(recording.statsd_lines(), [
-//!     "payment.attempted:1|c|#market:uk,platform:ios,first_order:true",
 //!     "payment.attempted.amount_pence:1250|d|#market:uk,platform:ios,first_order:true",
+//!     "payment.attempted:1|c|#market:uk,platform:ios,first_order:true",
 //! ]);
 //! assert_eq!(recording.events::<PaymentAttempted>(), [attempt]);
-//! # Ok::<(), event_runtime::BuildError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Attributes
@@ -71,6 +74,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod aggregation;
 mod dispatcher;
 mod error;
 mod event;

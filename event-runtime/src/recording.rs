@@ -72,6 +72,7 @@ struct Recorded {
 /// let events = Dispatcher::builder().recording(&recording).build().unwrap();
 /// let settled = PaymentSettled { order_id: "o-1".into(), outcome: Outcome::Declined };
 /// events.publish(&settled);
+/// events.flush(std::time::Duration::ZERO); // sends the aggregated counter
 ///
 /// assert_eq!(recording.statsd_lines(), ["payment.settled:1|c|#outcome:declined"]);
 /// assert_eq!(recording.events::<PaymentSettled>(), [settled]);

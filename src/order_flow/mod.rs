@@ -54,6 +54,8 @@ pub fn run_in_process(scenario: Scenario, progress: impl FnMut(u64, u64)) -> Out
         .build()
         .expect("no runtime strings to reject");
     let summary = simulate::run(&events, scenario, progress);
+    // Sends the aggregated counters; in-process sinks have nothing else to wait for.
+    events.flush(std::time::Duration::ZERO);
     let lines = recording.statsd_lines();
     let metrics = MetricsView::from_lines(lines.iter().map(String::as_str));
     let warehouse = warehouse_of(&recording.records()).expect("our own payloads decode");
