@@ -21,15 +21,17 @@
 //! records are counted as failed and a warning names the count on stderr, so nothing
 //! disappears silently.
 
+mod produce;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, Producer, ProducerContext, PurgeConfig, ThreadedProducer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::DeliveryResult;
+use rdkafka::producer::{Producer, ProducerContext, PurgeConfig, ThreadedProducer};
 use rdkafka::ClientContext;
 
 use super::Counters;
@@ -153,6 +155,7 @@ fn error_name(error: &KafkaError) -> String {
 pub struct KafkaSink {
     producer: ThreadedProducer<CountingContext>,
     outcomes: Arc<Outcomes>,
+    topics: produce::TopicNames,
     block_when_full: Duration,
     drop_flush_timeout: Duration,
     shut_down: AtomicBool,
@@ -176,6 +179,7 @@ impl KafkaSink {
         Ok(KafkaSink {
             producer,
             outcomes,
+            topics: produce::TopicNames::default(),
             block_when_full: config.block_when_full,
             drop_flush_timeout: config.drop_flush_timeout,
             shut_down: AtomicBool::new(false),
@@ -225,35 +229,22 @@ impl RecordSink for KafkaSink {
 
     fn send(&self, record: &KafkaRecord<'_>) {
         Counters::add(&self.outcomes.counters.published, 1);
-        let mut headers = OwnedHeaders::new_with_capacity(4);
-        for (key, value) in record.headers() {
-            headers = headers.insert(Header {
-                key,
-                value: Some(value),
-            });
-        }
-        let mut base = BaseRecord::<[u8], [u8], ()>::to(record.topic)
-            .payload(record.payload)
-            .timestamp(record.timestamp_millis())
-            .headers(headers);
-        if let Some(key) = record.key {
-            base = base.key(key);
-        }
-        let deadline = Instant::now() + self.block_when_full;
+        let mut deadline = None;
         loop {
-            match self.producer.send(base) {
-                Ok(()) => return,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+            match produce::enqueue(&self.producer, &self.topics, record) {
+                produce::Enqueued::Ok => return,
+                produce::Enqueued::QueueFull => {
+                    let deadline =
+                        *deadline.get_or_insert_with(|| Instant::now() + self.block_when_full);
                     if Instant::now() >= deadline {
                         Counters::add(&self.outcomes.counters.dropped, 1);
                         return;
                     }
-                    base = returned;
                     // librdkafka's own threads drain the queue; give them a moment.
                     std::thread::sleep(Duration::from_millis(1));
                 }
-                Err((error, _)) => {
-                    self.outcomes.fail(error_name(&error), 1);
+                produce::Enqueued::Failed(code) => {
+                    self.outcomes.fail(format!("{code:?}"), 1);
                     return;
                 }
             }

@@ -1,0 +1,125 @@
+//! One call into librdkafka that enqueues a record without a Rust heap allocation.
+//!
+//! rdkafka's safe `send` turns the topic into a new `CString` on every call, and its
+//! headers into an `OwnedHeaders` object. On the hot path of every publish that is an
+//! allocation we can avoid: topic names are `&'static str` (cached once as C strings), and
+//! librdkafka takes headers one by one (`RD_KAFKA_VTYPE_HEADER`) with NUL-terminated
+//! static names. librdkafka copies everything it is given (`RD_KAFKA_MSG_F_COPY`), so
+//! nothing borrowed here outlives the call. Allocations inside librdkafka are its own.
+#![allow(unsafe_code)]
+
+use std::collections::HashMap;
+use std::ffi::{c_void, CStr, CString};
+use std::ptr;
+use std::sync::{PoisonError, RwLock};
+
+use rdkafka::producer::{Producer, ThreadedProducer};
+use rdkafka_sys::rd_kafka_vtype_t::*;
+use rdkafka_sys::{rd_kafka_producev, rd_kafka_resp_err_t, RD_KAFKA_MSG_F_COPY};
+
+use super::CountingContext;
+use crate::record::header;
+use crate::KafkaRecord;
+
+/// Header names as C strings, in the order of [`KafkaRecord::headers`].
+const HEADER_NAMES: [&CStr; 4] = [c"event_name", c"event_id", c"schema_name", c"content_type"];
+
+// The C names must be the documented ones.
+const _: () = {
+    assert!(HEADER_NAMES[0].to_bytes().len() == header::EVENT_NAME.len());
+    assert!(HEADER_NAMES[1].to_bytes().len() == header::EVENT_ID.len());
+    assert!(HEADER_NAMES[2].to_bytes().len() == header::SCHEMA_NAME.len());
+    assert!(HEADER_NAMES[3].to_bytes().len() == header::CONTENT_TYPE.len());
+};
+
+/// Topic names as C strings, made once per topic.
+#[derive(Default)]
+pub(super) struct TopicNames(RwLock<HashMap<&'static str, CString>>);
+
+impl TopicNames {
+    fn with<R>(&self, topic: &'static str, f: impl FnOnce(&CStr) -> R) -> Option<R> {
+        if let Some(name) = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(topic)
+        {
+            return Some(f(name));
+        }
+        // Topic names are checked at compile time, so a NUL byte cannot occur.
+        let name = CString::new(topic).ok()?;
+        let mut names = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        Some(f(names.entry(topic).or_insert(name)))
+    }
+}
+
+/// What librdkafka answered to one enqueue.
+pub(super) enum Enqueued {
+    Ok,
+    QueueFull,
+    Failed(rdkafka::error::RDKafkaErrorCode),
+}
+
+/// Enqueues one record; librdkafka copies the topic, key, value and headers.
+pub(super) fn enqueue(
+    producer: &ThreadedProducer<CountingContext>,
+    topics: &TopicNames,
+    record: &KafkaRecord<'_>,
+) -> Enqueued {
+    let headers = record.headers();
+    let (key_ptr, key_len) = record.key.map_or((ptr::null_mut(), 0), |k| {
+        (k.as_ptr() as *mut c_void, k.len())
+    });
+    let result = topics.with(record.topic, |topic| {
+        // SAFETY: `native_ptr` is the live producer handle, owned by `producer`, which
+        // outlives the call. Every pointer passed points into memory borrowed for the
+        // duration of the call (`RD_KAFKA_MSG_F_COPY` makes librdkafka copy the value and
+        // key; topic and header names are NUL-terminated; header values are copied by
+        // `rd_kafka_header_add`). The argument list follows `rd_kafka_producev`'s vararg
+        // protocol: each `RD_KAFKA_VTYPE_*` tag is followed by exactly the arguments it
+        // documents, and the list ends with `RD_KAFKA_VTYPE_END`. The opaque is null, which
+        // is the `()` delivery opaque of `CountingContext`.
+        unsafe {
+            rd_kafka_producev(
+                producer.client().native_ptr(),
+                RD_KAFKA_VTYPE_TOPIC,
+                topic.as_ptr(),
+                RD_KAFKA_VTYPE_MSGFLAGS,
+                RD_KAFKA_MSG_F_COPY,
+                RD_KAFKA_VTYPE_VALUE,
+                record.payload.as_ptr() as *mut c_void,
+                record.payload.len(),
+                RD_KAFKA_VTYPE_KEY,
+                key_ptr,
+                key_len,
+                RD_KAFKA_VTYPE_TIMESTAMP,
+                record.timestamp_millis(),
+                RD_KAFKA_VTYPE_HEADER,
+                HEADER_NAMES[0].as_ptr(),
+                headers[0].1.as_ptr() as *const c_void,
+                headers[0].1.len() as isize,
+                RD_KAFKA_VTYPE_HEADER,
+                HEADER_NAMES[1].as_ptr(),
+                headers[1].1.as_ptr() as *const c_void,
+                headers[1].1.len() as isize,
+                RD_KAFKA_VTYPE_HEADER,
+                HEADER_NAMES[2].as_ptr(),
+                headers[2].1.as_ptr() as *const c_void,
+                headers[2].1.len() as isize,
+                RD_KAFKA_VTYPE_HEADER,
+                HEADER_NAMES[3].as_ptr(),
+                headers[3].1.as_ptr() as *const c_void,
+                headers[3].1.len() as isize,
+                RD_KAFKA_VTYPE_OPAQUE,
+                ptr::null_mut::<c_void>(),
+                RD_KAFKA_VTYPE_END,
+            )
+        }
+    });
+    match result {
+        Some(rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR) => Enqueued::Ok,
+        Some(rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__QUEUE_FULL) => Enqueued::QueueFull,
+        Some(code) => Enqueued::Failed(code.into()),
+        None => Enqueued::Failed(rdkafka::error::RDKafkaErrorCode::InvalidArgument),
+    }
+}
