@@ -1,0 +1,289 @@
+//! Publish cost, each comparison measured in the same run (criterion):
+//!
+//! 1. `publish/ours_both_sinks` against `publish/hand_written_baseline`: a cadence
+//!    `StatsdClient` with `.with_tag()` per tag, plus a prost message encoded with
+//!    `encode_to_vec` and sent with rdkafka with the same key and headers.
+//! 2. `publish/ours_both_sinks` against `publish/floor_rdkafka_send`: rdkafka's `send` of
+//!    the same pre-encoded record, and nothing else.
+//! 3. `statsd/*`: the StatsD path alone, ours aggregated and not, against cadence's
+//!    `count_with_tags(..).with_tag(..).send()` on a `BufferedUdpMetricSink`.
+//!
+//! Kafka goes to the running local broker (`KAFKA_BOOTSTRAP_SERVERS`), StatsD to a local
+//! UDP socket. `scripts/bench` runs this and writes the ratios into BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::net::UdpSocket;
+use std::time::{Duration, SystemTime};
+
+use cadence::prelude::*;
+use cadence::{BufferedUdpMetricSink, StatsdClient};
+use criterion::{criterion_group, criterion_main, Criterion};
+use prost::Message as _;
+use event_runtime::{Dispatcher, Event, EventId, KafkaConfig, StatsdConfig, Tag};
+use rdkafka::config::ClientConfig;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, ThreadedProducer};
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Market {
+    Uk,
+    Fr,
+    It,
+}
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Platform {
+    Android,
+    Ios,
+    Web,
+}
+
+/// DESIGN.md's example event.
+#[derive(Event, Clone, Debug, PartialEq)]
+#[event(name = "payment.attempted", topic = "bench-payments")]
+struct PaymentAttempted {
+    #[event(key)]
+    order_id: String,
+    user_id: String,
+    #[event(tag)]
+    market: Market,
+    #[event(tag)]
+    platform: Platform,
+    #[event(tag)]
+    first_order: bool,
+    #[event(metric = "distribution")]
+    amount_pence: u64,
+}
+
+/// The same event with only its counter: the StatsD path alone.
+#[derive(Event, Clone, Debug, PartialEq)]
+#[event(name = "payment.counted", topic = "bench-payments")]
+struct PaymentCounted {
+    #[event(tag)]
+    market: Market,
+    #[event(tag)]
+    platform: Platform,
+    #[event(tag)]
+    first_order: bool,
+}
+
+/// The hand-written twin a team would maintain without the derive.
+#[derive(Clone, PartialEq, prost::Message)]
+struct PaymentAttemptedProto {
+    #[prost(string, tag = "1")]
+    order_id: String,
+    #[prost(string, tag = "2")]
+    user_id: String,
+    #[prost(int32, tag = "3")]
+    market: i32,
+    #[prost(int32, tag = "4")]
+    platform: i32,
+    #[prost(bool, tag = "5")]
+    first_order: bool,
+    #[prost(uint64, tag = "6")]
+    amount_pence: u64,
+}
+
+fn event() -> PaymentAttempted {
+    PaymentAttempted {
+        order_id: "order-000123456".into(),
+        user_id: "user-98765".into(),
+        market: Market::Uk,
+        platform: Platform::Ios,
+        first_order: true,
+        amount_pence: 1250,
+    }
+}
+
+fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS").expect(
+        "KAFKA_BOOTSTRAP_SERVERS is not set: start the broker with \
+         `scripts/services.sh start && eval \"$(scripts/services.sh env)\"`",
+    )
+}
+
+/// A UDP socket standing in for the agent; nobody reads it, as a busy agent would not.
+fn agent() -> (UdpSocket, String) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = socket.local_addr().unwrap().to_string();
+    (socket, address)
+}
+
+/// The same producer settings for every variant: no-loss defaults, the same queue.
+fn producer() -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("queue.buffering.max.messages", "100000")
+        .set("queue.buffering.max.kbytes", "65536")
+        .create()
+        .unwrap()
+}
+
+fn cadence_client(address: &str) -> StatsdClient {
+    let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
+    let sink = BufferedUdpMetricSink::with_capacity(address, socket, 1432).unwrap();
+    StatsdClient::from_sink("", sink)
+}
+
+/// Sends one event by hand, the way the baseline team would.
+fn hand_written_publish(
+    statsd: &StatsdClient,
+    kafka: &ThreadedProducer<DefaultProducerContext>,
+    e: &PaymentAttempted,
+) {
+    let (market, platform, first) = (e.market.value(), e.platform.value(), e.first_order.value());
+    statsd
+        .count_with_tags("payment.attempted", 1)
+        .with_tag("market", market)
+        .with_tag("platform", platform)
+        .with_tag("first_order", first)
+        .send();
+    statsd
+        .distribution_with_tags("payment.attempted.amount_pence", e.amount_pence)
+        .with_tag("market", market)
+        .with_tag("platform", platform)
+        .with_tag("first_order", first)
+        .send();
+    let payload = PaymentAttemptedProto {
+        order_id: e.order_id.clone(),
+        user_id: e.user_id.clone(),
+        market: e.market.index() as i32 + 1,
+        platform: e.platform.index() as i32 + 1,
+        first_order: e.first_order,
+        amount_pence: e.amount_pence,
+    }
+    .encode_to_vec();
+    let now = SystemTime::now();
+    let id = EventId::new(now).to_string();
+    let headers = OwnedHeaders::new_with_capacity(4)
+        .insert(Header {
+            key: "event_name",
+            value: Some("payment.attempted"),
+        })
+        .insert(Header {
+            key: "event_id",
+            value: Some(&id),
+        })
+        .insert(Header {
+            key: "schema_name",
+            value: Some("events.PaymentAttempted"),
+        })
+        .insert(Header {
+            key: "content_type",
+            value: Some("application/x-protobuf"),
+        });
+    let millis = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let record = BaseRecord::<str, [u8], ()>::to("bench-payments")
+        .key(&e.order_id)
+        .payload(&payload)
+        .headers(headers)
+        .timestamp(millis);
+    let _ = kafka.send(record);
+}
+
+fn publish(c: &mut Criterion) {
+    let (_agent_socket, agent_address) = agent();
+    let e = event();
+    let mut group = c.benchmark_group("publish");
+    group.measurement_time(Duration::from_secs(8));
+
+    let ours = Dispatcher::builder()
+        .statsd(StatsdConfig::udp(&agent_address))
+        .kafka(KafkaConfig::new(bootstrap()))
+        .build()
+        .unwrap();
+    group.bench_function("ours_both_sinks", |b| {
+        b.iter(|| ours.publish(black_box(&e)))
+    });
+    drop(ours.shutdown(Duration::from_secs(30)));
+
+    let statsd = cadence_client(&agent_address);
+    let kafka = producer();
+    group.bench_function("hand_written_baseline", |b| {
+        b.iter(|| hand_written_publish(&statsd, &kafka, black_box(&e)))
+    });
+
+    let mut payload = Vec::new();
+    e.encode(&mut payload);
+    let id = EventId::new(SystemTime::now()).to_string();
+    group.bench_function("floor_rdkafka_send", |b| {
+        b.iter(|| {
+            let headers = OwnedHeaders::new_with_capacity(4)
+                .insert(Header {
+                    key: "event_name",
+                    value: Some("payment.attempted"),
+                })
+                .insert(Header {
+                    key: "event_id",
+                    value: Some(&id),
+                })
+                .insert(Header {
+                    key: "schema_name",
+                    value: Some("events.PaymentAttempted"),
+                })
+                .insert(Header {
+                    key: "content_type",
+                    value: Some("application/x-protobuf"),
+                });
+            let record = BaseRecord::<str, [u8], ()>::to("bench-payments")
+                .key(&e.order_id)
+                .payload(black_box(&payload))
+                .headers(headers)
+                .timestamp(1);
+            let _ = kafka.send(record);
+        })
+    });
+    group.finish();
+    let _ = rdkafka::producer::Producer::flush(&kafka, Duration::from_secs(30));
+}
+
+fn statsd_path(c: &mut Criterion) {
+    let (_agent_socket, agent_address) = agent();
+    let counted = PaymentCounted {
+        market: Market::Fr,
+        platform: Platform::Android,
+        first_order: false,
+    };
+    let mut group = c.benchmark_group("statsd");
+
+    let aggregated = Dispatcher::builder()
+        .statsd(StatsdConfig::udp(&agent_address))
+        .build()
+        .unwrap();
+    group.bench_function("ours_aggregated", |b| {
+        b.iter(|| aggregated.publish(black_box(&counted)))
+    });
+    drop(aggregated);
+
+    let per_event = Dispatcher::builder()
+        .aggregate_counters(None)
+        .statsd(StatsdConfig::udp(&agent_address))
+        .build()
+        .unwrap();
+    group.bench_function("ours_not_aggregated", |b| {
+        b.iter(|| per_event.publish(black_box(&counted)))
+    });
+    drop(per_event);
+
+    let client = cadence_client(&agent_address);
+    group.bench_function("cadence_tagged_send", |b| {
+        b.iter(|| {
+            let e = black_box(&counted);
+            client
+                .count_with_tags("payment.counted", 1)
+                .with_tag("market", e.market.value())
+                .with_tag("platform", e.platform.value())
+                .with_tag("first_order", e.first_order.value())
+                .send();
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, publish, statsd_path);
+criterion_main!(benches);

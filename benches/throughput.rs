@@ -1,0 +1,225 @@
+//! End-to-end throughput into the real broker (acks=all, idempotent): 1,000,000 events
+//! published and acknowledged, against
+//!   - a raw rdkafka producer loop with the same config and the same encoded records;
+//!   - Kafka's own Java producer perf tool (`org.apache.kafka.tools.ProducerPerformance`)
+//!     with the same record size.
+//! Each variant runs three times, interleaved, in the same process; the median counts.
+//! Time runs from the first publish until every record is acknowledged.
+//!
+//! `BENCH_EVENTS` overrides the count. Needs the test broker:
+//! `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use event_runtime::{Dispatcher, Event, KafkaConfig, Tag};
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+enum Market {
+    Uk,
+    Fr,
+    It,
+}
+
+#[derive(Event, Clone, Debug, PartialEq)]
+#[event(name = "payment.attempted", topic = "bench-e2e")]
+struct PaymentAttempted {
+    #[event(key)]
+    order_id: String,
+    user_id: String,
+    #[event(tag)]
+    market: Market,
+    #[event(tag)]
+    first_order: bool,
+    #[event(metric = "distribution")]
+    amount_pence: u64,
+}
+
+fn event(i: u64) -> PaymentAttempted {
+    PaymentAttempted {
+        order_id: format!("order-{:09}", i % 100_000),
+        user_id: format!("user-{:07}", i % 7_919),
+        market: Market::from_index((i % 3) as usize).unwrap(),
+        first_order: i % 4 == 0,
+        amount_pence: 500 + i % 5000,
+    }
+}
+
+const PROPERTIES: [(&str, &str); 4] = [
+    ("enable.idempotence", "true"),
+    ("acks", "all"),
+    ("queue.buffering.max.messages", "100000"),
+    ("queue.buffering.max.kbytes", "65536"),
+];
+
+fn ours(bootstrap: &str, events: &[PaymentAttempted]) -> Duration {
+    let mut config = KafkaConfig::new(bootstrap).block_when_full(Duration::from_secs(60));
+    for (k, v) in PROPERTIES {
+        config = config.set(k, v);
+    }
+    let dispatcher = Dispatcher::builder().kafka(config).build().unwrap();
+    let started = Instant::now();
+    for e in events {
+        dispatcher.publish(e);
+    }
+    let report = dispatcher
+        .shutdown(Duration::from_secs(300))
+        .expect("every record delivered");
+    assert_eq!(report.sink("kafka").unwrap().delivered, events.len() as u64);
+    started.elapsed()
+}
+
+fn raw_rdkafka(bootstrap: &str, events: &[PaymentAttempted]) -> Duration {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    for (k, v) in PROPERTIES {
+        config.set(k, v);
+    }
+    let producer: ThreadedProducer<DefaultProducerContext> = config.create().unwrap();
+    // Encoding happens before the clock starts: this loop is only rdkafka's enqueue.
+    let encoded: Vec<(Vec<u8>, &str)> = events
+        .iter()
+        .map(|e| {
+            let mut payload = Vec::new();
+            e.encode(&mut payload);
+            (payload, e.order_id.as_str())
+        })
+        .collect();
+    let started = Instant::now();
+    for (payload, key) in &encoded {
+        let headers = OwnedHeaders::new_with_capacity(4)
+            .insert(Header {
+                key: "event_name",
+                value: Some("payment.attempted"),
+            })
+            .insert(Header {
+                key: "event_id",
+                value: Some("0190d7a4-6e2c-7c4a-9d3e-2b1f00000000"),
+            })
+            .insert(Header {
+                key: "schema_name",
+                value: Some("events.PaymentAttempted"),
+            })
+            .insert(Header {
+                key: "content_type",
+                value: Some("application/x-protobuf"),
+            });
+        let mut record = BaseRecord::<str, [u8], ()>::to("bench-e2e-raw")
+            .key(*key)
+            .payload(payload)
+            .headers(headers);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    record = returned;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((e, _)) => panic!("send failed: {e}"),
+            }
+        }
+    }
+    producer
+        .flush(Duration::from_secs(300))
+        .expect("every record delivered");
+    started.elapsed()
+}
+
+/// Runs Kafka's Java perf tool and returns its records/s.
+fn java_perf_tool(bootstrap: &str, count: usize, record_size: usize) -> Option<f64> {
+    let libs = std::env::var("KAFKA_TEST_LIBS").ok()?;
+    let output = Command::new("java")
+        .args([
+            "-Xmx512m",
+            "-cp",
+            &format!("{libs}/*"),
+            "org.apache.kafka.tools.ProducerPerformance",
+        ])
+        .args([
+            "--topic",
+            "bench-e2e-java",
+            "--num-records",
+            &count.to_string(),
+        ])
+        .args([
+            "--record-size",
+            &record_size.to_string(),
+            "--throughput",
+            "-1",
+        ])
+        .args([
+            "--producer-props",
+            &format!("bootstrap.servers={bootstrap}"),
+            "acks=all",
+            "enable.idempotence=true",
+        ])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    // "1000000 records sent, 296296.3 records/sec (28.26 MB/sec), ..."
+    let summary = text.lines().rev().find(|l| l.contains("records sent"))?;
+    summary
+        .split(", ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is accepted.
+    let bootstrap = std::env::var("KAFKA_BOOTSTRAP_SERVERS").expect(
+        "KAFKA_BOOTSTRAP_SERVERS is not set: `scripts/services.sh start && eval \"$(scripts/services.sh env)\"`",
+    );
+    let count: usize = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let events: Vec<PaymentAttempted> = (0..count as u64).map(event).collect();
+    let mut payload = Vec::new();
+    events[0].encode(&mut payload);
+    let record_size = payload.len();
+
+    let (mut ours_rates, mut raw_rates, mut java_rates) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=3 {
+        let rate = |d: Duration| count as f64 / d.as_secs_f64();
+        let o = rate(ours(&bootstrap, &events));
+        let r = rate(raw_rdkafka(&bootstrap, &events));
+        let j = java_perf_tool(&bootstrap, count, record_size);
+        println!(
+            "round {round}: ours {o:.0}/s, raw rdkafka {r:.0}/s, java perf tool {}",
+            j.map_or("unavailable".into(), |j| format!("{j:.0}/s"))
+        );
+        ours_rates.push(o);
+        raw_rates.push(r);
+        java_rates.extend(j);
+    }
+    let (o, r) = (median(ours_rates), median(raw_rates));
+    let j = (!java_rates.is_empty()).then(|| median(java_rates));
+    let dir = std::path::Path::new("target/bench");
+    std::fs::create_dir_all(dir).unwrap();
+    let json = format!(
+        "{{\"events\": {count}, \"record_size\": {record_size}, \"ours_per_s\": {o:.0}, \"raw_rdkafka_per_s\": {r:.0}, \"java_perf_tool_per_s\": {}}}\n",
+        j.map_or("null".into(), |j| format!("{j:.0}"))
+    );
+    std::fs::write(dir.join("throughput.json"), &json).unwrap();
+    println!(
+        "median of 3: ours {o:.0}/s, raw rdkafka {r:.0}/s ({:.2}x), java perf tool {}",
+        o / r,
+        j.map_or("unavailable".into(), |j| format!(
+            "{j:.0}/s ({:.2}x)",
+            o / j
+        ))
+    );
+    println!("wrote target/bench/throughput.json");
+}
