@@ -111,6 +111,13 @@ fn kafka_properties() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A UDP socket standing in for the agent; nobody reads it, as a busy agent would not.
+fn agent() -> (UdpSocket, String) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = socket.local_addr().unwrap().to_string();
+    (socket, address)
+}
+
 fn producer() -> ThreadedProducer<DefaultProducerContext> {
     let mut config = ClientConfig::new();
     for (key, value) in kafka_properties() {

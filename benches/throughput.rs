@@ -3,6 +3,7 @@
 //!   - a raw rdkafka producer loop with the same config and the same encoded records;
 //!   - Kafka's own Java producer perf tool (`org.apache.kafka.tools.ProducerPerformance`)
 //!     with the same record size.
+//!
 //! Each variant runs three times, interleaved, in the same process; the median counts.
 //! Time runs from the first publish until every record is acknowledged.
 //!

@@ -3,6 +3,7 @@
 
 use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
+use syn::parse::Parse as _;
 use syn::spanned::Spanned as _;
 use syn::{Attribute, LitFloat, LitInt, LitStr};
 
@@ -22,6 +23,9 @@ pub struct ContainerAttrs {
     pub topic: Option<Spanned<String>>,
     pub max_series: Option<Spanned<u64>>,
     pub sample_rate: Option<Spanned<f64>>,
+    /// `reserved(7, "coupon_code")`: numbers and names of removed fields.
+    pub reserved_numbers: Vec<Spanned<u32>>,
+    pub reserved_names: Vec<Spanned<String>>,
 }
 
 /// A DogStatsD value metric type, as written in `metric = "..."`.
@@ -69,7 +73,7 @@ pub struct VariantAttrs {
     pub rename: Option<Spanned<String>>,
 }
 
-const CONTAINER_KEYS: &str = "`name`, `topic`, `max_series` or `sample_rate`";
+const CONTAINER_KEYS: &str = "`name`, `topic`, `max_series`, `sample_rate` or `reserved`";
 const FIELD_KEYS: &str = "`key`, `tag`, `metric` or `id`";
 
 /// Runs `parse_entry` on each entry of every `#[<path>(...)]` attribute, recording
@@ -153,6 +157,26 @@ pub fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
                     ),
                 }
             }
+            "reserved" => {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let items = content.parse_terminated(syn::Lit::parse, syn::Token![,])?;
+                for item in items {
+                    match &item {
+                        syn::Lit::Int(n) => match n.base10_parse::<u32>() {
+                            Ok(number) => out.reserved_numbers.push(Spanned { value: number, span: n.span() }),
+                            Err(_) => errors.at(n, "a reserved field number is a whole number"),
+                        },
+                        syn::Lit::Str(name) => {
+                            out.reserved_names.push(Spanned { value: name.value(), span: name.span() })
+                        }
+                        other => errors.at(
+                            other,
+                            "`reserved(...)` takes field numbers and quoted field names, e.g. `reserved(7, \"coupon_code\")`",
+                        ),
+                    }
+                }
+            }
             "key" | "tag" | "metric" | "id" => {
                 errors.at(
                     &meta.path,
@@ -229,7 +253,7 @@ pub fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                     ),
                 }
             }
-            "name" | "topic" | "max_series" | "sample_rate" => {
+            "name" | "topic" | "max_series" | "sample_rate" | "reserved" => {
                 errors.at(
                     &meta.path,
                     format!("`{key}` belongs on the struct, not on a field"),

@@ -32,6 +32,8 @@ pub struct Event<'a> {
     pub budget_span: Span,
     pub sample_rate: f64,
     pub fields: Vec<Field<'a>>,
+    pub reserved_numbers: Vec<u32>,
+    pub reserved_names: Vec<String>,
 }
 
 /// A checked field.
@@ -155,6 +157,20 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
     let mut tag_keys: HashMap<String, &Ident> = HashMap::new();
     let mut numbers: HashMap<u32, &Ident> = HashMap::new();
     let mut previous_number = 0u32;
+    let reserved_numbers: Vec<u32> = attrs.reserved_numbers.iter().map(|n| n.value).collect();
+    let reserved_names: Vec<String> = attrs
+        .reserved_names
+        .iter()
+        .map(|n| n.value.clone())
+        .collect();
+    for number in &attrs.reserved_numbers {
+        if number.value == 0 || number.value > MAX_FIELD_NUMBER {
+            errors.at_span(
+                number.span,
+                "a reserved field number is from 1 to 536870911",
+            );
+        }
+    }
 
     for field in fields {
         let field_name = field.ident.to_string().trim_start_matches("r#").to_owned();
@@ -244,8 +260,23 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
                 }
                 id.value
             }
-            None => previous_number.saturating_add(1),
+            // Skip reserved numbers, so that removing and reserving a field does not
+            // renumber the fields after it.
+            None => {
+                let mut next = previous_number.saturating_add(1);
+                while reserved_numbers.contains(&next) {
+                    next = next.saturating_add(1);
+                }
+                next
+            }
         };
+        if reserved_numbers.contains(&number) {
+            let span = attrs.id.as_ref().map_or(field.ident.span(), |id| id.span);
+            errors.at_span(span, format!("`{field_name}` uses field number {number}, which is reserved: a removed field had it, and old records would be misread; pick another number"));
+        }
+        if reserved_names.contains(&field_name) {
+            errors.at(field.ident, format!("`{field_name}` is a reserved field name: a removed field had it; pick another name"));
+        }
         if let Some(first) = numbers.get(&number) {
             let span = attrs.id.as_ref().map_or(field.ident.span(), |id| id.span);
             errors.at_span(
@@ -276,6 +307,8 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
         budget_span: attrs.max_series.as_ref().map_or(ident.span(), |m| m.span),
         sample_rate: attrs.sample_rate.as_ref().map_or(1.0, |r| r.value),
         fields: checked,
+        reserved_numbers,
+        reserved_names,
     };
     errors.finish(event)
 }
@@ -340,7 +373,14 @@ pub fn check_tag(input: TagInput<'_>) -> syn::Result<TagEnum<'_>> {
     })
 }
 
-/// The span of a type, for `quote_spanned!` in expansion.
+/// Where generated code about a type should point: at the type, but resolving names with
+/// the derive's own hygiene, so that `self` and local names in that code still work when
+/// the struct itself comes from a `macro_rules!` expansion.
 pub fn type_span(ty: &Type) -> Span {
-    ty.span()
+    at(ty.span())
+}
+
+/// `span`'s location with the derive's hygiene (see [`type_span`]).
+pub fn at(span: Span) -> Span {
+    Span::call_site().located_at(span)
 }

@@ -8,7 +8,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::attr::MetricKind;
-use crate::check::{type_span, Event, Field};
+use crate::check::{at, type_span, Event, Field};
 
 fn metric_kind(kind: MetricKind) -> TokenStream {
     let variant = match kind {
@@ -80,7 +80,7 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
     let metric_visits = metrics.iter().enumerate().map(|(i, f)| {
         let field = f.ident;
         let ty = f.ty;
-        let span = f.metric.as_ref().map_or(type_span(ty), |m| m.span);
+        let span = f.metric.as_ref().map_or(type_span(ty), |m| at(m.span));
         quote_spanned! {span=>
             if let #p::Option::Some(number) = <#ty as #p::MetricValue>::metric_number(&self.#field) {
                 visit(&Self::VALUE_METRICS[#i], number);
@@ -137,8 +137,10 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
         })
     });
 
+    let reserved_numbers = &event.reserved_numbers;
+    let reserved_names = &event.reserved_names;
     let budget = Literal::usize_unsuffixed(usize::try_from(event.max_series).unwrap_or(usize::MAX));
-    let budget_check = quote_spanned! {event.budget_span=>
+    let budget_check = quote_spanned! {at(event.budget_span)=>
         const _: () = {
             let series = <#ident as #rt::Event>::SERIES;
             if series > #budget {
@@ -158,7 +160,7 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
     let tag_length_checks = tags.iter().filter_map(|f| f.tag.as_ref().map(|t| (f, t))).map(|(f, tag)| {
         let ty = f.ty;
         let key = &tag.key;
-        quote_spanned! {tag.span=>
+        quote_spanned! {at(tag.span)=>
             const _: () = {
                 if #key.len() + 1 + <#ty as #rt::Tag>::MAX_VALUE_LEN > 200 {
                     ::core::panic!(::core::concat!("tag `", #key, "`: key:value can exceed DogStatsD's 200-character limit; shorten the key or the longest value"));
@@ -237,6 +239,8 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
                         event: #name,
                         topic: #topic,
                         fields: &[#(#field_defs),*],
+                        reserved_numbers: &[#(#reserved_numbers),*],
+                        reserved_names: &[#(#reserved_names),*],
                     })
                 }
             }

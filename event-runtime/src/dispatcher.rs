@@ -1,7 +1,9 @@
 //! The dispatcher: one `publish` call formats the DogStatsD lines and encodes the Kafka
 //! record of an event once, and hands them to every sink.
 
+use std::any::TypeId;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -70,6 +72,8 @@ struct Inner {
     record_sinks: Vec<Box<dyn RecordSink>>,
     /// `Some` when counters are aggregated in process.
     counters: Option<CounterTables>,
+    /// Confluent wire-format headers, per event type registered with a schema id.
+    framing: HashMap<TypeId, [u8; 6]>,
 }
 
 impl Inner {
@@ -171,6 +175,11 @@ impl Dispatcher {
         if !inner.record_sinks.is_empty() {
             let payload = &mut buffers.payload;
             payload.clear();
+            if !inner.framing.is_empty() {
+                if let Some(header) = inner.framing.get(&TypeId::of::<E>()) {
+                    payload.extend_from_slice(header);
+                }
+            }
             event.encode(payload);
             let timestamp = SystemTime::now();
             let event_id = EventId::new(timestamp);
@@ -276,6 +285,7 @@ impl DeliveryReport {
 /// Configures a [`Dispatcher`]. Runtime strings are checked by [`DispatcherBuilder::build`].
 pub struct DispatcherBuilder {
     aggregation: Option<Duration>,
+    framing: HashMap<TypeId, [u8; 6]>,
     prefix: String,
     constant_tags: Vec<(String, String)>,
     metric_sinks: Vec<Box<dyn MetricSink>>,
@@ -290,6 +300,7 @@ impl Default for DispatcherBuilder {
     fn default() -> Self {
         DispatcherBuilder {
             aggregation: Some(Duration::from_secs(10)),
+            framing: HashMap::new(),
             prefix: String::new(),
             constant_tags: Vec::new(),
             metric_sinks: Vec::new(),
@@ -308,6 +319,14 @@ impl DispatcherBuilder {
     /// counter line per publish instead, sampled by the event's `sample_rate`.
     pub fn aggregate_counters(mut self, interval: Option<Duration>) -> Self {
         self.aggregation = interval;
+        self
+    }
+
+    /// Writes `E`'s Kafka values in the Confluent Schema Registry wire format, under the
+    /// schema id the registry gave `E::proto_schema()` (see [`crate::confluent`]).
+    pub fn schema_registry_id<E: Event>(mut self, schema_id: u32) -> Self {
+        self.framing
+            .insert(TypeId::of::<E>(), crate::confluent::frame_header(schema_id));
         self
     }
 
@@ -403,6 +422,7 @@ impl DispatcherBuilder {
             metric_sinks: self.metric_sinks,
             record_sinks: self.record_sinks,
             counters: aggregate.map(|_| CounterTables::default()),
+            framing: self.framing,
         });
         let flusher = aggregate.and_then(|interval| Flusher::start(&inner, interval));
         Ok(Dispatcher { inner, flusher })

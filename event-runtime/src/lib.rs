@@ -76,6 +76,7 @@
 #![warn(missing_docs)]
 
 mod aggregation;
+pub mod confluent;
 mod dispatcher;
 mod error;
 mod event;
@@ -85,7 +86,7 @@ mod proto;
 mod record;
 mod record_key;
 mod recording;
-mod schema;
+pub mod schema;
 mod sink;
 mod sinks;
 mod statsd_line;

@@ -36,9 +36,13 @@ impl RecordedRecord {
         self.header(crate::header::SCHEMA_NAME) == Some(E::MESSAGE_NAME)
     }
 
-    /// Decodes the payload as an `E`.
+    /// Decodes the payload as an `E`, after the Confluent wire-format header if there is
+    /// one (a protobuf message never starts with a 0 byte, a framed one always does).
     pub fn decode<E: Event>(&self) -> Result<E, DecodeError> {
-        E::decode(&self.payload)
+        match crate::confluent::parse_frame(&self.payload) {
+            Ok((_, _, payload)) => E::decode(payload),
+            Err(_) => E::decode(&self.payload),
+        }
     }
 }
 

@@ -34,6 +34,10 @@ pub struct MessageDef<'a> {
     pub topic: &'static str,
     /// The fields, in declaration order.
     pub fields: &'a [FieldDef],
+    /// Field numbers of removed fields, never to be used again.
+    pub reserved_numbers: &'a [u32],
+    /// Names of removed fields, never to be used again.
+    pub reserved_names: &'a [&'a str],
 }
 
 /// The identifier protobuf code generators expect for an enum value:
@@ -108,6 +112,18 @@ pub fn render(def: &MessageDef<'_>) -> String {
             ProtoType::Enum(e) => e.name,
         };
         let _ = writeln!(out, "  {label}{ty} {} = {};", field.name, field.number);
+    }
+    if !def.reserved_numbers.is_empty() {
+        let numbers: Vec<String> = def.reserved_numbers.iter().map(u32::to_string).collect();
+        let _ = writeln!(out, "  reserved {};", numbers.join(", "));
+    }
+    if !def.reserved_names.is_empty() {
+        let names: Vec<String> = def
+            .reserved_names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect();
+        let _ = writeln!(out, "  reserved {};", names.join(", "));
     }
     out.push_str("}\n");
     out

@@ -1,0 +1,203 @@
+//! The compatibility rules between a committed snapshot and the current definition.
+
+use std::fmt;
+
+use super::parse::{ParsedSchema, SchemaParseError};
+
+/// One change that would break consumers of the topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// A field kept its name but changed its number.
+    Renumbered {
+        /// The field.
+        field: String,
+        /// Its number in the snapshot.
+        old: u32,
+        /// Its number now.
+        new: u32,
+    },
+    /// A field kept its number but changed its type or label.
+    Retyped {
+        /// The field.
+        field: String,
+        /// Its type in the snapshot.
+        old: String,
+        /// Its type now.
+        new: String,
+    },
+    /// A field number is now used under another name.
+    Renamed {
+        /// The field number.
+        number: u32,
+        /// The name in the snapshot.
+        old: String,
+        /// The name now.
+        new: String,
+    },
+    /// A field was removed, but its number or name is not reserved.
+    RemovedWithoutReservation {
+        /// The field.
+        field: String,
+        /// Its number.
+        number: u32,
+    },
+    /// A field now uses a number or name the snapshot reserved.
+    ReusedReserved {
+        /// The field.
+        field: String,
+        /// Its number.
+        number: u32,
+    },
+    /// The message moved to another topic.
+    TopicChanged {
+        /// The topic in the snapshot.
+        old: String,
+        /// The topic now.
+        new: String,
+    },
+    /// A value of a Tag enum was removed.
+    EnumValueRemoved {
+        /// The enum.
+        r#enum: String,
+        /// The value identifier, e.g. `MARKET_IT`.
+        value: String,
+    },
+    /// A value of a Tag enum changed its number (it moved in the Rust enum).
+    EnumValueRenumbered {
+        /// The enum.
+        r#enum: String,
+        /// The value identifier.
+        value: String,
+        /// Its number in the snapshot.
+        old: i32,
+        /// Its number now.
+        new: i32,
+    },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::Renumbered { field, old, new } => write!(
+                f,
+                "field `{field}` was renumbered from {old} to {new}: pin it back with `#[event(id = {old})]`"
+            ),
+            Violation::Retyped { field, old, new } => write!(
+                f,
+                "field `{field}` changed type from `{old}` to `{new}`: add a new field with a new number instead, and reserve this one"
+            ),
+            Violation::Renamed { number, old, new } => write!(
+                f,
+                "field number {number} was renamed from `{old}` to `{new}`: keep the name, or reserve {number} and \"{old}\" and add `{new}` with a new number"
+            ),
+            Violation::RemovedWithoutReservation { field, number } => write!(
+                f,
+                "field `{field}` ({number}) was removed without being reserved: add `#[event(reserved({number}, \"{field}\"))]` to the struct"
+            ),
+            Violation::ReusedReserved { field, number } => write!(
+                f,
+                "field `{field}` ({number}) reuses a reserved name or number: old consumers would misread it; pick a new name and number"
+            ),
+            Violation::TopicChanged { old, new } => write!(
+                f,
+                "the topic changed from `{old}` to `{new}`: a message is tied to one topic; define a new event for the new topic"
+            ),
+            Violation::EnumValueRemoved { r#enum, value } => write!(
+                f,
+                "enum `{enum}` lost its value `{value}`: old records carrying it would no longer decode; keep the variant",
+                r#enum = r#enum
+            ),
+            Violation::EnumValueRenumbered { r#enum, value, old, new } => write!(
+                f,
+                "enum `{enum}` value `{value}` moved from {old} to {new}: protobuf numbers follow declaration order, so add new variants at the end",
+                r#enum = r#enum
+            ),
+        }
+    }
+}
+
+/// Compares the snapshot `old` with the current `new` `.proto` text of one event.
+/// `Ok(())` when every consumer of `old` can read what `new` writes.
+pub fn check_compatible(old: &str, new: &str) -> Result<Vec<Violation>, SchemaParseError> {
+    let (old, new) = (ParsedSchema::parse(old)?, ParsedSchema::parse(new)?);
+    Ok(violations(&old, &new))
+}
+
+fn violations(old: &ParsedSchema, new: &ParsedSchema) -> Vec<Violation> {
+    let mut found = Vec::new();
+    if old.topic != new.topic {
+        found.push(Violation::TopicChanged {
+            old: old.topic.clone(),
+            new: new.topic.clone(),
+        });
+    }
+    for field in &old.fields {
+        let by_name = new.fields.iter().find(|f| f.name == field.name);
+        let by_number = new.fields.iter().find(|f| f.number == field.number);
+        match (by_name, by_number) {
+            (Some(same), _) if same.number != field.number => found.push(Violation::Renumbered {
+                field: field.name.clone(),
+                old: field.number,
+                new: same.number,
+            }),
+            (Some(same), _) => {
+                let (was, is) = (
+                    ParsedSchema::full_type(field),
+                    ParsedSchema::full_type(same),
+                );
+                if was != is {
+                    found.push(Violation::Retyped {
+                        field: field.name.clone(),
+                        old: was,
+                        new: is,
+                    });
+                }
+            }
+            (None, Some(other)) => found.push(Violation::Renamed {
+                number: field.number,
+                old: field.name.clone(),
+                new: other.name.clone(),
+            }),
+            (None, None) => {
+                let reserved = new.reserved_numbers.contains(&field.number)
+                    && new.reserved_names.contains(&field.name);
+                if !reserved {
+                    found.push(Violation::RemovedWithoutReservation {
+                        field: field.name.clone(),
+                        number: field.number,
+                    });
+                }
+            }
+        }
+    }
+    for field in &new.fields {
+        if old.reserved_numbers.contains(&field.number) || old.reserved_names.contains(&field.name)
+        {
+            found.push(Violation::ReusedReserved {
+                field: field.name.clone(),
+                number: field.number,
+            });
+        }
+    }
+    for (name, values) in &old.enums {
+        let Some(now) = new.enums.get(name) else {
+            continue;
+        };
+        for (value, number) in values {
+            match now.get(value) {
+                None => found.push(Violation::EnumValueRemoved {
+                    r#enum: name.clone(),
+                    value: value.clone(),
+                }),
+                Some(n) if n != number => found.push(Violation::EnumValueRenumbered {
+                    r#enum: name.clone(),
+                    value: value.clone(),
+                    old: *number,
+                    new: *n,
+                }),
+                Some(_) => {}
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,36 @@
+//! Schemas: the `.proto` text of each event, exported to a folder for consumers in other
+//! languages, and checked against a committed snapshot so that a change that would break
+//! those consumers fails a test instead of a pipeline.
+//!
+//! The rules are the protobuf topic rules of the warehouse teams: field numbers, types and
+//! names never change; a removed field is reserved, by name and number; each message is
+//! tied to one topic; enum values are never removed or renumbered.
+//!
+//! ```
+//! use event_runtime::{schema::SchemaSet, Event, Tag};
+//!
+//! #[derive(Event)]
+//! #[event(topic = "orders")]
+//! struct OrderPlaced {
+//!     #[event(key)]
+//!     order_id: String,
+//!     basket_pence: u64,
+//! }
+//!
+//! let dir = std::env::temp_dir().join(format!("schemas-doc-{}", std::process::id()));
+//! let schemas = SchemaSet::new().event::<OrderPlaced>();
+//! schemas.export(&dir)?;                 // writes order_placed.proto
+//! schemas.check_against(&dir).unwrap();  // the snapshot you commit; fails on a breaking change
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod compat;
+mod parse;
+mod render;
+mod set;
+
+pub use compat::{check_compatible, Violation};
+pub use parse::{ParsedSchema, SchemaParseError};
+pub use render::{enum_value_ident, render, FieldDef, MessageDef, PACKAGE};
+pub use set::{SchemaCheckError, SchemaSet};

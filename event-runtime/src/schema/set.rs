@@ -1,0 +1,111 @@
+//! The events of a crate, exported to a folder and checked against it.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::compat::{check_compatible, Violation};
+use super::parse::SchemaParseError;
+use crate::Event;
+
+/// The events whose schemas a crate publishes; list each one with [`SchemaSet::event`].
+#[derive(Clone, Debug, Default)]
+pub struct SchemaSet {
+    files: Vec<(String, String)>,
+}
+
+/// Why the current schemas are not compatible with the snapshot.
+#[derive(Debug)]
+pub enum SchemaCheckError {
+    /// A snapshot file could not be read.
+    Io(PathBuf, io::Error),
+    /// A snapshot file is not in this crate's layout.
+    Parse(PathBuf, SchemaParseError),
+    /// Breaking changes, per file.
+    Breaking(Vec<(PathBuf, Vec<Violation>)>),
+}
+
+impl fmt::Display for SchemaCheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SchemaCheckError::Io(path, e) => write!(f, "cannot read {}: {e}", path.display()),
+            SchemaCheckError::Parse(path, e) => write!(f, "{}: {e}", path.display()),
+            SchemaCheckError::Breaking(files) => {
+                writeln!(
+                    f,
+                    "breaking schema changes (consumers of these topics would misread records):"
+                )?;
+                for (path, violations) in files {
+                    for v in violations {
+                        writeln!(f, "  {}: {v}", path.display())?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for SchemaCheckError {}
+
+impl SchemaSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        SchemaSet::default()
+    }
+
+    /// Adds an event; its file is `<snake_case message name>.proto`.
+    pub fn event<E: Event>(mut self) -> Self {
+        let message = E::MESSAGE_NAME
+            .rsplit('.')
+            .next()
+            .unwrap_or(E::MESSAGE_NAME);
+        self.files.push((
+            format!("{}.proto", event_names::snake_case(message)),
+            E::proto_schema(),
+        ));
+        self
+    }
+
+    /// The `(file name, .proto text)` of every event.
+    pub fn files(&self) -> &[(String, String)] {
+        &self.files
+    }
+
+    /// Writes every event's `.proto` into `dir` (created if needed) and returns the paths.
+    pub fn export(&self, dir: impl AsRef<Path>) -> io::Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir.as_ref())?;
+        self.files
+            .iter()
+            .map(|(name, text)| {
+                let path = dir.as_ref().join(name);
+                std::fs::write(&path, text)?;
+                Ok(path)
+            })
+            .collect()
+    }
+
+    /// Compares every event with its snapshot in `dir`. An event without a snapshot is new
+    /// and passes; export again to record it.
+    pub fn check_against(&self, dir: impl AsRef<Path>) -> Result<(), SchemaCheckError> {
+        let mut breaking = Vec::new();
+        for (name, text) in &self.files {
+            let path = dir.as_ref().join(name);
+            let snapshot = match std::fs::read_to_string(&path) {
+                Ok(snapshot) => snapshot,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(SchemaCheckError::Io(path, e)),
+            };
+            let violations = check_compatible(&snapshot, text)
+                .map_err(|e| SchemaCheckError::Parse(path.clone(), e))?;
+            if !violations.is_empty() {
+                breaking.push((path, violations));
+            }
+        }
+        if breaking.is_empty() {
+            Ok(())
+        } else {
+            Err(SchemaCheckError::Breaking(breaking))
+        }
+    }
+}
