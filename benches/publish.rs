@@ -9,7 +9,7 @@
 //!    `count_with_tags(..).with_tag(..).send()` on a `BufferedUdpMetricSink`.
 //!
 //! Kafka goes to the running local broker, StatsD to a local UDP socket nobody reads.
-//! `scripts/bench` runs this and writes the ratios into BENCHMARKS.md.
+//! BENCHMARKS.md has the figures of the last run and how to read them.
 
 use std::hint::black_box;
 use std::net::UdpSocket;

@@ -2,6 +2,7 @@
 # Provisions and runs the real services the integration tests talk to, on loopback:
 #   - Apache Kafka 4.1 (KRaft, single node), from Maven Central jars (scripts/kafka/pom.xml)
 #   - prometheus/statsd_exporter v0.30, installed with `go install`
+#   - protoc, from Debian's protobuf-compiler, to check the exported schemas
 # Usage: scripts/services.sh start|stop|env|status
 # Everything lives under .services/ (ignored by git); jars and binaries are cached there,
 # so a second start skips the downloads. `env` prints the variables the tests read.
@@ -44,6 +45,14 @@ provision_statsd_exporter() {
   log "installing statsd_exporter $statsd_exporter_version with go install"
   mkdir -p "$dir/bin"
   GOBIN="$dir/bin" go install "github.com/prometheus/statsd_exporter@$statsd_exporter_version" >&2
+}
+
+provision_protoc() {
+  if command -v protoc >/dev/null; then return; fi
+  log "installing protoc from Debian's protobuf-compiler"
+  local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+  $sudo apt-get install -y -q protobuf-compiler >&2 \
+    || { $sudo apt-get update -q >&2 && $sudo apt-get install -y -q protobuf-compiler >&2; }
 }
 
 start_kafka() {
@@ -133,6 +142,7 @@ case "${1:-}" in
     mkdir -p "$dir"
     provision_kafka
     provision_statsd_exporter
+    provision_protoc
     start_kafka
     start_statsd_exporter
     ;;

@@ -1,5 +1,6 @@
 //! The StatsD sink: datagram packing, the agent's absence, the environment, the full
-//! queue, and delivery to the real statsd_exporter over UDP and a Unix socket.
+//! queue, and delivery to the real statsd_exporter over UDP and a Unix socket. The sink
+//! tests turn counter aggregation off so that every publish is a known number of lines.
 #![cfg(feature = "statsd")]
 
 mod common;
@@ -85,6 +86,7 @@ fn line_count(packets: &[Vec<u8>]) -> u64 {
 fn udp_lines_are_packed_into_datagrams_of_at_most_1432_bytes() {
     let (address, agent) = udp_agent();
     let events = Dispatcher::builder()
+        .aggregate_counters(None)
         .statsd(StatsdConfig::udp(address).constant_tag("env", "test"))
         .build()
         .unwrap();
@@ -141,6 +143,7 @@ fn udp_lines_are_packed_into_datagrams_of_at_most_1432_bytes() {
 fn unix_socket_datagrams_are_at_most_8192_bytes() {
     let (path, agent) = unix_agent();
     let events = Dispatcher::builder()
+        .aggregate_counters(None)
         .statsd(StatsdConfig::unix(&path))
         .build()
         .unwrap();
@@ -163,6 +166,7 @@ fn unix_socket_datagrams_are_at_most_8192_bytes() {
 fn an_absent_agent_on_a_unix_socket_is_counted_as_failed() {
     let path = std::env::temp_dir().join(format!("nobody-{}.socket", services::run_id()));
     let events = Dispatcher::builder()
+        .aggregate_counters(None)
         .statsd(StatsdConfig::unix(&path))
         .build()
         .unwrap();
@@ -186,6 +190,7 @@ fn an_absent_agent_on_udp_is_counted_without_reaching_the_caller() {
         .unwrap()
         .port();
     let events = Dispatcher::builder()
+        .aggregate_counters(None)
         .statsd(StatsdConfig::udp(format!("127.0.0.1:{port}")))
         .build()
         .unwrap();
@@ -208,6 +213,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     // A Unix socket, so that what the sink counts as delivered is exactly what arrives.
     let (path, agent) = unix_agent();
     let events = Dispatcher::builder()
+        .aggregate_counters(None)
         .statsd(
             StatsdConfig::unix(&path)
                 .queue_bytes(8192)

@@ -234,7 +234,9 @@ impl StatsdSink {
             counters: Counters::default(),
             capacity: config.queue_bytes,
             max_packet,
-            wake_at: (config.queue_bytes / 4).max(max_packet),
+            // A few datagrams at a time: fewer wake-ups, without bursts that overflow the
+            // agent's receive buffer (UDP has no flow control; a burst is lost).
+            wake_at: (max_packet * 8).min(config.queue_bytes),
         });
         let worker = Arc::clone(&shared);
         let interval = config.flush_interval;

@@ -1,0 +1,68 @@
+//! The exported `.proto` files compile with `protoc` itself (Debian's protobuf-compiler),
+//! and `protoc --decode` reads our payloads back. Feature `protoc`; `scripts/test` installs it.
+#![cfg(feature = "protoc")]
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use event_runtime::schema::SchemaSet;
+use event_runtime::Event;
+use multi_dispatch_events::order_flow::events::*;
+
+fn protoc() -> Command {
+    if Command::new("protoc").arg("--version").output().is_err() {
+        panic!(
+            "protoc is not installed: `apt-get install protobuf-compiler`, or run `scripts/test`"
+        );
+    }
+    Command::new("protoc")
+}
+
+#[test]
+fn exported_schemas_compile_with_protoc_and_decode_our_payloads() {
+    let dir = std::env::temp_dir().join(format!("protoc-{}", std::process::id()));
+    let schemas = SchemaSet::new()
+        .event::<OrderPlaced>()
+        .event::<PaymentFailed>()
+        .event::<OrderDelivered>()
+        .event::<common::KitchenSink>()
+        .event::<common::PaymentAttempted>();
+    let paths = schemas.export(&dir).unwrap();
+    let status = protoc()
+        .arg(format!("--proto_path={}", dir.display()))
+        .arg(format!(
+            "--descriptor_set_out={}",
+            dir.join("all.pb").display()
+        ))
+        .args(paths.iter().map(|p| p.file_name().unwrap().to_owned()))
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "protoc rejected the exported files in {}",
+        dir.display()
+    );
+
+    let mut payload = Vec::new();
+    common::design_example().encode(&mut payload);
+    let mut child = protoc()
+        .arg(format!("--proto_path={}", dir.display()))
+        .args([
+            "--decode=events.PaymentAttempted",
+            "payment_attempted.proto",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&payload).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "order_id: \"order-1\"\nuser_id: \"user-42\"\nmarket: MARKET_UK\nplatform: PLATFORM_IOS\nfirst_order: true\namount_pence: 1250\n"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
