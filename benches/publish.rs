@@ -146,6 +146,27 @@ fn cadence_client(address: &str) -> StatsdClient {
     StatsdClient::from_sink("", sink)
 }
 
+/// The four headers every record carries, as rdkafka's API builds them.
+fn headers(event_id: &str) -> OwnedHeaders {
+    OwnedHeaders::new_with_capacity(4)
+        .insert(Header {
+            key: "event_name",
+            value: Some("payment.attempted"),
+        })
+        .insert(Header {
+            key: "event_id",
+            value: Some(event_id),
+        })
+        .insert(Header {
+            key: "schema_name",
+            value: Some("events.PaymentAttempted"),
+        })
+        .insert(Header {
+            key: "content_type",
+            value: Some("application/x-protobuf"),
+        })
+}
+
 /// Sends one event by hand, the way the baseline team would.
 fn hand_written_publish(
     statsd: &StatsdClient,
@@ -176,23 +197,7 @@ fn hand_written_publish(
     .encode_to_vec();
     let now = SystemTime::now();
     let id = EventId::new(now).to_string();
-    let headers = OwnedHeaders::new_with_capacity(4)
-        .insert(Header {
-            key: "event_name",
-            value: Some("payment.attempted"),
-        })
-        .insert(Header {
-            key: "event_id",
-            value: Some(&id),
-        })
-        .insert(Header {
-            key: "schema_name",
-            value: Some("events.PaymentAttempted"),
-        })
-        .insert(Header {
-            key: "content_type",
-            value: Some("application/x-protobuf"),
-        });
+    let headers = headers(&id);
     let millis = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
@@ -250,23 +255,7 @@ fn publish(c: &mut Criterion) {
     let id = EventId::new(SystemTime::now()).to_string();
     group.bench_function("floor_rdkafka_send", |b| {
         b.iter(|| {
-            let headers = OwnedHeaders::new_with_capacity(4)
-                .insert(Header {
-                    key: "event_name",
-                    value: Some("payment.attempted"),
-                })
-                .insert(Header {
-                    key: "event_id",
-                    value: Some(&id),
-                })
-                .insert(Header {
-                    key: "schema_name",
-                    value: Some("events.PaymentAttempted"),
-                })
-                .insert(Header {
-                    key: "content_type",
-                    value: Some("application/x-protobuf"),
-                });
+            let headers = headers(&id);
             let record = BaseRecord::<str, [u8], ()>::to("bench-payments")
                 .key(&e.order_id)
                 .payload(black_box(&payload))
