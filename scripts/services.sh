@@ -3,7 +3,7 @@
 #   - Apache Kafka 4.1 (KRaft, single node), from Maven Central jars (scripts/kafka/pom.xml)
 #   - prometheus/statsd_exporter v0.30, installed with `go install`
 #   - protoc, from Debian's protobuf-compiler, to check the exported schemas
-# Usage: scripts/services.sh start|stop|env|status
+# Usage: scripts/services.sh start|stop|env|status|kafka-kill|kafka-start
 # Everything lives under .services/ (ignored by git); jars and binaries are cached there,
 # so a second start skips the downloads. `env` prints the variables the tests read.
 set -euo pipefail
@@ -86,12 +86,22 @@ appender.file.layout.pattern=[%d] %p %m (%c)%n
 rootLogger.level=INFO
 rootLogger.appenderRef.file.ref=file
 PROPS
-  local java=(java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$home/log4j2.properties" -cp "$dir/kafka-libs/*")
   local cluster_id
-  cluster_id=$("${java[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
-  "${java[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$home/server.properties" -g >"$home/format.log" 2>&1 \
+  cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+  kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$home/server.properties" -g >"$home/format.log" 2>&1 \
     || { cat "$home/format.log" >&2; return 1; }
-  nohup "${java[@]}" kafka.Kafka "$home/server.properties" >"$home/stdout.log" 2>&1 &
+  launch_kafka
+}
+
+kafka_java() {
+  java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$dir/kafka/log4j2.properties" -cp "$dir/kafka-libs/*" "$@"
+}
+
+# Starts the formatted broker, keeping its data: also how the fault tests restart it.
+launch_kafka() {
+  local home="$dir/kafka"
+  nohup java -Xms256m -Xmx512m -Dlog4j2.configurationFile="$home/log4j2.properties" -cp "$dir/kafka-libs/*" \
+    kafka.Kafka "$home/server.properties" >>"$home/stdout.log" 2>&1 &
   echo $! > "$home/pid"
   wait_for "Kafka on 127.0.0.1:$kafka_port" 120 port_open "$kafka_port" \
     || { tail -50 "$home/stdout.log" "$home/broker.log" >&2 || true; return 1; }
@@ -151,9 +161,17 @@ case "${1:-}" in
     stop_one kafka
     ;;
   env) print_env ;;
+  # For the fault tests: kill the broker like a crash (SIGKILL), and start it again.
+  kafka-kill)
+    pid=$(cat "$dir/kafka/pid")
+    kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$dir/kafka/pid"
+    ;;
+  kafka-start) launch_kafka ;;
   status)
     port_open "$kafka_port" && log "Kafka up" || log "Kafka down"
     port_open "$statsd_web_port" && log "statsd_exporter up" || log "statsd_exporter down"
     ;;
-  *) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|status|kafka-kill|kafka-start" >&2; exit 2 ;;
 esac

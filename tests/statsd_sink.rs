@@ -365,3 +365,32 @@ fn statsd_exporter_parses_what_we_send_over_a_unix_socket() {
         "uds",
     );
 }
+
+#[test]
+fn metrics_flow_again_once_an_absent_agent_is_back() {
+    let path = std::env::temp_dir().join(format!("late-{}.socket", services::run_id()));
+    let events = Dispatcher::builder()
+        .aggregate_counters(None)
+        .statsd(StatsdConfig::unix(&path))
+        .build()
+        .unwrap();
+    for i in 0..50 {
+        events.publish(&event(i));
+    }
+    events.flush(Duration::from_secs(2));
+    let down = events.stats().sink("statsd").unwrap();
+    assert_eq!((down.published, down.delivered, down.failed), (100, 0, 100));
+
+    // The agent starts; nothing was reconfigured.
+    let agent = UnixDatagram::bind(&path).unwrap();
+    agent.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let received = agent_thread(move |buf| agent.recv(buf));
+    for i in 0..50 {
+        events.publish(&event(i));
+    }
+    let report = events.shutdown(Duration::from_secs(5)).unwrap_err();
+    let up = report.report.sink("statsd").unwrap();
+    assert_eq!((up.published, up.delivered, up.failed), (200, 100, 100));
+    assert_eq!(line_count(&received.join().unwrap()), 100);
+    std::fs::remove_file(&path).ok();
+}

@@ -49,8 +49,9 @@ pub struct KafkaConfig {
 
 impl KafkaConfig {
     /// A producer for `bootstrap_servers` (e.g. `127.0.0.1:9092`) with no-loss defaults:
-    /// `enable.idempotence=true`, `acks=all`, and a local queue bounded to 100 000
-    /// records and 64 MiB.
+    /// `enable.idempotence=true`, `acks=all`, a local queue bounded to 100 000 records and
+    /// 64 MiB, and `topic.metadata.propagation.max.ms=300000` so that records queued before
+    /// the broker is up are not failed as "unknown topic".
     pub fn new(bootstrap_servers: impl Into<String>) -> Self {
         let mut properties = BTreeMap::new();
         for (key, value) in [
@@ -58,6 +59,10 @@ impl KafkaConfig {
             ("acks", "all"),
             ("queue.buffering.max.messages", "100000"),
             ("queue.buffering.max.kbytes", "65536"),
+            // A producer that starts before its broker (or while a restarted broker is
+            // still loading its logs) would otherwise fail every queued record as "unknown
+            // topic" after 30 s; wait as long as a record may wait anyway.
+            ("topic.metadata.propagation.max.ms", "300000"),
         ] {
             properties.insert(key.to_owned(), value.to_owned());
         }
