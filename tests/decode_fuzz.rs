@@ -34,7 +34,8 @@ fn valid_payloads() -> Vec<Vec<u8>> {
         many_texts: vec!["a".into(), String::new()],
         many_blobs: vec![vec![], vec![1]],
         many_methods: vec![common::Method::Card, common::Method::ApplePay],
-        at: std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(1_700_000_000_123_456_789),
+        at: std::time::SystemTime::UNIX_EPOCH
+            + std::time::Duration::from_nanos(1_700_000_000_123_456_789),
         took: std::time::Duration::from_millis(1500),
         maybe_at: None,
         durations: vec![std::time::Duration::ZERO],
@@ -46,7 +47,10 @@ fn valid_payloads() -> Vec<Vec<u8>> {
 
 fn mutated() -> impl Strategy<Value = Vec<u8>> {
     let payloads = valid_payloads();
-    (0..payloads.len(), proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..6))
+    (
+        0..payloads.len(),
+        proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..6),
+    )
         .prop_map(move |(which, edits)| {
             let mut bytes = payloads[which].clone();
             for (at, value, kind) in edits {

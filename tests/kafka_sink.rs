@@ -219,3 +219,38 @@ fn any_librdkafka_property_can_be_set_and_bad_ones_are_reported() {
         .unwrap();
     assert!(error.to_string().contains("no.such.property"), "{error}");
 }
+
+#[test]
+fn a_fatal_producer_error_is_surfaced_and_every_later_record_counted_as_failed() {
+    let run = services::run_id();
+    let sink = Arc::new(KafkaSink::new(&KafkaConfig::new(services::kafka_bootstrap())).unwrap());
+    let events = Dispatcher::builder()
+        .record_sink(Arc::clone(&sink))
+        .build()
+        .unwrap();
+    for sequence in 0..100 {
+        events.publish(&parcel(&run, sequence));
+    }
+    events.flush(Duration::from_secs(60));
+    assert_eq!(events.stats().sink("kafka").unwrap().delivered, 100);
+    assert_eq!(sink.fatal_error(), None);
+
+    sink.raise_fatal_error_for_tests("test: broker lost the producer's sequence state");
+    for sequence in 100..200 {
+        events.publish(&parcel(&run, sequence));
+    }
+    let error = events.shutdown(Duration::from_secs(5)).unwrap_err();
+    let stats = error.report.sink("kafka").unwrap();
+    assert_eq!(
+        (stats.published, stats.delivered, stats.failed),
+        (200, 100, 100)
+    );
+    let fatal = sink.fatal_error().expect("the fatal error is readable");
+    assert!(fatal.contains("sequence state"), "{fatal}");
+    assert_eq!(
+        sink.failures().values().sum::<u64>(),
+        100,
+        "{:?}",
+        sink.failures()
+    );
+}

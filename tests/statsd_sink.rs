@@ -383,7 +383,9 @@ fn metrics_flow_again_once_an_absent_agent_is_back() {
 
     // The agent starts; nothing was reconfigured.
     let agent = UnixDatagram::bind(&path).unwrap();
-    agent.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    agent
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let received = agent_thread(move |buf| agent.recv(buf));
     for i in 0..50 {
         events.publish(&event(i));

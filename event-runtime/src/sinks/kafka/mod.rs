@@ -210,6 +210,22 @@ impl KafkaSink {
             .clone()
     }
 
+    /// The fatal error that stopped this producer, if one did (for example the broker lost
+    /// the idempotent producer's sequence state). After it, every record fails and is
+    /// counted as failed; build a new dispatcher to recover.
+    pub fn fatal_error(&self) -> Option<String> {
+        self.producer
+            .client()
+            .fatal_error()
+            .map(|(code, reason)| format!("{code:?}: {reason}"))
+    }
+
+    /// Raises a fatal error in librdkafka, for tests of how one is surfaced.
+    #[doc(hidden)]
+    pub fn raise_fatal_error_for_tests(&self, reason: &str) {
+        produce::raise_fatal_error(&self.producer, reason);
+    }
+
     /// Records in librdkafka's queue or in flight to the broker.
     pub fn in_flight(&self) -> u64 {
         self.producer.in_flight_count().max(0) as u64

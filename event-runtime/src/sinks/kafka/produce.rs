@@ -123,3 +123,18 @@ pub(super) fn enqueue(
         None => Enqueued::Failed(rdkafka::error::RDKafkaErrorCode::InvalidArgument),
     }
 }
+
+/// Makes librdkafka raise a fatal error, as a broker that lost the idempotent producer's
+/// sequence state would. For tests of how a fatal error is surfaced.
+pub(super) fn raise_fatal_error(producer: &ThreadedProducer<CountingContext>, reason: &str) {
+    let reason = CString::new(reason.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: the producer handle is live for the call; `reason` is NUL-terminated and
+    // librdkafka copies it.
+    unsafe {
+        rdkafka_sys::rd_kafka_test_fatal_error(
+            producer.client().native_ptr(),
+            rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+            reason.as_ptr(),
+        );
+    }
+}
