@@ -86,6 +86,7 @@ mod proto;
 mod record;
 mod record_key;
 mod recording;
+mod report;
 pub mod schema;
 mod sink;
 mod sinks;
@@ -96,7 +97,7 @@ mod tag;
 #[path = "private/mod.rs"]
 pub mod __private;
 
-pub use dispatcher::{DeliveryReport, Dispatcher, DispatcherBuilder, SinkReport};
+pub use dispatcher::{Dispatcher, DispatcherBuilder};
 pub use error::{BuildError, Undelivered};
 pub use event::Event;
 pub use event_id::EventId;
@@ -105,6 +106,7 @@ pub use prost::DecodeError;
 pub use record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF};
 pub use record_key::RecordKey;
 pub use recording::{RecordedRecord, RecordingSink};
+pub use report::{DeliveryReport, SinkReport};
 pub use sink::{MetricSink, RecordSink, SinkStats};
 #[cfg(feature = "kafka")]
 pub use sinks::kafka::{KafkaConfig, KafkaSink};

@@ -1,0 +1,227 @@
+//! The dispatcher: one `publish` call formats the DogStatsD lines and encodes the Kafka
+//! record of an event once, and hands them to every sink.
+
+mod builder;
+mod flusher;
+
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+pub use builder::DispatcherBuilder;
+use flusher::Flusher;
+
+use crate::aggregation::CounterTables;
+use crate::error::Undelivered;
+use crate::event_id::random_unit;
+use crate::report::{DeliveryReport, SinkReport};
+use crate::sink::{MetricSink, RecordSink};
+use crate::statsd_line::LineFormat;
+use crate::{Event, EventId, KafkaRecord};
+
+/// Per-thread buffers, reused by every publish so that the steady state allocates nothing.
+#[derive(Default)]
+struct Buffers {
+    lines: String,
+    payload: Vec<u8>,
+}
+
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+}
+
+/// Publishes events to every configured sink. Cheap to share: put it in an `Arc`.
+///
+/// ```
+/// use std::time::Duration;
+/// use event_runtime::{Dispatcher, Event, RecordingSink, Tag};
+///
+/// #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+/// enum Platform { Android, Ios, Web }
+///
+/// #[derive(Event, Clone, Debug, PartialEq)]
+/// #[event(name = "app.opened", topic = "app")]
+/// struct AppOpened {
+///     user_id: String,
+///     #[event(tag)]
+///     platform: Platform,
+/// }
+///
+/// let recording = RecordingSink::new();
+/// let events = Dispatcher::builder()
+///     .prefix("shop")
+///     .constant_tag("env", "prod")
+///     .recording(&recording)
+///     .build()?;
+/// for _ in 0..3 {
+///     events.publish(&AppOpened { user_id: "u-1".into(), platform: Platform::Web });
+/// }
+/// // Counters are aggregated in process and sent every 10 s, and at shutdown.
+/// let report = events.shutdown(Duration::from_secs(1))?;
+///
+/// assert_eq!(recording.statsd_lines(), ["shop.app.opened:3|c|#platform:web,env:prod"]);
+/// assert_eq!(recording.records().len(), 3);
+/// assert_eq!(report.undelivered(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+    flusher: Option<Flusher>,
+}
+
+/// What the dispatcher and its aggregation flusher thread share.
+struct Inner {
+    format: LineFormat,
+    metric_sinks: Vec<Box<dyn MetricSink>>,
+    record_sinks: Vec<Box<dyn RecordSink>>,
+    /// `Some` when counters are aggregated in process.
+    counters: Option<CounterTables>,
+    /// Confluent wire-format headers, per event type registered with a schema id.
+    framing: HashMap<TypeId, [u8; 6]>,
+}
+
+impl Inner {
+    /// Sends the aggregated counts to the metric sinks.
+    fn send_aggregates(&self) {
+        let Some(counters) = &self.counters else {
+            return;
+        };
+        let mut line = String::new();
+        counters.drain(&self.format, &mut line, |line| {
+            for sink in &self.metric_sinks {
+                sink.send_lines(line);
+            }
+        });
+    }
+}
+
+impl Drop for Dispatcher {
+    /// Stops the flusher and sends the last aggregated counts, so dropping loses none.
+    fn drop(&mut self) {
+        if let Some(flusher) = self.flusher.take() {
+            flusher.stop();
+        }
+        self.inner.send_aggregates();
+    }
+}
+
+impl Dispatcher {
+    /// Starts configuring a dispatcher.
+    pub fn builder() -> DispatcherBuilder {
+        DispatcherBuilder::default()
+    }
+
+    /// Sends `event` to every sink. Never blocks beyond the sinks' documented bounds and
+    /// never fails the caller: whatever goes wrong is counted in [`Dispatcher::stats`].
+    pub fn publish<E: Event>(&self, event: &E) {
+        BUFFERS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffers) => self.publish_with(event, &mut buffers),
+            // A sink that publishes from inside `send` reenters here; give it fresh buffers.
+            Err(_) => self.publish_with(event, &mut Buffers::default()),
+        });
+    }
+
+    fn publish_with<E: Event>(&self, event: &E, buffers: &mut Buffers) {
+        let inner = &*self.inner;
+        if !inner.metric_sinks.is_empty() {
+            let lines = &mut buffers.lines;
+            lines.clear();
+            match &inner.counters {
+                // Aggregated totals are exact, so sampling does not apply to them.
+                Some(counters) => counters.increment(event),
+                None => {
+                    if E::SAMPLE_RATE >= 1.0 || random_unit() < E::SAMPLE_RATE {
+                        inner.format.write_counter(event, E::SAMPLE_RATE, lines);
+                    }
+                }
+            }
+            inner.format.write_value_metrics(event, lines);
+            if !lines.is_empty() {
+                for sink in &inner.metric_sinks {
+                    sink.send_lines(lines);
+                }
+            }
+        }
+        if !inner.record_sinks.is_empty() {
+            let payload = &mut buffers.payload;
+            payload.clear();
+            if !inner.framing.is_empty() {
+                if let Some(header) = inner.framing.get(&TypeId::of::<E>()) {
+                    payload.extend_from_slice(header);
+                }
+            }
+            event.encode(payload);
+            let timestamp = SystemTime::now();
+            let event_id = EventId::new(timestamp);
+            let id_text = event_id.to_hyphenated();
+            let record = KafkaRecord {
+                topic: E::TOPIC,
+                key: event.key(),
+                payload,
+                event_name: E::NAME,
+                schema_name: E::MESSAGE_NAME,
+                event_id,
+                // The hyphenated form is ASCII by construction.
+                event_id_text: std::str::from_utf8(&id_text).unwrap_or_default(),
+                timestamp,
+            };
+            for sink in &inner.record_sinks {
+                sink.send(&record);
+            }
+        }
+    }
+
+    /// The counts of every sink, now.
+    pub fn stats(&self) -> DeliveryReport {
+        let metric = self.inner.metric_sinks.iter().map(|s| SinkReport {
+            name: s.name(),
+            stats: s.stats(),
+        });
+        let record = self.inner.record_sinks.iter().map(|s| SinkReport {
+            name: s.name(),
+            stats: s.stats(),
+        });
+        DeliveryReport {
+            sinks: metric.chain(record).collect(),
+        }
+    }
+
+    /// Sends the aggregated counters now, waits at most `timeout` for every sink to send
+    /// what it holds, and returns the counts.
+    pub fn flush(&self, timeout: Duration) -> DeliveryReport {
+        let deadline = Instant::now() + timeout;
+        self.inner.send_aggregates();
+        for sink in &self.inner.metric_sinks {
+            sink.flush(deadline.saturating_duration_since(Instant::now()));
+        }
+        for sink in &self.inner.record_sinks {
+            sink.flush(deadline.saturating_duration_since(Instant::now()));
+        }
+        self.stats()
+    }
+
+    /// Flushes every sink within `timeout` and stops. What is still undelivered then is
+    /// given up and counted, so the report is final: for every sink,
+    /// `published == delivered + dropped + failed`. `Err` says how much was not delivered.
+    pub fn shutdown(mut self, timeout: Duration) -> Result<DeliveryReport, Undelivered> {
+        let deadline = Instant::now() + timeout;
+        if let Some(flusher) = self.flusher.take() {
+            flusher.stop();
+        }
+        self.inner.send_aggregates();
+        for sink in &self.inner.metric_sinks {
+            sink.flush(deadline.saturating_duration_since(Instant::now()));
+        }
+        for sink in &self.inner.record_sinks {
+            sink.shutdown(deadline.saturating_duration_since(Instant::now()));
+        }
+        let report = self.stats();
+        if report.undelivered() == 0 {
+            Ok(report)
+        } else {
+            Err(Undelivered { report })
+        }
+    }
+}
