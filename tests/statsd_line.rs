@@ -187,19 +187,7 @@ fn sink_event() -> KitchenSink {
         blob: vec![1],
         method: Method::ApplePay,
         market: Some(Market::Fr),
-        retried: None,
-        opt_text: None,
-        opt_number: None,
-        opt_method: None,
-        many_numbers: vec![],
-        many_signed: vec![],
-        many_floats: vec![],
-        many_texts: vec![],
-        many_blobs: vec![],
-        many_methods: vec![],
-        at: std::time::SystemTime::UNIX_EPOCH,
         took: std::time::Duration::from_millis(1500),
-        maybe_at: None,
-        durations: vec![],
+        ..common::kitchen_sink_example()
     }
 }

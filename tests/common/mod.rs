@@ -97,3 +97,35 @@ pub struct KitchenSink {
     pub maybe_at: Option<SystemTime>,
     pub durations: Vec<Duration>,
 }
+
+/// A `KitchenSink` with every field at its zero value; tests override what they need.
+pub fn kitchen_sink_example() -> KitchenSink {
+    KitchenSink {
+        key: vec![],
+        flag: false,
+        small: 0,
+        big: 0,
+        count: 0,
+        total: 0,
+        ratio: 0.0,
+        precise: 0.0,
+        text: String::new(),
+        blob: vec![],
+        method: Method::Card,
+        market: None,
+        retried: None,
+        opt_text: None,
+        opt_number: None,
+        opt_method: None,
+        many_numbers: vec![],
+        many_signed: vec![],
+        many_floats: vec![],
+        many_texts: vec![],
+        many_blobs: vec![],
+        many_methods: vec![],
+        at: SystemTime::UNIX_EPOCH,
+        took: Duration::ZERO,
+        maybe_at: None,
+        durations: vec![],
+    }
+}
