@@ -254,3 +254,24 @@ fn a_fatal_producer_error_is_surfaced_and_every_later_record_counted_as_failed()
         sink.failures()
     );
 }
+
+#[test]
+fn security_properties_are_passed_to_librdkafka_and_a_missing_tls_build_says_so() {
+    // SASL over plaintext is accepted as configured (the broker would negotiate it).
+    let sasl = KafkaConfig::new("127.0.0.1:9092")
+        .set("security.protocol", "sasl_plaintext")
+        .set("sasl.mechanisms", "PLAIN")
+        .set("sasl.username", "app")
+        .set("sasl.password", "secret");
+    assert!(Dispatcher::builder().kafka(sasl).build().is_ok());
+    // TLS needs librdkafka built with OpenSSL (rdkafka's `ssl` feature), which this
+    // crate's default build leaves out: the dispatcher refuses to build and says why.
+    let tls = KafkaConfig::new("127.0.0.1:9093").set("security.protocol", "ssl");
+    let error = Dispatcher::builder().kafka(tls).build().err().unwrap();
+    assert!(
+        error
+            .to_string()
+            .contains("OpenSSL not available at build time"),
+        "{error}"
+    );
+}
