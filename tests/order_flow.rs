@@ -6,16 +6,21 @@ use multi_dispatch_events::order_flow::simulate::Scenario;
 use multi_dispatch_events::order_flow::views::{self, MetricsView};
 use multi_dispatch_events::order_flow::{self, warehouse_of};
 
-#[test]
-fn the_two_views_agree() {
-    let outcome = order_flow::run_in_process(
+/// The scenario in process, without progress output.
+fn run(orders: u64, seed: u64) -> order_flow::Outcome {
+    order_flow::run_in_process(
         Scenario {
-            orders: 500,
-            seed: 1,
+            orders,
+            seed,
             run_id: 0,
         },
         |_, _| {},
-    );
+    )
+}
+
+#[test]
+fn the_two_views_agree() {
+    let outcome = run(500, 1);
     assert!(
         outcome.consistent(),
         "{:#?}",
@@ -32,15 +37,7 @@ fn the_two_views_agree() {
 
 #[test]
 fn the_story_has_the_bug_and_both_kinds_of_victims() {
-    let w = order_flow::run_in_process(
-        Scenario {
-            orders: 3000,
-            seed: 7,
-            run_id: 0,
-        },
-        |_, _| {},
-    )
-    .warehouse;
+    let w = run(3000, 7).warehouse;
     assert!(w.invalid_token_users > 0);
     assert!(w.transient_orders > 0, "some users recover on retry");
     assert!(w.blocked_orders > 0, "some users never pay");
@@ -56,30 +53,9 @@ fn the_story_has_the_bug_and_both_kinds_of_victims() {
 
 #[test]
 fn a_seed_replays_the_same_orders() {
-    let a = order_flow::run_in_process(
-        Scenario {
-            orders: 300,
-            seed: 99,
-            run_id: 0,
-        },
-        |_, _| {},
-    );
-    let b = order_flow::run_in_process(
-        Scenario {
-            orders: 300,
-            seed: 99,
-            run_id: 0,
-        },
-        |_, _| {},
-    );
-    let c = order_flow::run_in_process(
-        Scenario {
-            orders: 300,
-            seed: 100,
-            run_id: 0,
-        },
-        |_, _| {},
-    );
+    let a = run(300, 99);
+    let b = run(300, 99);
+    let c = run(300, 100);
     assert_eq!(a.warehouse, b.warehouse);
     assert_eq!(a.metrics, b.metrics);
     assert_ne!(a.warehouse, c.warehouse);

@@ -124,6 +124,8 @@ impl LineFormat {
         };
         tags(&mut |key, value| push(out, (key, value)));
         if !self.constant_tags.is_empty() {
+            // The constant tags are pre-joined `k:v,k:v`: written whole, as a key with no
+            // value (a real tag value is never empty, so no other tag takes this branch).
             push(out, (&self.constant_tags, ""));
         }
     }
