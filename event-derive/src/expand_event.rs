@@ -127,7 +127,11 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
         let (field, ty, field_name) = (f.ident, f.ty, &f.name);
         quote_spanned!(type_span(ty)=> #field: #p::finish_field(<#ty as #p::ProtoField>::finish, #slot, #message, #field_name)?,)
     });
-    let field_defs = event.fields.iter().map(|f| {
+    let field_visits = event.fields.iter().map(|f| {
+        let (field, ty, field_name) = (f.ident, f.ty, &f.name);
+        quote_spanned!(type_span(ty)=> visit(#field_name, <#ty as #p::ProtoField>::field_value(&self.#field));)
+    });
+    let field_defs: Vec<TokenStream> = event.fields.iter().map(|f| {
         let (ty, number, field_name) = (f.ty, f.number, &f.name);
         quote_spanned!(type_span(ty)=> #p::FieldDef {
             name: #field_name,
@@ -135,7 +139,7 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
             label: <#ty as #p::ProtoField>::LABEL,
             ty: <#ty as #p::ProtoField>::proto_type(),
         })
-    });
+    }).collect();
 
     let reserved_numbers = &event.reserved_numbers;
     let reserved_names = &event.reserved_names;
@@ -242,6 +246,15 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
                         reserved_numbers: &[#(#reserved_numbers),*],
                         reserved_names: &[#(#reserved_names),*],
                     })
+                }
+
+                fn fields() -> #p::Vec<#p::FieldDef> {
+                    #p::Vec::from([#(#field_defs),*])
+                }
+
+                #[allow(unused_mut, unused_variables)]
+                fn for_each_field(&self, mut visit: impl ::core::ops::FnMut(&'static str, #p::FieldValue<'_>)) {
+                    #(#field_visits)*
                 }
             }
 

@@ -62,6 +62,10 @@ pub fn expand(tag: &TagEnum<'_>) -> TokenStream {
                     #p::Option::None
                 }
 
+                fn value(&self) -> #p::Value<'_> {
+                    #p::Value::Tag(<Self as #rt::Tag>::value(self))
+                }
+
                 fn encode(&self, number: u32, buf: &mut #p::Vec<u8>) {
                     #p::tag_enum::encode(self, number, buf)
                 }

@@ -33,6 +33,8 @@ pub fn event(input: &DeriveInput, error: syn::Error) -> TokenStream {
                 fn encoded_len(&self) -> usize { 0 }
                 fn decode(_: &[u8]) -> #p::Result<Self, #p::DecodeError> { ::core::unreachable!() }
                 fn proto_schema() -> #p::String { #p::String::new() }
+                fn fields() -> #p::Vec<#p::FieldDef> { #p::Vec::new() }
+                fn for_each_field(&self, _: impl ::core::ops::FnMut(&'static str, #p::FieldValue<'_>)) {}
             }
         };
     }
@@ -59,6 +61,7 @@ pub fn tag(input: &DeriveInput, error: syn::Error) -> TokenStream {
                 fn proto_type() -> #p::ProtoType { #p::ProtoType::Scalar("") }
                 fn is_default(&self) -> bool { false }
                 fn absent() -> #p::Option<Self> { #p::Option::None }
+                fn value(&self) -> #p::Value<'_> { #p::Value::Tag("") }
                 fn encode(&self, _: u32, _: &mut #p::Vec<u8>) {}
                 fn encoded_len(&self, _: u32) -> usize { 0 }
                 fn merge(_: &mut #p::Option<Self>, _: #p::WireType, _: &mut &[u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }

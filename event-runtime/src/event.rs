@@ -1,6 +1,8 @@
 //! The `Event` trait: what `#[derive(Event)]` generates and the dispatcher consumes.
 
+use crate::field_value::FieldValue;
 use crate::metric::{MetricNumber, ValueMetric};
+use crate::schema::FieldDef;
 use crate::DecodeError;
 
 /// A business event: one struct, sent to DogStatsD as a counter with its tags and to
@@ -74,4 +76,30 @@ pub trait Event: Sized + Send + Sync + 'static {
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError>;
     /// The proto3 `.proto` text of this event's message and its enums.
     fn proto_schema() -> String;
+
+    /// Every payload field, in declaration order: name, number, presence and type.
+    /// A loader creates one table column per entry.
+    fn fields() -> Vec<FieldDef>;
+    /// Calls `visit(name, value)` for each payload field, in the order of
+    /// [`Event::fields`]: the row a loader writes for this event.
+    ///
+    /// ```
+    /// use event_runtime::{Event, FieldValue, Value};
+    ///
+    /// #[derive(Event)]
+    /// #[event(topic = "orders")]
+    /// struct OrderPlaced {
+    ///     #[event(key)]
+    ///     order_id: String,
+    ///     coupon: Option<String>,
+    /// }
+    ///
+    /// let event = OrderPlaced { order_id: "o-1".into(), coupon: None };
+    /// let mut row = Vec::new();
+    /// event.for_each_field(|name, value| row.push((name, value)));
+    /// assert_eq!(row[0], ("order_id", FieldValue::Single(Value::Text("o-1"))));
+    /// assert_eq!(row[1], ("coupon", FieldValue::Null));
+    /// assert_eq!(OrderPlaced::fields()[1].name, "coupon");
+    /// ```
+    fn for_each_field(&self, visit: impl FnMut(&'static str, FieldValue<'_>));
 }

@@ -9,6 +9,7 @@ pub use std::vec::Vec;
 pub use prost::encoding::{DecodeContext, WireType};
 pub use prost::DecodeError;
 
+pub use crate::field_value::{FieldValue, Value};
 pub use crate::metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
 pub use crate::proto::{tag_enum, EnumDef, Label, ProtoField, ProtoType, Singular};
 pub use crate::schema::{render as render_schema, FieldDef, MessageDef};

@@ -4,6 +4,7 @@ use prost::encoding::{DecodeContext, WireType};
 use prost::DecodeError;
 
 use super::{Label, ProtoType, Singular};
+use crate::field_value::FieldValue;
 
 /// A type that can be a field of an event's protobuf payload.
 #[diagnostic::on_unimplemented(
@@ -31,6 +32,8 @@ pub trait ProtoField: Sized {
     ) -> Result<(), DecodeError>;
     /// The field's value once the whole message has been read.
     fn finish(slot: Self::Slot) -> Result<Self, DecodeError>;
+    /// The value with its presence, as data.
+    fn field_value(&self) -> FieldValue<'_>;
 }
 
 impl<T: Singular> ProtoField for T {
@@ -68,6 +71,10 @@ impl<T: Singular> ProtoField for T {
         slot.or_else(T::absent)
             .ok_or_else(|| super::invalid("required field is missing"))
     }
+
+    fn field_value(&self) -> FieldValue<'_> {
+        FieldValue::Single(self.value())
+    }
 }
 
 impl<T: Singular> ProtoField for Option<T> {
@@ -100,6 +107,11 @@ impl<T: Singular> ProtoField for Option<T> {
     fn finish(slot: Option<T>) -> Result<Self, DecodeError> {
         Ok(slot)
     }
+
+    fn field_value(&self) -> FieldValue<'_> {
+        self.as_ref()
+            .map_or(FieldValue::Null, |value| FieldValue::Single(value.value()))
+    }
 }
 
 impl<T: Singular> ProtoField for Vec<T> {
@@ -129,5 +141,9 @@ impl<T: Singular> ProtoField for Vec<T> {
 
     fn finish(slot: Vec<T>) -> Result<Self, DecodeError> {
         Ok(slot)
+    }
+
+    fn field_value(&self) -> FieldValue<'_> {
+        FieldValue::Repeated(self.iter().map(Singular::value).collect())
     }
 }

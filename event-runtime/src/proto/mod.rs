@@ -17,6 +17,8 @@ pub use field::ProtoField;
 use prost::encoding::{DecodeContext, WireType};
 use prost::DecodeError;
 
+use crate::field_value::Value;
+
 /// How a field's type is named in a `.proto` file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProtoType {
@@ -69,6 +71,8 @@ pub trait Singular: Sized {
     /// The value of a field that is absent from the wire, or `None` if absence is an error
     /// (a Tag enum has no default: protobuf's 0 is `UNSPECIFIED`).
     fn absent() -> Option<Self>;
+    /// The value as data, for consumers that store fields rather than encode them.
+    fn value(&self) -> Value<'_>;
     /// Writes the field key and the value.
     fn encode(&self, number: u32, buf: &mut Vec<u8>);
     /// The length [`Singular::encode`] writes.

@@ -4,15 +4,16 @@ use prost::encoding::{self, DecodeContext, WireType};
 use prost::DecodeError;
 
 use super::{ProtoType, Singular};
+use crate::field_value::Value;
 
 macro_rules! scalar {
-    ($ty:ty, $module:ident, $proto:literal, packed) => {
-        scalar!($ty, $module, $proto, encode_packed, encoded_len_packed);
+    ($ty:ty, $module:ident, $proto:literal, packed, $value:expr) => {
+        scalar!($ty, $module, $proto, encode_packed, encoded_len_packed, $value);
     };
-    ($ty:ty, $module:ident, $proto:literal, unpacked) => {
-        scalar!($ty, $module, $proto, encode_repeated, encoded_len_repeated);
+    ($ty:ty, $module:ident, $proto:literal, unpacked, $value:expr) => {
+        scalar!($ty, $module, $proto, encode_repeated, encoded_len_repeated, $value);
     };
-    ($ty:ty, $module:ident, $proto:literal, $encode_repeated:ident, $len_repeated:ident) => {
+    ($ty:ty, $module:ident, $proto:literal, $encode_repeated:ident, $len_repeated:ident, $value:expr) => {
         impl Singular for $ty {
             fn proto_type() -> ProtoType {
                 ProtoType::Scalar($proto)
@@ -24,6 +25,11 @@ macro_rules! scalar {
 
             fn absent() -> Option<Self> {
                 Some(<$ty>::default())
+            }
+
+            fn value(&self) -> Value<'_> {
+                let to_value: fn(&$ty) -> Value<'_> = $value;
+                to_value(self)
             }
 
             fn encode(&self, number: u32, buf: &mut Vec<u8>) {
@@ -66,12 +72,12 @@ macro_rules! scalar {
     };
 }
 
-scalar!(bool, bool, "bool", packed);
-scalar!(i32, int32, "int32", packed);
-scalar!(i64, int64, "int64", packed);
-scalar!(u32, uint32, "uint32", packed);
-scalar!(u64, uint64, "uint64", packed);
-scalar!(f32, float, "float", packed);
-scalar!(f64, double, "double", packed);
-scalar!(String, string, "string", unpacked);
-scalar!(Vec<u8>, bytes, "bytes", unpacked);
+scalar!(bool, bool, "bool", packed, |v| Value::Bool(*v));
+scalar!(i32, int32, "int32", packed, |v| Value::Int(i64::from(*v)));
+scalar!(i64, int64, "int64", packed, |v| Value::Int(*v));
+scalar!(u32, uint32, "uint32", packed, |v| Value::Int(i64::from(*v)));
+scalar!(u64, uint64, "uint64", packed, |v| Value::UInt(*v));
+scalar!(f32, float, "float", packed, |v| Value::Float(f64::from(*v)));
+scalar!(f64, double, "double", packed, |v| Value::Float(*v));
+scalar!(String, string, "string", unpacked, |v| Value::Text(v));
+scalar!(Vec<u8>, bytes, "bytes", unpacked, |v| Value::Bytes(v));

@@ -6,6 +6,7 @@ use prost::encoding::{self, DecodeContext, WireType};
 use prost::DecodeError;
 
 use super::{ProtoType, Singular};
+use crate::field_value::Value;
 
 /// A Rust type carried on the wire as a well-known protobuf message.
 trait WellKnown: Sized + Copy {
@@ -62,7 +63,7 @@ impl WellKnown for Duration {
 }
 
 macro_rules! well_known_singular {
-    ($ty:ty) => {
+    ($ty:ty, $variant:ident) => {
         impl Singular for $ty {
             fn proto_type() -> ProtoType {
                 <$ty as WellKnown>::PROTO_TYPE
@@ -77,6 +78,10 @@ macro_rules! well_known_singular {
             // Absent means a producer that predates the field: protobuf's zero value.
             fn absent() -> Option<Self> {
                 Some(<$ty as WellKnown>::zero())
+            }
+
+            fn value(&self) -> Value<'_> {
+                Value::$variant(*self)
             }
 
             fn encode(&self, number: u32, buf: &mut Vec<u8>) {
@@ -126,5 +131,5 @@ macro_rules! well_known_singular {
 
 // Concrete impls rather than a blanket one over `WellKnown`, so that an unsupported
 // field type is reported with `ProtoField`'s message instead of this private trait.
-well_known_singular!(SystemTime);
-well_known_singular!(Duration);
+well_known_singular!(SystemTime, Timestamp);
+well_known_singular!(Duration, Duration);
