@@ -3,6 +3,7 @@
 #   - Apache Kafka 4.1 (KRaft, single node), from Maven Central jars (scripts/kafka/pom.xml)
 #   - prometheus/statsd_exporter v0.30, installed with `go install`
 #   - protoc, from Debian's protobuf-compiler, to check the exported schemas
+#   - PostgreSQL, from Debian's postgresql, a throwaway cluster for the warehouse loader
 # Usage: scripts/services.sh start|stop|env|status|kafka-kill|kafka-start
 # Everything lives under .services/ (ignored by git); jars and binaries are cached there,
 # so a second start skips the downloads. `env` prints the variables the tests read.
@@ -13,6 +14,7 @@ kafka_port=${KAFKA_TEST_PORT:-19092}
 controller_port=${KAFKA_TEST_CONTROLLER_PORT:-19093}
 statsd_port=${STATSD_TEST_PORT:-19125}
 statsd_web_port=${STATSD_TEST_WEB_PORT:-19102}
+pg_port=${POSTGRES_TEST_PORT:-15432}
 statsd_exporter_version=v0.30.0
 
 log() { echo "[services] $*" >&2; }
@@ -47,12 +49,49 @@ provision_statsd_exporter() {
   GOBIN="$dir/bin" go install "github.com/prometheus/statsd_exporter@$statsd_exporter_version" >&2
 }
 
+apt_install() {
+  local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$@" >&2 \
+    || { $sudo apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$@" >&2; }
+}
+
 provision_protoc() {
   if command -v protoc >/dev/null; then return; fi
   log "installing protoc from Debian's protobuf-compiler"
-  local sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
-  $sudo apt-get install -y -q protobuf-compiler >&2 \
-    || { $sudo apt-get update -q >&2 && $sudo apt-get install -y -q protobuf-compiler >&2; }
+  apt_install protobuf-compiler
+}
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+
+provision_postgres() {
+  if [[ -n "$(pg_bin)" ]]; then return; fi
+  log "installing PostgreSQL from Debian's postgresql"
+  apt_install postgresql
+}
+
+# PostgreSQL refuses to run as root: a root shell runs it as the package's postgres user.
+as_pg_owner() {
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  local home="$dir/postgres" bin
+  bin=$(pg_bin)
+  if [[ -f "$home/data/postmaster.pid" ]] && port_open "$pg_port"; then return; fi
+  rm -rf "$home" && mkdir -p "$home"
+  if [[ $(id -u) -eq 0 ]]; then chown postgres: "$home"; fi
+  as_pg_owner "$bin/initdb" -D "$home/data" -U postgres --auth=trust -E UTF8 --no-locale >"$home/initdb.log" 2>&1 \
+    || { cat "$home/initdb.log" >&2; return 1; }
+  as_pg_owner "$bin/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $pg_port -c unix_socket_directories=$home" start >&2 \
+    || { tail -30 "$home/server.log" >&2; return 1; }
+  log "PostgreSQL is up on 127.0.0.1:$pg_port (data and logs in $home)"
+}
+
+stop_postgres() {
+  local home="$dir/postgres"
+  [[ -f "$home/data/postmaster.pid" ]] || return 0
+  as_pg_owner "$(pg_bin)/pg_ctl" -D "$home/data" -m fast -w stop >&2 || true
 }
 
 start_kafka() {
@@ -144,6 +183,7 @@ export KAFKA_TEST_HOME=$dir/kafka
 export STATSD_EXPORTER_UDP=127.0.0.1:$statsd_port
 export STATSD_EXPORTER_UNIXGRAM=$dir/statsd/dsd.socket
 export STATSD_EXPORTER_METRICS=http://127.0.0.1:$statsd_web_port/metrics
+export POSTGRES_TEST_URL=postgresql://postgres@127.0.0.1:$pg_port/postgres
 ENV
 }
 
@@ -153,10 +193,13 @@ case "${1:-}" in
     provision_kafka
     provision_statsd_exporter
     provision_protoc
+    provision_postgres
     start_kafka
     start_statsd_exporter
+    start_postgres
     ;;
   stop)
+    stop_postgres
     stop_one statsd
     stop_one kafka
     ;;
@@ -172,6 +215,7 @@ case "${1:-}" in
   status)
     port_open "$kafka_port" && log "Kafka up" || log "Kafka down"
     port_open "$statsd_web_port" && log "statsd_exporter up" || log "statsd_exporter down"
+    port_open "$pg_port" && log "PostgreSQL up" || log "PostgreSQL down"
     ;;
   *) echo "usage: $0 start|stop|env|status|kafka-kill|kafka-start" >&2; exit 2 ;;
 esac

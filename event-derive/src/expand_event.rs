@@ -131,15 +131,19 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
         let (field, ty, field_name) = (f.ident, f.ty, &f.name);
         quote_spanned!(type_span(ty)=> visit(#field_name, <#ty as #p::ProtoField>::field_value(&self.#field));)
     });
-    let field_defs: Vec<TokenStream> = event.fields.iter().map(|f| {
-        let (ty, number, field_name) = (f.ty, f.number, &f.name);
-        quote_spanned!(type_span(ty)=> #p::FieldDef {
-            name: #field_name,
-            number: #number,
-            label: <#ty as #p::ProtoField>::LABEL,
-            ty: <#ty as #p::ProtoField>::proto_type(),
+    let field_defs: Vec<TokenStream> = event
+        .fields
+        .iter()
+        .map(|f| {
+            let (ty, number, field_name) = (f.ty, f.number, &f.name);
+            quote_spanned!(type_span(ty)=> #p::FieldDef {
+                name: #field_name,
+                number: #number,
+                label: <#ty as #p::ProtoField>::LABEL,
+                ty: <#ty as #p::ProtoField>::proto_type(),
+            })
         })
-    }).collect();
+        .collect();
 
     let reserved_numbers = &event.reserved_numbers;
     let reserved_names = &event.reserved_names;

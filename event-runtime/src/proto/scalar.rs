@@ -8,10 +8,24 @@ use crate::field_value::Value;
 
 macro_rules! scalar {
     ($ty:ty, $module:ident, $proto:literal, packed, $value:expr) => {
-        scalar!($ty, $module, $proto, encode_packed, encoded_len_packed, $value);
+        scalar!(
+            $ty,
+            $module,
+            $proto,
+            encode_packed,
+            encoded_len_packed,
+            $value
+        );
     };
     ($ty:ty, $module:ident, $proto:literal, unpacked, $value:expr) => {
-        scalar!($ty, $module, $proto, encode_repeated, encoded_len_repeated, $value);
+        scalar!(
+            $ty,
+            $module,
+            $proto,
+            encode_repeated,
+            encoded_len_repeated,
+            $value
+        );
     };
     ($ty:ty, $module:ident, $proto:literal, $encode_repeated:ident, $len_repeated:ident, $value:expr) => {
         impl Singular for $ty {

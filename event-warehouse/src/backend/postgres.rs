@@ -1,0 +1,262 @@
+//! PostgreSQL, the real server. A batch is streamed with `COPY` into a temporary staging
+//! table, then moved with `INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING`, in
+//! one transaction: `COPY` is the fastest way in, and the insert makes replays idempotent.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use postgres::types::Type;
+use postgres::{Client, NoTls};
+
+use super::{Backend, Batch, SqlValue, Written, DEFINITIONS_TABLE, REJECTS_TABLE};
+use crate::error::WarehouseError;
+use crate::row::Cell;
+use crate::table::{quoted, ColumnKind, Table};
+use crate::text;
+
+/// A PostgreSQL database.
+pub struct Postgres {
+    client: Client,
+    /// Staging tables created on this connection (they are temporary: one per session).
+    staged: HashSet<String>,
+    copy_buffer: String,
+}
+
+impl Postgres {
+    /// Connects with a libpq-style URL or key=value string, e.g.
+    /// `postgresql://loader@127.0.0.1:5432/events`.
+    pub fn connect(params: &str) -> Result<Self, WarehouseError> {
+        let mut client = Client::connect(params, NoTls)?;
+        client.batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {DEFINITIONS_TABLE} (
+                 message TEXT PRIMARY KEY, table_name TEXT NOT NULL, proto TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS {REJECTS_TABLE} (
+                 topic TEXT NOT NULL, kafka_partition INTEGER NOT NULL, kafka_offset BIGINT NOT NULL,
+                 reason TEXT NOT NULL, payload BYTEA NOT NULL,
+                 PRIMARY KEY (topic, kafka_partition, kafka_offset));"
+        ))?;
+        Ok(Postgres {
+            client,
+            staged: HashSet::new(),
+            copy_buffer: String::new(),
+        })
+    }
+
+    /// The client, for queries of your own.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+/// Appends a cell in `COPY ... (FORMAT text)` form.
+fn copy_cell(out: &mut String, cell: &Cell) {
+    match cell {
+        Cell::Null => out.push_str("\\N"),
+        Cell::Bool(v) => out.push(if *v { 't' } else { 'f' }),
+        Cell::Int(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Cell::UInt(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Cell::Float(v) if v.is_nan() => out.push_str("NaN"),
+        Cell::Float(v) if v.is_infinite() => {
+            out.push_str(if *v > 0.0 { "Infinity" } else { "-Infinity" })
+        }
+        Cell::Float(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Cell::Text(v) | Cell::Json(v) => copy_text(out, v),
+        // bytea's hex input, with its backslash escaped for COPY.
+        Cell::Bytes(v) => {
+            out.push_str("\\\\x");
+            out.push_str(&text::hex(v));
+        }
+        Cell::Timestamp(v) => out.push_str(&text::rfc3339(*v)),
+        Cell::Duration(v) => {
+            out.push_str(&text::seconds(*v));
+            out.push_str(" seconds");
+        }
+    }
+}
+
+fn copy_text(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// PostgreSQL text cannot hold NUL; such a row is rejected rather than failing the batch.
+fn unstorable(row: &[Cell]) -> bool {
+    row.iter()
+        .any(|cell| matches!(cell, Cell::Text(v) | Cell::Json(v) if v.contains('\0')))
+}
+
+impl Backend for Postgres {
+    fn sql_type(&self, kind: ColumnKind) -> &'static str {
+        match kind {
+            ColumnKind::Bool => "BOOLEAN",
+            ColumnKind::Int => "BIGINT",
+            ColumnKind::UInt => "NUMERIC(20, 0)",
+            ColumnKind::Float => "DOUBLE PRECISION",
+            ColumnKind::Text | ColumnKind::Tag => "TEXT",
+            ColumnKind::Bytes => "BYTEA",
+            ColumnKind::Timestamp => "TIMESTAMPTZ",
+            ColumnKind::Duration => "INTERVAL",
+            ColumnKind::Json => "JSONB",
+            ColumnKind::EventId => "UUID",
+        }
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), WarehouseError> {
+        Ok(self.client.batch_execute(sql)?)
+    }
+
+    fn stored_definition(&mut self, message: &str) -> Result<Option<String>, WarehouseError> {
+        let row = self.client.query_opt(
+            &format!("SELECT proto FROM {DEFINITIONS_TABLE} WHERE message = $1"),
+            &[&message],
+        )?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    fn store_definition(&mut self, table: &Table) -> Result<(), WarehouseError> {
+        self.client.execute(
+            &format!(
+                "INSERT INTO {DEFINITIONS_TABLE} (message, table_name, proto) VALUES ($1, $2, $3)
+                 ON CONFLICT (message) DO UPDATE SET table_name = excluded.table_name, proto = excluded.proto"
+            ),
+            &[&table.message, &table.name, &table.proto],
+        )?;
+        Ok(())
+    }
+
+    fn existing_columns(&mut self, table: &str) -> Result<Vec<String>, WarehouseError> {
+        let rows = self.client.query(
+            "SELECT column_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+            &[&table],
+        )?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+
+    fn write(&mut self, batch: &Batch<'_>) -> Result<Written, WarehouseError> {
+        let mut written = Written::default();
+        let mut rejects = batch.rejects.clone();
+        let mut transaction = self.client.transaction()?;
+        for (table, rows) in &batch.tables {
+            let stage = quoted(&format!("stage_{}", table.name));
+            if !self.staged.contains(&table.name) {
+                transaction.batch_execute(&format!(
+                    "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {}) ON COMMIT DELETE ROWS",
+                    quoted(&table.name)
+                ))?;
+            }
+            let columns = table
+                .column_names()
+                .map(quoted)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let buffer = &mut self.copy_buffer;
+            buffer.clear();
+            for row in rows {
+                if unstorable(row) {
+                    let at = |name: &str| {
+                        table
+                            .column_names()
+                            .position(|c| c == name)
+                            .and_then(|i| match row[i] {
+                                Cell::Int(v) => Some(v),
+                                _ => None,
+                            })
+                            .unwrap_or(-1)
+                    };
+                    rejects.push(super::Reject {
+                        topic: table.topic.to_owned(),
+                        partition: at("kafka_partition") as i32,
+                        offset: at("kafka_offset"),
+                        reason:
+                            "a text field holds a NUL character, which PostgreSQL text cannot store"
+                                .into(),
+                        payload: Vec::new(),
+                    });
+                    continue;
+                }
+                for (i, cell) in row.iter().enumerate() {
+                    if i > 0 {
+                        buffer.push('\t');
+                    }
+                    copy_cell(buffer, cell);
+                }
+                buffer.push('\n');
+            }
+            let mut copy = transaction.copy_in(&format!("COPY {stage} ({columns}) FROM STDIN"))?;
+            copy.write_all(buffer.as_bytes())
+                .map_err(|e| WarehouseError::Database(format!("COPY into {stage}: {e}")))?;
+            let staged = copy.finish()?;
+            let inserted = transaction.execute(
+                &format!(
+                    "INSERT INTO {} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (event_id) DO NOTHING",
+                    quoted(&table.name)
+                ),
+                &[],
+            )?;
+            written.inserted += inserted;
+            written.duplicates += staged - inserted;
+        }
+        for reject in &rejects {
+            transaction.execute(
+                &format!(
+                    "INSERT INTO {REJECTS_TABLE} (topic, kafka_partition, kafka_offset, reason, payload)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+                ),
+                &[&reject.topic, &reject.partition, &reject.offset, &reject.reason, &reject.payload],
+            )?;
+            written.rejected += 1;
+        }
+        transaction.commit()?;
+        for (table, _) in &batch.tables {
+            self.staged.insert(table.name.clone());
+        }
+        Ok(written)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&str]) -> Result<Vec<Vec<SqlValue>>, WarehouseError> {
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let rows = self.client.query(sql, &params)?;
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        let ty = row.columns()[i].type_();
+                        Ok(if *ty == Type::INT8 {
+                            row.get::<_, Option<i64>>(i).map_or(SqlValue::Null, SqlValue::Int)
+                        } else if *ty == Type::INT4 {
+                            row.get::<_, Option<i32>>(i)
+                                .map_or(SqlValue::Null, |v| SqlValue::Int(i64::from(v)))
+                        } else if *ty == Type::FLOAT8 {
+                            row.get::<_, Option<f64>>(i).map_or(SqlValue::Null, SqlValue::Float)
+                        } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
+                            row.get::<_, Option<String>>(i).map_or(SqlValue::Null, SqlValue::Text)
+                        } else {
+                            return Err(WarehouseError::Database(format!(
+                                "query column {} is {ty}; cast it to bigint, double precision or text",
+                                row.columns()[i].name()
+                            )));
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,80 @@
+//! What can stop the loader.
+
+use std::fmt;
+
+use event_runtime::schema::Violation;
+
+/// An error that stops loading. Nothing is committed to Kafka past what was written, so
+/// restarting after fixing the cause loads everything that was not loaded.
+#[derive(Debug)]
+pub enum WarehouseError {
+    /// An event type cannot be given a table (e.g. a field named like a record column).
+    Definition(String),
+    /// An event's definition changed in a way its table (and the topic's readers) cannot
+    /// follow: the schema-contract rules refuse it.
+    Incompatible {
+        /// The event.
+        event: &'static str,
+        /// The table.
+        table: String,
+        /// Every rule the change breaks.
+        violations: Vec<Violation>,
+    },
+    /// The database refused an operation.
+    Database(String),
+    /// Kafka refused an operation.
+    Kafka(rdkafka::error::KafkaError),
+}
+
+impl fmt::Display for WarehouseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WarehouseError::Definition(message) => f.write_str(message),
+            WarehouseError::Incompatible {
+                event,
+                table,
+                violations,
+            } => {
+                write!(
+                    f,
+                    "event `{event}` changed in a way table `{table}` cannot follow; nothing was loaded:"
+                )?;
+                for violation in violations {
+                    write!(f, "\n  - {violation}")?;
+                }
+                Ok(())
+            }
+            WarehouseError::Database(message) => write!(f, "database: {message}"),
+            WarehouseError::Kafka(error) => write!(f, "kafka: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for WarehouseError {}
+
+impl From<rdkafka::error::KafkaError> for WarehouseError {
+    fn from(error: rdkafka::error::KafkaError) -> Self {
+        WarehouseError::Kafka(error)
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl From<rusqlite::Error> for WarehouseError {
+    fn from(error: rusqlite::Error) -> Self {
+        WarehouseError::Database(error.to_string())
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for WarehouseError {
+    fn from(error: postgres::Error) -> Self {
+        // The server's message (with its detail) says more than the client's summary.
+        match error.as_db_error() {
+            Some(db) => WarehouseError::Database(match db.detail() {
+                Some(detail) => format!("{}: {detail}", db.message()),
+                None => db.message().to_owned(),
+            }),
+            None => WarehouseError::Database(error.to_string()),
+        }
+    }
+}

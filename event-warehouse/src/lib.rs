@@ -1,0 +1,36 @@
+//! The warehouse leg: land the Kafka side of [`event_runtime`] events in SQL tables
+//! generated from the same `#[derive(Event)]` definitions.
+//!
+//! - One table per event type, named after the event (`payment.attempted` becomes
+//!   `payment_attempted`), one column per payload field, then `event_id` (the primary
+//!   key), `published_at`, `kafka_partition` and `kafka_offset`.
+//! - Tags are text (`apple-pay`), numbers are numbers, `SystemTime` a timestamp,
+//!   `Duration` an interval (seconds in SQLite), `Option` fields NULL when unset,
+//!   repeated fields a JSON array.
+//! - A definition change the schema-contract rules allow (a new field) adds a column; one
+//!   they refuse stops the loader before it writes anything.
+//! - At least once from Kafka, one row per event: each batch is one transaction, offsets
+//!   are committed after it, and a replay is skipped by the event id key.
+//!
+//! Backends: [`Sqlite`] (embedded, the default feature) and [`Postgres`] (feature
+//! `postgres`, batches written with `COPY`).
+
+mod backend;
+mod error;
+mod loader;
+mod row;
+mod table;
+mod text;
+
+#[cfg(feature = "postgres")]
+pub use backend::Postgres;
+#[cfg(feature = "sqlite")]
+pub use backend::Sqlite;
+pub use backend::{
+    prepare, Backend, Batch, Reject, SqlValue, Written, DEFINITIONS_TABLE, REJECTS_TABLE,
+};
+pub use error::WarehouseError;
+pub use loader::{LoadStats, Loader, LoaderConfig, RunningLoader};
+pub use row::{row_of, Cell, RecordMeta, Row};
+pub use table::{Column, ColumnKind, Table, RECORD_COLUMNS};
+pub use text::rfc3339;
