@@ -8,6 +8,10 @@
 //! # Against real services: Kafka and a DogStatsD agent (flags or the usual variables,
 //! # KAFKA_BOOTSTRAP_SERVERS and DD_AGENT_HOST / DD_DOGSTATSD_PORT):
 //! cargo run --features kafka,statsd --example order_flow -- --kafka 127.0.0.1:9092 --statsd 127.0.0.1:8125
+//! # The warehouse leg too: load the topics into SQL tables and compute the warehouse view
+//! # with examples/order_flow_warehouse.sql (a PostgreSQL URL, or a SQLite file path):
+//! cargo run --features warehouse,statsd --example order_flow -- --kafka 127.0.0.1:9092 \
+//!     --warehouse postgresql://postgres@127.0.0.1:5432/postgres
 //! ```
 
 use std::process::ExitCode;
@@ -15,19 +19,20 @@ use std::time::{Duration, Instant};
 
 use multi_dispatch_events::order_flow::{self, simulate::Scenario, views, Outcome};
 
-const USAGE: &str =
-    "usage: order_flow [--orders N] [--seed S] [--kafka [HOST:PORT]] [--statsd [HOST:PORT]]";
+const USAGE: &str = "usage: order_flow [--orders N] [--seed S] [--kafka [HOST:PORT]] [--statsd [HOST:PORT]] [--warehouse [POSTGRES_URL | SQLITE_FILE]]";
 
 struct Args {
     scenario: Scenario,
     /// `Some(None)`: the flag without a value, so the environment says where.
     kafka: Option<Option<String>>,
     statsd: Option<Option<String>>,
+    /// `Some(None)`: the flag alone, a SQLite file in the temporary directory.
+    warehouse: Option<Option<String>>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut scenario = Scenario::default();
-    let (mut kafka, mut statsd) = (None, None);
+    let (mut kafka, mut statsd, mut warehouse) = (None, None, None);
     let mut args = std::env::args().skip(1).peekable();
     while let Some(arg) = args.next() {
         let mut value = || args.next_if(|v| !v.starts_with("--"));
@@ -38,6 +43,10 @@ fn parse_args() -> Result<Args, String> {
             }
             "--statsd" => {
                 statsd = Some(value());
+                continue;
+            }
+            "--warehouse" => {
+                warehouse = Some(value());
                 continue;
             }
             _ => {}
@@ -61,10 +70,15 @@ fn parse_args() -> Result<Args, String> {
     if statsd.is_none() && std::env::var_os("DD_AGENT_HOST").is_some() {
         statsd = Some(None);
     }
+    // The warehouse is fed from Kafka.
+    if warehouse.is_some() && kafka.is_none() {
+        kafka = Some(None);
+    }
     Ok(Args {
         scenario,
         kafka,
         statsd,
+        warehouse,
     })
 }
 
@@ -122,6 +136,14 @@ fn print(outcome: &Outcome, destination: &str) {
 
 #[cfg(all(feature = "kafka", feature = "statsd"))]
 fn run_live(args: &Args) -> Result<(Outcome, String), String> {
+    let (outcome, destination, _) = publish_live(args)?;
+    Ok((outcome, destination))
+}
+
+/// Publishes to the configured services; also returns what the warehouse leg needs:
+/// the bootstrap servers, the run's order prefix and the records Kafka delivered.
+#[cfg(all(feature = "kafka", feature = "statsd"))]
+fn publish_live(args: &Args) -> Result<(Outcome, String, Option<(String, String, u64)>), String> {
     use event_runtime::{KafkaConfig, StatsdConfig};
     use order_flow::live::{run_live, Live};
 
@@ -154,8 +176,93 @@ fn run_live(args: &Args) -> Result<(Outcome, String), String> {
         run_id,
         ..args.scenario
     };
-    let live = run_live(scenario, &Live { kafka, statsd }, progress_printer())?;
-    Ok((live.outcome, destination.join(" and ")))
+    let live = run_live(
+        scenario,
+        &Live {
+            kafka: kafka.clone(),
+            statsd,
+        },
+        progress_printer(),
+    )?;
+    let delivered = live.report.sink("kafka").map_or(0, |s| s.delivered);
+    let published = kafka.map(|bootstrap| (bootstrap, scenario.order_prefix(), delivered));
+    Ok((live.outcome, destination.join(" and "), published))
+}
+
+/// The warehouse leg: load this run into SQL tables, compute the view with the shipped
+/// queries, and check it against the view read from Kafka and the StatsD counters.
+#[cfg(all(feature = "warehouse", feature = "statsd"))]
+fn run_warehouse(args: &Args, target: Option<&str>) -> Result<bool, String> {
+    use event_warehouse::{Postgres, Sqlite};
+    use order_flow::warehouse::{load_and_query, WarehouseRun};
+
+    let (outcome, destination, published) = publish_live(args)?;
+    print(&outcome, &destination);
+    let (bootstrap, prefix, delivered) = published.ok_or("the warehouse leg needs Kafka")?;
+    // One group for every run: each run loads only what earlier runs did not.
+    let group = "order-flow-warehouse";
+    let (run, database): (WarehouseRun, String) = match target {
+        Some(url) if url.starts_with("postgres") => (
+            load_and_query(
+                Postgres::connect(url).map_err(|e| e.to_string())?,
+                &bootstrap,
+                group,
+                &prefix,
+                delivered,
+            )?,
+            format!("PostgreSQL ({url})"),
+        ),
+        _ => {
+            let path = target.map_or_else(
+                || std::env::temp_dir().join("order_flow_warehouse.db"),
+                Into::into,
+            );
+            (
+                load_and_query(
+                    Sqlite::open(&path).map_err(|e| e.to_string())?,
+                    &bootstrap,
+                    group,
+                    &prefix,
+                    delivered,
+                )?,
+                format!("SQLite ({})", path.display()),
+            )
+        }
+    };
+    println!(
+        "\nLoaded {} rows into {database} in {:.2?} ({} records consumed, {} replayed rows skipped, {} rejected).",
+        run.stats.inserted, run.elapsed, run.stats.records, run.stats.duplicates, run.stats.rejected
+    );
+    println!("Warehouse view computed by examples/order_flow_warehouse.sql:\n");
+    for line in views::render_warehouse(&run.view) {
+        println!("  {line}");
+    }
+    let sql_agrees_with_kafka = run.view == outcome.warehouse;
+    let with_statsd = views::agreements(&outcome.metrics, &run.view);
+    let statsd_agrees = with_statsd.iter().all(|a| a.holds());
+    println!(
+        "\nSQL view == view read from Kafka: {}",
+        if sql_agrees_with_kafka {
+            "OK"
+        } else {
+            "FAILED"
+        }
+    );
+    println!(
+        "SQL view agrees with the StatsD counters on all {} totals: {}",
+        with_statsd.len(),
+        if statsd_agrees { "OK" } else { "FAILED" }
+    );
+    Ok(sql_agrees_with_kafka && statsd_agrees && outcome.consistent())
+}
+
+#[cfg(not(all(feature = "warehouse", feature = "statsd")))]
+fn run_warehouse(_: &Args, _: Option<&str>) -> Result<bool, String> {
+    Err(
+        "this build has no warehouse loader; run it with the features on:\n  \
+         cargo run --features warehouse,statsd --example order_flow -- --kafka --warehouse"
+            .to_owned(),
+    )
 }
 
 #[cfg(not(all(feature = "kafka", feature = "statsd")))]
@@ -175,6 +282,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(target) = &args.warehouse {
+        return match run_warehouse(&args, target.as_deref()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(message) => {
+                eprintln!("{message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (outcome, destination) = if args.kafka.is_some() || args.statsd.is_some() {
         match run_live(&args) {
             Ok(done) => done,

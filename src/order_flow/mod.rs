@@ -8,6 +8,8 @@ pub mod live;
 mod rng;
 pub mod simulate;
 pub mod views;
+#[cfg(feature = "warehouse")]
+pub mod warehouse;
 
 use event_runtime::{header, Dispatcher, RecordedRecord, RecordingSink};
 

@@ -1,0 +1,223 @@
+//! The order flow's warehouse leg: load the topics into SQL tables with the loader, then
+//! compute the warehouse view with the queries of `examples/order_flow_warehouse.sql`.
+
+use std::time::{Duration, Instant};
+
+use event_runtime::{Event, Tag};
+use event_warehouse::{
+    Backend, LoadStats, Loader, LoaderConfig, RunningLoader, SqlValue, WarehouseError,
+};
+
+use super::events::*;
+use super::views::WarehouseView;
+
+/// The SQL queries of the warehouse view, shipped next to the example.
+pub const QUERIES: &str = include_str!("../../examples/order_flow_warehouse.sql");
+
+/// A loader for every event of the order flow.
+pub fn loader<B: Backend>(config: LoaderConfig, backend: B) -> Loader<B> {
+    Loader::new(config, backend)
+        .event::<OrderPlaced>()
+        .event::<PaymentAttempted>()
+        .event::<PaymentSucceeded>()
+        .event::<PaymentFailed>()
+        .event::<OrderSentToRestaurant>()
+        .event::<OrderCollected>()
+        .event::<OrderDelivered>()
+}
+
+/// The `-- name:` queries of [`QUERIES`], in file order.
+pub fn named_queries(text: &str) -> Vec<(&str, String)> {
+    let mut queries: Vec<(&str, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.trim().strip_prefix("-- name:") {
+            queries.push((name.trim(), String::new()));
+        } else if let Some((_, sql)) = queries.last_mut() {
+            if !line.trim_start().starts_with("--") {
+                sql.push_str(line);
+                sql.push('\n');
+            }
+        }
+    }
+    for (_, sql) in &mut queries {
+        *sql = sql.trim().trim_end_matches(';').to_owned();
+    }
+    queries
+}
+
+/// Rows of this run's orders in all the order flow's tables.
+pub fn rows_of_run(backend: &mut dyn Backend, order_prefix: &str) -> Result<u64, WarehouseError> {
+    let (_, events) = named_queries(QUERIES)
+        .into_iter()
+        .find(|(name, _)| *name == "events")
+        .expect("the events query ships with the example");
+    let rows = backend.query(&events, &[order_prefix])?;
+    Ok(rows.iter().filter_map(|r| r[1].as_i64()).sum::<i64>() as u64)
+}
+
+/// Loads until this run's `expected` rows are all in the tables, or `timeout` passes.
+pub fn load_run<B: Backend>(
+    loader: &mut RunningLoader<B>,
+    order_prefix: &str,
+    expected: u64,
+    timeout: Duration,
+) -> Result<LoadStats, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        loader.load_batch().map_err(|e| e.to_string())?;
+        let loaded = rows_of_run(loader.backend(), order_prefix).map_err(|e| e.to_string())?;
+        if loaded >= expected {
+            return Ok(loader.stats());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("loaded {loaded} of {expected} rows in {timeout:?}"));
+        }
+    }
+}
+
+fn tag<T: Tag>(value: &SqlValue) -> Result<T, String> {
+    let text = value.as_str().ok_or("a tag column is not text")?;
+    (0..T::CARDINALITY)
+        .filter_map(T::from_index)
+        .find(|t| t.value() == text)
+        .ok_or_else(|| format!("unknown tag value {text:?}"))
+}
+
+fn count(value: &SqlValue) -> Result<u64, String> {
+    value
+        .as_i64()
+        .and_then(|v| u64::try_from(v).ok())
+        .ok_or_else(|| format!("a count is {value:?}"))
+}
+
+const EVENT_NAMES: [&str; 7] = [
+    OrderPlaced::NAME,
+    PaymentAttempted::NAME,
+    PaymentSucceeded::NAME,
+    PaymentFailed::NAME,
+    OrderSentToRestaurant::NAME,
+    OrderCollected::NAME,
+    OrderDelivered::NAME,
+];
+
+/// The warehouse view computed by the SQL queries over the loaded tables.
+pub fn view_from_sql(
+    backend: &mut dyn Backend,
+    order_prefix: &str,
+) -> Result<WarehouseView, String> {
+    let mut view = WarehouseView::default();
+    for (name, sql) in named_queries(QUERIES) {
+        let rows = backend
+            .query(&sql, &[order_prefix])
+            .map_err(|e| format!("query `{name}`: {e}"))?;
+        for row in &rows {
+            match name {
+                "events" => {
+                    let event = row[0].as_str().ok_or("event name is not text")?;
+                    let static_name = EVENT_NAMES
+                        .into_iter()
+                        .find(|n| *n == event)
+                        .ok_or_else(|| format!("unknown event {event:?}"))?;
+                    let n = count(&row[1])?;
+                    if n > 0 {
+                        view.events.insert(static_name, n);
+                    }
+                }
+                "attempts" => {
+                    view.attempts
+                        .insert((tag(&row[0])?, tag(&row[1])?), count(&row[2])?);
+                }
+                "failures" => {
+                    view.failures
+                        .insert((tag(&row[0])?, tag(&row[1])?), count(&row[2])?);
+                }
+                "ordering_users" => view.ordering_users = count(&row[0])?,
+                "affected_users" => {
+                    view.affected_users.insert(tag(&row[0])?, count(&row[1])?);
+                }
+                "transient_and_blocked" => {
+                    view.transient_orders = count(&row[0])?;
+                    view.blocked_orders = count(&row[1])?;
+                }
+                "failures_per_user" => {
+                    view.failures_per_user
+                        .insert(count(&row[0])?, count(&row[1])?);
+                }
+                "invalid_token" => {
+                    view.invalid_token_users = count(&row[0])?;
+                    view.invalid_token_failures = count(&row[1])?;
+                }
+                other => return Err(format!("no reader for query `{other}`")),
+            }
+        }
+    }
+    Ok(view)
+}
+
+/// A finished warehouse leg: what was loaded, and the view the SQL queries computed.
+pub struct WarehouseRun {
+    /// The loader's totals.
+    pub stats: LoadStats,
+    /// The warehouse view, from SQL.
+    pub view: WarehouseView,
+    /// Loading time, until the run's last row was in.
+    pub elapsed: Duration,
+}
+
+/// Loads a published run (`delivered` records with `order_prefix`) from Kafka into
+/// `backend` with the consumer group `group`, then computes its view in SQL.
+pub fn load_and_query<B: Backend>(
+    backend: B,
+    bootstrap_servers: &str,
+    group: &str,
+    order_prefix: &str,
+    delivered: u64,
+) -> Result<WarehouseRun, String> {
+    let started = Instant::now();
+    let mut loader = loader(LoaderConfig::new(bootstrap_servers, group), backend)
+        .start()
+        .map_err(|e| e.to_string())?;
+    let stats = load_run(
+        &mut loader,
+        order_prefix,
+        delivered,
+        Duration::from_secs(300),
+    )?;
+    let elapsed = started.elapsed();
+    let view = view_from_sql(loader.backend(), order_prefix)?;
+    Ok(WarehouseRun {
+        stats,
+        view,
+        elapsed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_query_is_named_and_read() {
+        let names: Vec<&str> = named_queries(QUERIES).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "events",
+                "attempts",
+                "failures",
+                "ordering_users",
+                "affected_users",
+                "transient_and_blocked",
+                "failures_per_user",
+                "invalid_token"
+            ]
+        );
+        for (name, sql) in named_queries(QUERIES) {
+            assert!(
+                sql.starts_with("SELECT") || sql.starts_with("WITH"),
+                "{name}: {sql}"
+            );
+            assert!(!sql.contains(';'), "{name} holds one statement");
+        }
+    }
+}
