@@ -140,10 +140,17 @@ fn run_live(args: &Args) -> Result<(Outcome, String), String> {
     Ok((outcome, destination))
 }
 
-/// Publishes to the configured services; also returns what the warehouse leg needs:
-/// the bootstrap servers, the run's order prefix and the records Kafka delivered.
+/// What the warehouse leg needs to find a published run in Kafka.
 #[cfg(all(feature = "kafka", feature = "statsd"))]
-fn publish_live(args: &Args) -> Result<(Outcome, String, Option<(String, String, u64)>), String> {
+struct Published {
+    bootstrap: String,
+    order_prefix: String,
+    delivered: u64,
+}
+
+/// Publishes to the configured services; with Kafka, also says where the run is.
+#[cfg(all(feature = "kafka", feature = "statsd"))]
+fn publish_live(args: &Args) -> Result<(Outcome, String, Option<Published>), String> {
     use event_runtime::{KafkaConfig, StatsdConfig};
     use order_flow::live::{run_live, Live};
 
@@ -185,7 +192,11 @@ fn publish_live(args: &Args) -> Result<(Outcome, String, Option<(String, String,
         progress_printer(),
     )?;
     let delivered = live.report.sink("kafka").map_or(0, |s| s.delivered);
-    let published = kafka.map(|bootstrap| (bootstrap, scenario.order_prefix(), delivered));
+    let published = kafka.map(|bootstrap| Published {
+        bootstrap,
+        order_prefix: scenario.order_prefix(),
+        delivered,
+    });
     Ok((live.outcome, destination.join(" and "), published))
 }
 
@@ -198,7 +209,11 @@ fn run_warehouse(args: &Args, target: Option<&str>) -> Result<bool, String> {
 
     let (outcome, destination, published) = publish_live(args)?;
     print(&outcome, &destination);
-    let (bootstrap, prefix, delivered) = published.ok_or("the warehouse leg needs Kafka")?;
+    let Published {
+        bootstrap,
+        order_prefix: prefix,
+        delivered,
+    } = published.ok_or("the warehouse leg needs Kafka")?;
     // One group for every run: each run loads only what earlier runs did not.
     let group = "order-flow-warehouse";
     let (run, database): (WarehouseRun, String) = match target {
