@@ -109,3 +109,31 @@ pub fn run_id() -> String {
         .as_nanos();
     format!("r{}x{}", std::process::id(), nanos % 1_000_000_000_000)
 }
+
+/// The test PostgreSQL server's URL (`POSTGRES_TEST_URL`), checked to be reachable.
+#[cfg(feature = "warehouse")]
+pub fn postgres_url() -> String {
+    let url = required_env("POSTGRES_TEST_URL");
+    let host = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("POSTGRES_TEST_URL looks like postgresql://user@host:port/db");
+    assert_reachable("PostgreSQL", host);
+    url
+}
+
+/// A new, empty database on the test server, so tests do not share tables; its URL.
+#[cfg(feature = "warehouse")]
+pub fn fresh_postgres_database(label: &str) -> String {
+    use event_warehouse::Backend;
+    let url = postgres_url();
+    let name = format!("{label}_{}", run_id()).to_lowercase();
+    let mut admin =
+        event_warehouse::Postgres::connect(&url).expect("connect to the test PostgreSQL");
+    admin
+        .execute(&format!("CREATE DATABASE \"{name}\""))
+        .expect("create a test database");
+    let (base, _) = url.rsplit_once('/').expect("a database in the URL");
+    format!("{base}/{name}")
+}

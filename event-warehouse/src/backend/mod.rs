@@ -136,15 +136,19 @@ pub fn prepare(backend: &mut dyn Backend, table: &Table) -> Result<(), Warehouse
             .iter()
             .map(|c| {
                 let constraint = match c.kind {
-                    ColumnKind::EventId => " PRIMARY KEY",
-                    _ if c.name == "kafka_partition" || c.name == "kafka_offset" => " NOT NULL",
+                    ColumnKind::EventId => "PRIMARY KEY",
+                    _ if c.name == "kafka_partition" || c.name == "kafka_offset" => "NOT NULL",
                     _ => "",
                 };
-                format!(
-                    "{} {}{constraint}",
-                    quoted(&c.name),
-                    backend.sql_type(c.kind)
-                )
+                [
+                    quoted(&c.name).as_str(),
+                    backend.sql_type(c.kind),
+                    constraint,
+                ]
+                .into_iter()
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
             })
             .collect();
         backend.execute(&format!(

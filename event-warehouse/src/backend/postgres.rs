@@ -116,7 +116,16 @@ impl Backend for Postgres {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), WarehouseError> {
-        Ok(self.client.batch_execute(sql)?)
+        self.client.batch_execute(sql)?;
+        // A staging table copies its table's columns when created: after a change to a
+        // table (a new column), it is dropped to be created again with them.
+        for table in self.staged.drain() {
+            self.client.batch_execute(&format!(
+                "DROP TABLE IF EXISTS pg_temp.{}",
+                quoted(&format!("stage_{table}"))
+            ))?;
+        }
+        Ok(())
     }
 
     fn stored_definition(&mut self, message: &str) -> Result<Option<String>, WarehouseError> {

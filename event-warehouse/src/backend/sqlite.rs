@@ -2,7 +2,8 @@
 //!
 //! Types: timestamps are RFC 3339 text in UTC (they sort, and `datetime()` reads them),
 //! durations are seconds as REAL, repeated fields JSON text, and a `u64` above
-//! `i64::MAX` is stored as text because SQLite integers are signed 64-bit.
+//! `i64::MAX` is stored as text because SQLite integers are signed 64-bit (its column
+//! has no declared type, so SQLite does not round that text to a REAL).
 
 use std::path::Path;
 
@@ -72,7 +73,11 @@ fn value_of(cell: &Cell) -> SqliteValue {
 impl Backend for Sqlite {
     fn sql_type(&self, kind: ColumnKind) -> &'static str {
         match kind {
-            ColumnKind::Bool | ColumnKind::Int | ColumnKind::UInt => "INTEGER",
+            ColumnKind::Bool | ColumnKind::Int => "INTEGER",
+            // No declared type: an INTEGER (or NUMERIC) column would turn the text of a
+            // value above i64::MAX into a rounded REAL. Without one, each value stays as
+            // bound, and still compares as a number.
+            ColumnKind::UInt => "",
             ColumnKind::Float | ColumnKind::Duration => "REAL",
             ColumnKind::Bytes => "BLOB",
             ColumnKind::Text

@@ -1,0 +1,429 @@
+//! Tables from event definitions, on both backends (PostgreSQL is the services' server):
+//! every field type lands in its column with its value, writes are idempotent on the event
+//! id, a new field adds a column, and a change the schema contract refuses is refused.
+#![cfg(feature = "warehouse")]
+
+mod common;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use common::{services, KitchenSink, Market, Method};
+use event_warehouse::{
+    prepare, row_of, Backend, Batch, Loader, LoaderConfig, Postgres, RecordMeta, SqlValue, Sqlite,
+    Table, WarehouseError, Written,
+};
+
+use SqlValue::{Float, Int, Null, Text};
+
+const EVENT_ID: &str = "01a217fe-9be3-7000-9139-59794b914441";
+const TEXT: &str = "tab\there, newline\nhere, backslash \\ and ünïcode ✓";
+
+fn sink() -> KitchenSink {
+    KitchenSink {
+        key: b"k-1\x00\xff".to_vec(),
+        flag: true,
+        small: -5,
+        big: i64::MIN,
+        count: u32::MAX,
+        total: u64::MAX,
+        ratio: 0.5,
+        precise: -1.25e300,
+        text: TEXT.into(),
+        blob: vec![0, 1, 0xfe, 0xff],
+        method: Method::ApplePay,
+        market: Some(Market::Fr),
+        retried: None,
+        opt_text: Some(String::new()),
+        opt_number: None,
+        opt_method: Some(Method::Paypal),
+        many_numbers: vec![1, u64::MAX],
+        many_signed: vec![-1, 2],
+        many_floats: vec![0.25],
+        many_texts: vec!["a\"b".into(), "c".into()],
+        many_blobs: vec![vec![0xab]],
+        many_methods: vec![Method::Card, Method::ApplePay],
+        at: UNIX_EPOCH + Duration::new(1_795_698_444, 123_456_789),
+        took: Duration::new(90, 500_000_000),
+        maybe_at: None,
+        durations: vec![Duration::from_millis(1500)],
+    }
+}
+
+fn meta(event_id: &str, offset: i64) -> RecordMeta {
+    RecordMeta {
+        event_id: event_id.into(),
+        published_at: Some(UNIX_EPOCH + Duration::from_millis(1_795_698_444_500)),
+        partition: 2,
+        offset,
+    }
+}
+
+fn write_one(
+    backend: &mut dyn Backend,
+    table: &Table,
+    event: &KitchenSink,
+    meta: &RecordMeta,
+) -> Written {
+    backend
+        .write(&Batch {
+            tables: vec![(table, vec![row_of(event, meta)])],
+            rejects: vec![],
+        })
+        .unwrap()
+}
+
+#[test]
+fn every_field_type_lands_in_its_postgres_column() {
+    let mut pg = Postgres::connect(&services::fresh_postgres_database("kitchen")).unwrap();
+    let table = Table::of::<KitchenSink>().unwrap();
+    prepare(&mut pg, &table).unwrap();
+    assert_eq!(
+        write_one(&mut pg, &table, &sink(), &meta(EVENT_ID, 41)).inserted,
+        1
+    );
+
+    let rows = pg
+        .query(
+            "SELECT encode(key, 'hex'), flag::text, small, big, count, total::text, ratio, precise,
+                    text, encode(blob, 'hex'), method, market, retried::text, opt_text,
+                    opt_number, opt_method, many_numbers::text, many_signed::text,
+                    many_floats::text, many_texts::text, many_blobs::text, many_methods::text,
+                    to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
+                    extract(epoch FROM took)::float8, maybe_at::text, durations::text,
+                    event_id::text, to_char(published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
+                    kafka_partition, kafka_offset
+             FROM kitchen_sink",
+            &[],
+        )
+        .unwrap();
+    let expected = vec![
+        Text("6b2d3100ff".into()),
+        Text("true".into()),
+        Int(-5),
+        Int(i64::MIN),
+        Int(4_294_967_295),
+        Text("18446744073709551615".into()),
+        Float(0.5),
+        Float(-1.25e300),
+        Text(TEXT.into()),
+        Text("0001feff".into()),
+        Text("apple-pay".into()),
+        Text("fr".into()),
+        Null,
+        Text(String::new()),
+        Null,
+        Text("paypal".into()),
+        Text("[1, 18446744073709551615]".into()),
+        Text("[-1, 2]".into()),
+        Text("[0.25]".into()),
+        Text(r#"["a\"b", "c"]"#.into()),
+        Text(r#"["ab"]"#.into()),
+        Text(r#"["card", "apple-pay"]"#.into()),
+        Text("2026-11-26 13:07:24.123456".into()),
+        Float(90.5),
+        Null,
+        Text("[1.500000000]".into()),
+        Text(EVENT_ID.into()),
+        Text("2026-11-26 13:07:24.500000".into()),
+        Int(2),
+        Int(41),
+    ];
+    assert_eq!(rows, vec![expected]);
+}
+
+#[test]
+fn every_field_type_lands_in_its_sqlite_column() {
+    let mut db = Sqlite::in_memory().unwrap();
+    let table = Table::of::<KitchenSink>().unwrap();
+    prepare(&mut db, &table).unwrap();
+    assert_eq!(
+        write_one(&mut db, &table, &sink(), &meta(EVENT_ID, 41)).inserted,
+        1
+    );
+
+    let rows = db
+        .query(
+            "SELECT hex(key), flag, small, big, count, total, ratio, precise, text, hex(blob),
+                    method, market, retried, opt_text, opt_number, opt_method, many_numbers,
+                    many_signed, many_floats, many_texts, many_blobs, many_methods, at,
+                    unixepoch(at, 'subsec'), took, maybe_at, durations, event_id, published_at,
+                    kafka_partition, kafka_offset
+             FROM kitchen_sink",
+            &[],
+        )
+        .unwrap();
+    let expected = vec![
+        Text("6B2D3100FF".into()),
+        Int(1),
+        Int(-5),
+        Int(i64::MIN),
+        Int(4_294_967_295),
+        // Above i64::MAX: kept exactly, as text.
+        Text("18446744073709551615".into()),
+        Float(0.5),
+        Float(-1.25e300),
+        Text(TEXT.into()),
+        Text("0001FEFF".into()),
+        Text("apple-pay".into()),
+        Text("fr".into()),
+        Null,
+        Text(String::new()),
+        Null,
+        Text("paypal".into()),
+        Text("[1,18446744073709551615]".into()),
+        Text("[-1,2]".into()),
+        Text("[0.25]".into()),
+        Text(r#"["a\"b","c"]"#.into()),
+        Text(r#"["ab"]"#.into()),
+        Text(r#"["card","apple-pay"]"#.into()),
+        Text("2026-11-26T13:07:24.123456Z".into()),
+        // SQLite's own date parser reads the text back (to the millisecond).
+        Float(1_795_698_444.123),
+        Float(90.5),
+        Null,
+        Text("[1.500000000]".into()),
+        Text(EVENT_ID.into()),
+        Text("2026-11-26T13:07:24.500000Z".into()),
+        Int(2),
+        Int(41),
+    ];
+    assert_eq!(rows, vec![expected]);
+}
+
+fn replays_are_skipped(backend: &mut dyn Backend) {
+    let table = Table::of::<KitchenSink>().unwrap();
+    prepare(backend, &table).unwrap();
+    let rows: Vec<_> = (0..3)
+        .map(|i| {
+            row_of(
+                &sink(),
+                &meta(&format!("01a217fe-9be3-7000-9139-00000000000{i}"), i),
+            )
+        })
+        .collect();
+    let batch = Batch {
+        tables: vec![(&table, rows)],
+        rejects: vec![],
+    };
+    let first = backend.write(&batch).unwrap();
+    let replay = backend.write(&batch).unwrap();
+    assert_eq!((first.inserted, first.duplicates), (3, 0));
+    assert_eq!((replay.inserted, replay.duplicates), (0, 3));
+    let count = backend
+        .query("SELECT count(*) FROM kitchen_sink", &[])
+        .unwrap();
+    assert_eq!(count, vec![vec![Int(3)]]);
+}
+
+#[test]
+fn a_replayed_batch_adds_no_rows_in_postgres() {
+    let mut pg = Postgres::connect(&services::fresh_postgres_database("replay")).unwrap();
+    replays_are_skipped(&mut pg);
+}
+
+#[test]
+fn a_replayed_batch_adds_no_rows_in_sqlite() {
+    replays_are_skipped(&mut Sqlite::in_memory().unwrap());
+}
+
+#[test]
+fn text_postgres_cannot_store_is_rejected_with_its_reason_not_lost() {
+    let mut pg = Postgres::connect(&services::fresh_postgres_database("nul")).unwrap();
+    let table = Table::of::<KitchenSink>().unwrap();
+    prepare(&mut pg, &table).unwrap();
+    let bad = KitchenSink {
+        text: "nul\0inside".into(),
+        ..sink()
+    };
+    let written = pg
+        .write(&Batch {
+            tables: vec![(
+                &table,
+                vec![
+                    row_of(&bad, &meta(EVENT_ID, 7)),
+                    row_of(&sink(), &meta("01a217fe-9be3-7000-9139-000000000009", 8)),
+                ],
+            )],
+            rejects: vec![],
+        })
+        .unwrap();
+    assert_eq!((written.inserted, written.rejected), (1, 1));
+    let rejects = pg
+        .query(
+            "SELECT topic, kafka_partition, kafka_offset, reason FROM event_load_errors",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rejects.len(), 1);
+    assert_eq!(
+        rejects[0][..3],
+        [Text("kitchen-sink".into()), Int(2), Int(7)]
+    );
+    assert!(
+        rejects[0][3].as_str().unwrap().contains("NUL"),
+        "{rejects:?}"
+    );
+}
+
+/// Three versions of one event, as a team would ship them.
+mod v1 {
+    use event_runtime::Event;
+
+    #[derive(Event)]
+    #[event(name = "order.refunded", topic = "refunds")]
+    pub struct OrderRefunded {
+        #[event(key)]
+        pub order_id: String,
+        pub amount_pence: u64,
+    }
+}
+
+mod v2 {
+    use event_runtime::Event;
+
+    /// v1 plus an optional field: compatible.
+    #[derive(Event)]
+    #[event(name = "order.refunded", topic = "refunds")]
+    pub struct OrderRefunded {
+        #[event(key)]
+        pub order_id: String,
+        pub amount_pence: u64,
+        pub reason: Option<String>,
+    }
+}
+
+mod v3 {
+    use event_runtime::Event;
+
+    /// v2 with the amount turned into text: every reader of the topic would break.
+    #[derive(Event)]
+    #[event(name = "order.refunded", topic = "refunds")]
+    pub struct OrderRefunded {
+        #[event(key)]
+        pub order_id: String,
+        pub amount_pence: String,
+        pub reason: Option<String>,
+    }
+}
+
+fn evolve(backend: &mut dyn Backend) {
+    let v1_table = Table::of::<v1::OrderRefunded>().unwrap();
+    prepare(backend, &v1_table).unwrap();
+    let old = v1::OrderRefunded {
+        order_id: "o-1".into(),
+        amount_pence: 250,
+    };
+    let rows = vec![row_of(
+        &old,
+        &meta("01a217fe-9be3-7000-9139-000000000001", 1),
+    )];
+    backend
+        .write(&Batch {
+            tables: vec![(&v1_table, rows)],
+            rejects: vec![],
+        })
+        .unwrap();
+
+    // A new optional field adds a column; the old row has NULL there.
+    let v2_table = Table::of::<v2::OrderRefunded>().unwrap();
+    prepare(backend, &v2_table).unwrap();
+    assert!(backend
+        .existing_columns("order_refunded")
+        .unwrap()
+        .contains(&"reason".to_owned()));
+    let new = v2::OrderRefunded {
+        order_id: "o-2".into(),
+        amount_pence: 300,
+        reason: Some("late".into()),
+    };
+    let rows = vec![row_of(
+        &new,
+        &meta("01a217fe-9be3-7000-9139-000000000002", 2),
+    )];
+    backend
+        .write(&Batch {
+            tables: vec![(&v2_table, rows)],
+            rejects: vec![],
+        })
+        .unwrap();
+    let rows = backend
+        .query(
+            "SELECT order_id, reason FROM order_refunded ORDER BY order_id",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            vec![Text("o-1".into()), Null],
+            vec![Text("o-2".into()), Text("late".into())]
+        ]
+    );
+    // Preparing the same definition again changes nothing.
+    prepare(backend, &v2_table).unwrap();
+
+    // A retyped field is refused, with the contract's reason, and the table is untouched.
+    let v3_table = Table::of::<v3::OrderRefunded>().unwrap();
+    let error = prepare(backend, &v3_table).unwrap_err();
+    assert!(
+        matches!(error, WarehouseError::Incompatible { .. }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            "event `order.refunded` changed in a way table `order_refunded` cannot follow"
+        ) && message.contains("field `amount_pence` changed type from `uint64` to `string`"),
+        "{message}"
+    );
+    let count = backend
+        .query("SELECT count(*) FROM order_refunded", &[])
+        .unwrap();
+    assert_eq!(count, vec![vec![Int(2)]]);
+}
+
+#[test]
+fn postgres_tables_follow_compatible_changes_and_refuse_the_others() {
+    let mut pg = Postgres::connect(&services::fresh_postgres_database("evolve")).unwrap();
+    evolve(&mut pg);
+}
+
+#[test]
+fn sqlite_tables_follow_compatible_changes_and_refuse_the_others() {
+    evolve(&mut Sqlite::in_memory().unwrap());
+}
+
+#[test]
+fn the_loader_refuses_to_start_on_an_incompatible_definition() {
+    let dir = std::env::temp_dir().join(format!("warehouse-{}", services::run_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("events.db");
+    let config = LoaderConfig::new("127.0.0.1:9", "unused");
+    Loader::new(config.clone(), Sqlite::open(&path).unwrap())
+        .event::<v1::OrderRefunded>()
+        .start()
+        .map(drop)
+        .unwrap();
+    let refused = Loader::new(config, Sqlite::open(&path).unwrap())
+        .event::<v3::OrderRefunded>()
+        .start()
+        .map(drop)
+        .unwrap_err();
+    assert!(refused.to_string().contains("amount_pence"), "{refused}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_field_named_like_a_record_column_is_refused_with_a_hint() {
+    #[derive(event_runtime::Event)]
+    #[event(topic = "clashes")]
+    struct Clash {
+        event_id: String,
+    }
+    let error = Table::of::<Clash>().unwrap_err().to_string();
+    assert!(
+        error.contains("field `event_id` has the name of a column the loader adds")
+            && error.contains("rename the field"),
+        "{error}"
+    );
+}
