@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use event_runtime::{header, DecodeError, Event};
+use event_runtime::{confluent, header, DecodeError, Event};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
@@ -297,7 +297,14 @@ impl<B: Backend> RunningLoader<B> {
             partition: message.partition(),
             offset: message.offset(),
         };
-        match (self.events[table].decode)(message.payload().unwrap_or_default(), &meta) {
+        let payload = message.payload().unwrap_or_default();
+        // A producer with a schema-registry id frames the payload (Confluent wire format).
+        // A bare protobuf message never starts with 0, the frame's magic byte.
+        let payload = match confluent::parse_frame(payload) {
+            Ok((_, _, inner)) => inner,
+            Err(_) => payload,
+        };
+        match (self.events[table].decode)(payload, &meta) {
             Ok(row) => Sorted::Row(table, row),
             Err(error) => reject(format!("{schema_name} did not decode: {error}")),
         }

@@ -5,6 +5,8 @@
 use std::time::{Duration, SystemTime};
 
 pub mod services;
+#[cfg(feature = "warehouse")]
+pub mod warehouse;
 
 use event_runtime::{Event, Tag};
 

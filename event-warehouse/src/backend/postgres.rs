@@ -74,9 +74,9 @@ fn copy_cell(out: &mut String, cell: &Cell) {
             out.push_str(&text::hex(v));
         }
         Cell::Timestamp(v) => out.push_str(&text::rfc3339(*v)),
+        // To the microsecond, truncated as timestamps are: an interval holds no more.
         Cell::Duration(v) => {
-            out.push_str(&text::seconds(*v));
-            out.push_str(" seconds");
+            let _ = write!(out, "{}.{:06} seconds", v.as_secs(), v.subsec_micros());
         }
     }
 }

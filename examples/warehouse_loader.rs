@@ -1,0 +1,147 @@
+//! The warehouse loader for the order flow's events: consumes the `orders` and `payments`
+//! topics with a consumer group and writes one row per event into SQL tables generated
+//! from the event definitions.
+//!
+//! ```sh
+//! # Embedded SQLite (the default), until stopped:
+//! cargo run --features warehouse --example warehouse_loader -- --kafka 127.0.0.1:9092
+//! # PostgreSQL, stopping once the topics have been idle for 5 s:
+//! cargo run --features warehouse --example warehouse_loader -- --kafka 127.0.0.1:9092 \
+//!     --postgres postgresql://postgres@127.0.0.1:5432/postgres --exit-when-idle 5
+//! ```
+//!
+//! Kill it at any time: the group's offsets are committed only after their rows, so a
+//! restart carries on, and rows replayed from the last batch are skipped by event id.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use event_warehouse::{Backend, LoaderConfig, Postgres, Sqlite};
+use multi_dispatch_events::order_flow::warehouse;
+
+const USAGE: &str = "usage: warehouse_loader [--kafka HOST:PORT] [--postgres URL | --sqlite FILE] [--group NAME] [--batch N] [--exit-when-idle SECONDS]";
+
+struct Args {
+    kafka: String,
+    postgres: Option<String>,
+    sqlite: Option<String>,
+    group: String,
+    batch: usize,
+    exit_when_idle: Option<Duration>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        kafka: std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into()),
+        postgres: None,
+        sqlite: None,
+        group: "order-flow-warehouse".into(),
+        batch: 5_000,
+        exit_when_idle: None,
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(flag) = given.next() {
+        let mut value = || {
+            given
+                .next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--kafka" => args.kafka = value()?,
+            "--postgres" => args.postgres = Some(value()?),
+            "--sqlite" => args.sqlite = Some(value()?),
+            "--group" => args.group = value()?,
+            "--batch" => {
+                args.batch = value()?
+                    .parse()
+                    .map_err(|_| format!("--batch needs a number\n{USAGE}"))?
+            }
+            "--exit-when-idle" => {
+                let seconds: f64 = value()?
+                    .parse()
+                    .map_err(|_| format!("--exit-when-idle needs seconds\n{USAGE}"))?;
+                args.exit_when_idle = Some(Duration::from_secs_f64(seconds));
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+fn load<B: Backend>(args: &Args, backend: B, database: &str) -> Result<(), String> {
+    let mut config = LoaderConfig::new(&args.kafka, &args.group);
+    config.batch_size = args.batch;
+    let mut loader = warehouse::loader(config, backend)
+        .start()
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "loading {} tables from Kafka at {} (group {}) into {database}",
+        loader.tables().count(),
+        args.kafka,
+        args.group
+    );
+    let (started, mut last_report, mut last_record) =
+        (Instant::now(), Instant::now(), Instant::now());
+    let mut seen = 0;
+    let stats = loader
+        .run(|stats| {
+            if stats.records != seen {
+                seen = stats.records;
+                last_record = Instant::now();
+            }
+            if last_report.elapsed() >= Duration::from_secs(1) {
+                last_report = Instant::now();
+                eprintln!(
+                    "  {} rows written, {} replayed rows skipped, {} rejected, {} batches",
+                    stats.inserted, stats.duplicates, stats.rejected, stats.batches
+                );
+            }
+            args.exit_when_idle
+                .is_some_and(|idle| last_record.elapsed() >= idle)
+        })
+        .map_err(|e| e.to_string())?;
+    println!(
+        "loaded: records={} inserted={} duplicates={} skipped={} rejected={} batches={} commit_failures={} seconds={:.2}",
+        stats.records,
+        stats.inserted,
+        stats.duplicates,
+        stats.skipped,
+        stats.rejected,
+        stats.batches,
+        stats.commit_failures,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let loaded = match (&args.postgres, &args.sqlite) {
+        (Some(_), Some(_)) => Err(format!("choose one of --postgres and --sqlite\n{USAGE}")),
+        (Some(url), None) => Postgres::connect(url)
+            .map_err(|e| e.to_string())
+            .and_then(|db| load(&args, db, &format!("PostgreSQL ({url})"))),
+        (None, path) => {
+            let path = path
+                .clone()
+                .unwrap_or_else(|| "order_flow_warehouse.db".into());
+            Sqlite::open(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|db| load(&args, db, &format!("SQLite ({path})")))
+        }
+    };
+    match loaded {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
