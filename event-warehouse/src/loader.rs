@@ -155,7 +155,11 @@ impl<B: Backend> Loader<B> {
             .set("group.id", &config.group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            // A loader that crashed holds its partitions until its session times out:
+            // 10 s (Kafka's default before 3.0) rather than 45 s gets a restart going sooner.
+            // For restarts without any wait, set `group.instance.id` (static membership).
+            .set("session.timeout.ms", "10000");
         for (key, value) in &config.properties {
             client.set(key, value);
         }
