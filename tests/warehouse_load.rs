@@ -80,7 +80,11 @@ fn every_published_event_is_exactly_one_row_with_every_column_equal() {
     );
     assert_eq!(rows.len(), expected.len(), "one row per published event");
     // A fresh database: this loader wrote every one of them (plus other runs' events).
-    assert!(loaded.stats.inserted >= expected.len() as u64, "{:?}", loaded.stats);
+    assert!(
+        loaded.stats.inserted >= expected.len() as u64,
+        "{:?}",
+        loaded.stats
+    );
     let mut compared = 0;
     for (event_id, (table, row)) in &expected {
         let LoadedRow {

@@ -35,7 +35,10 @@ pub fn publish(orders: u64, seed: u64) -> Published {
     let recording = RecordingSink::new();
     let events = Dispatcher::builder()
         .recording(&recording)
-        .kafka(KafkaConfig::new(services::kafka_bootstrap()))
+        // 100,000 events at full speed can outrun the queue: wait for room rather than drop.
+        .kafka(
+            KafkaConfig::new(services::kafka_bootstrap()).block_when_full(Duration::from_secs(30)),
+        )
         .build()
         .unwrap();
     let summary = simulate::run(&events, scenario, |_, _| {});

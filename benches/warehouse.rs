@@ -1,0 +1,203 @@
+//! Warehouse load throughput into the real PostgreSQL, against its floor: PostgreSQL's own
+//! `COPY ... FROM` a file of the same rows, into the same tables with the same keys.
+//!
+//! The loader's side is the whole leg: consume the records from the broker with a consumer
+//! group, decode them, write each batch in one transaction (`COPY` into staging, then
+//! `INSERT ... ON CONFLICT (event_id) DO NOTHING`) and commit the offsets. The floor only
+//! parses a file the server already has and fills the tables.
+//!
+//! Each iteration loads the same 100,000 order-flow events (published once, at setup)
+//! into emptied tables, so both sides write the same rows. `BENCH_ORDERS` changes the
+//! size. Needs the services: `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
+//!
+//!     cargo bench --features warehouse,statsd --bench warehouse
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use event_runtime::{Dispatcher, KafkaConfig};
+use event_warehouse::{Backend, LoaderConfig, Postgres};
+use multi_dispatch_events::order_flow::simulate::{self, Scenario};
+use multi_dispatch_events::order_flow::warehouse::{loader, rows_of_run};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+
+const TOPICS: [&str; 2] = ["orders", "payments"];
+const TABLES: [&str; 7] = [
+    "order_placed",
+    "payment_attempted",
+    "payment_succeeded",
+    "payment_failed",
+    "order_sent_to_restaurant",
+    "order_collected",
+    "order_delivered",
+];
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: scripts/services.sh start && eval \"$(scripts/services.sh env)\""
+        )
+    })
+}
+
+/// The end offsets of the topics: where the records published next begin.
+fn end_offsets(bootstrap: &str) -> TopicPartitionList {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let mut offsets = TopicPartitionList::new();
+    for topic in TOPICS {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .unwrap();
+        for p in metadata.topics()[0].partitions() {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
+                .unwrap();
+            offsets
+                .add_partition_offset(topic, p.id(), Offset::Offset(high))
+                .unwrap();
+        }
+    }
+    offsets
+}
+
+/// A new consumer group that starts at `offsets`: each iteration reads the same records.
+fn group_starting_at(bootstrap: &str, offsets: &TopicPartitionList) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let group = format!("bench-warehouse-{nanos}");
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", &group)
+        .create()
+        .unwrap();
+    consumer.commit(offsets, CommitMode::Sync).unwrap();
+    group
+}
+
+fn truncate(db: &mut Postgres) {
+    db.execute(&format!("TRUNCATE {}", TABLES.join(", ")))
+        .unwrap();
+}
+
+fn warehouse(c: &mut Criterion) {
+    let bootstrap = env("KAFKA_BOOTSTRAP_SERVERS");
+    let admin_url = env("POSTGRES_TEST_URL");
+    let orders: u64 = std::env::var("BENCH_ORDERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16_500);
+
+    // A database of its own, and the run's records published once.
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let database = format!("bench_{nanos}");
+    Postgres::connect(&admin_url)
+        .unwrap()
+        .execute(&format!("CREATE DATABASE {database}"))
+        .unwrap();
+    let url = format!("{}/{database}", admin_url.rsplit_once('/').unwrap().0);
+    let start = end_offsets(&bootstrap);
+    let scenario = Scenario {
+        orders,
+        seed: 3,
+        run_id: nanos as u64,
+    };
+    let events = Dispatcher::builder()
+        // A bulk load: wait for room in the queue rather than drop.
+        .kafka(KafkaConfig::new(bootstrap.as_str()).block_when_full(Duration::from_secs(30)))
+        .build()
+        .unwrap();
+    let summary = simulate::run(&events, scenario, |_, _| {});
+    let report = events.shutdown(Duration::from_secs(120)).unwrap();
+    assert_eq!(report.undelivered(), 0, "{report:?}");
+    let rows = summary.events;
+    let prefix = scenario.order_prefix();
+    let mut db = Postgres::connect(&url).unwrap();
+
+    let load_once = |db: &mut Postgres| -> Duration {
+        let group = group_starting_at(&bootstrap, &start);
+        let mut running = loader(
+            LoaderConfig::new(bootstrap.as_str(), group),
+            Postgres::connect(&url).unwrap(),
+        )
+        .start()
+        .unwrap();
+        // The loader creates the tables on its first start.
+        truncate(db);
+        let started = Instant::now();
+        let mut loaded = 0;
+        while loaded < rows {
+            running.load_batch().unwrap();
+            loaded = running.stats().inserted;
+        }
+        let elapsed = started.elapsed();
+        assert_eq!(
+            rows_of_run(db, &prefix).unwrap(),
+            rows,
+            "exactly the run's rows"
+        );
+        elapsed
+    };
+
+    // The floor's input: the same rows, written by the server to files it can read back.
+    load_once(&mut db);
+    let dir = std::env::temp_dir().join(format!("bench-warehouse-{nanos}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The server runs as another user: it must be able to write here.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let files: Vec<(String, String)> = TABLES
+        .iter()
+        .map(|t| {
+            (
+                t.to_string(),
+                dir.join(format!("{t}.copy")).display().to_string(),
+            )
+        })
+        .collect();
+    for (table, file) in &files {
+        db.execute(&format!("COPY {table} TO '{file}'")).unwrap();
+    }
+
+    let mut group = c.benchmark_group("warehouse");
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(30));
+    group.throughput(Throughput::Elements(rows));
+    group.bench_function("loader: Kafka -> decode -> PostgreSQL", |b| {
+        b.iter_custom(|iterations| (0..iterations).map(|_| load_once(&mut db)).sum())
+    });
+    group.bench_function("floor: COPY FROM file", |b| {
+        b.iter_custom(|iterations| {
+            (0..iterations)
+                .map(|_| {
+                    truncate(&mut db);
+                    let started = Instant::now();
+                    for (table, file) in &files {
+                        db.execute(&format!("COPY {table} FROM '{file}'")).unwrap();
+                    }
+                    let elapsed = started.elapsed();
+                    assert_eq!(rows_of_run(&mut db, &prefix).unwrap(), rows);
+                    elapsed
+                })
+                .sum()
+        })
+    });
+    group.finish();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+criterion_group!(benches, warehouse);
+criterion_main!(benches);
