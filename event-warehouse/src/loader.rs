@@ -174,24 +174,32 @@ impl<B: Backend> Loader<B> {
             .map(|(i, e)| (e.table.message, i))
             .collect();
         Ok(RunningLoader {
-            config,
+            reader: Reader {
+                config,
+                events,
+                by_message,
+                consumer,
+            },
             backend,
-            events,
-            by_message,
-            consumer,
             stats: LoadStats::default(),
         })
     }
 }
 
-/// A loader in its consumer group. Call [`RunningLoader::load_batch`] in a loop.
+/// A loader in its consumer group. Call [`RunningLoader::load_batch`] in a loop, or
+/// [`RunningLoader::run`], which overlaps reading the next batch with writing this one.
 pub struct RunningLoader<B: Backend> {
-    config: LoaderConfig,
+    reader: Reader,
     backend: B,
+    stats: LoadStats,
+}
+
+/// The Kafka side: the consumer and how to turn its records into rows.
+struct Reader {
+    config: LoaderConfig,
     events: Vec<EventTable>,
     by_message: HashMap<&'static str, usize>,
     consumer: BaseConsumer,
-    stats: LoadStats,
 }
 
 /// One consumed record, sorted into its table or the rejects.
@@ -201,16 +209,28 @@ enum Sorted {
     Skip,
 }
 
-impl<B: Backend> RunningLoader<B> {
-    /// Consumes up to one batch, writes it in one transaction, then commits its offsets.
-    /// Waits up to the linger time for a first record; returns an empty result if none came.
-    pub fn load_batch(&mut self) -> Result<Written, WarehouseError> {
-        let mut rows: Vec<Vec<Row>> = vec![Vec::new(); self.events.len()];
-        let mut rejects = Vec::new();
-        let mut next_offsets: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        let mut consumed = 0usize;
+/// A batch read from Kafka, not yet written.
+struct Collected {
+    rows: Vec<Vec<Row>>,
+    rejects: Vec<Reject>,
+    next_offsets: BTreeMap<(String, i32), i64>,
+    consumed: u64,
+    skipped: u64,
+}
+
+impl Reader {
+    /// Polls up to one batch: waits up to the linger time for a first record, then until
+    /// the batch is full or has lingered that long since its first record.
+    fn collect(&self) -> Result<Option<Collected>, WarehouseError> {
+        let mut batch = Collected {
+            rows: vec![Vec::new(); self.events.len()],
+            rejects: Vec::new(),
+            next_offsets: BTreeMap::new(),
+            consumed: 0,
+            skipped: 0,
+        };
         let mut deadline = Instant::now() + self.config.batch_linger;
-        while consumed < self.config.batch_size {
+        while batch.consumed < self.config.batch_size as u64 {
             let Some(wait) = deadline.checked_duration_since(Instant::now()) else {
                 break;
             };
@@ -218,49 +238,46 @@ impl<B: Backend> RunningLoader<B> {
                 break;
             };
             let message = message?;
-            if consumed == 0 {
+            if batch.consumed == 0 {
                 // The batch lingers from its first record, not from the call.
                 deadline = Instant::now() + self.config.batch_linger;
             }
-            consumed += 1;
-            next_offsets.insert(
+            batch.consumed += 1;
+            batch.next_offsets.insert(
                 (message.topic().to_owned(), message.partition()),
                 message.offset() + 1,
             );
             match self.sort(&message) {
-                Sorted::Row(table, row) => rows[table].push(row),
-                Sorted::Reject(reject) => rejects.push(reject),
-                Sorted::Skip => self.stats.skipped += 1,
+                Sorted::Row(table, row) => batch.rows[table].push(row),
+                Sorted::Reject(reject) => batch.rejects.push(reject),
+                Sorted::Skip => batch.skipped += 1,
             }
         }
-        if consumed == 0 {
-            return Ok(Written::default());
-        }
-        let batch = Batch {
+        Ok((batch.consumed > 0).then_some(batch))
+    }
+
+    /// The rows of a collected batch, by table, for a backend to write.
+    fn batch<'a>(&'a self, collected: &mut Collected) -> Batch<'a> {
+        Batch {
             tables: self
                 .events
                 .iter()
-                .zip(rows)
+                .zip(collected.rows.iter_mut())
                 .filter(|(_, rows)| !rows.is_empty())
-                .map(|(event, rows)| (&event.table, rows))
+                .map(|(event, rows)| (&event.table, std::mem::take(rows)))
                 .collect(),
-            rejects,
-        };
-        let written = self.backend.write(&batch)?;
-        // Only now, with the rows durable, may the group move past them.
+            rejects: std::mem::take(&mut collected.rejects),
+        }
+    }
+
+    /// Commits a written batch's offsets. Only called once its rows are durable, so the
+    /// group never moves past a row that is not in the database.
+    fn commit(&self, collected: &Collected) -> Result<bool, WarehouseError> {
         let mut offsets = TopicPartitionList::new();
-        for ((topic, partition), next) in &next_offsets {
+        for ((topic, partition), next) in &collected.next_offsets {
             offsets.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
         }
-        if self.consumer.commit(&offsets, CommitMode::Sync).is_err() {
-            self.stats.commit_failures += 1;
-        }
-        self.stats.records += consumed as u64;
-        self.stats.inserted += written.inserted;
-        self.stats.duplicates += written.duplicates;
-        self.stats.rejected += written.rejected;
-        self.stats.batches += 1;
-        Ok(written)
+        Ok(self.consumer.commit(&offsets, CommitMode::Sync).is_ok())
     }
 
     fn sort(&self, message: &BorrowedMessage<'_>) -> Sorted {
@@ -313,16 +330,103 @@ impl<B: Backend> RunningLoader<B> {
             Err(error) => reject(format!("{schema_name} did not decode: {error}")),
         }
     }
+}
+
+impl LoadStats {
+    fn add(&mut self, collected: &Collected, written: Written, committed: bool) {
+        self.records += collected.consumed;
+        self.skipped += collected.skipped;
+        self.inserted += written.inserted;
+        self.duplicates += written.duplicates;
+        self.rejected += written.rejected;
+        self.batches += 1;
+        if !committed {
+            self.commit_failures += 1;
+        }
+    }
+}
+
+impl<B: Backend> RunningLoader<B> {
+    /// Consumes up to one batch, writes it in one transaction, then commits its offsets.
+    /// Waits up to the linger time for a first record; returns an empty result if none came.
+    pub fn load_batch(&mut self) -> Result<Written, WarehouseError> {
+        let Some(mut collected) = self.reader.collect()? else {
+            return Ok(Written::default());
+        };
+        let written = self.backend.write(&self.reader.batch(&mut collected))?;
+        let committed = self.reader.commit(&collected)?;
+        self.stats.add(&collected, written, committed);
+        Ok(written)
+    }
 
     /// Loads batches until `stop` says so (it sees the totals before each batch).
+    ///
+    /// Reading and writing overlap: while one batch is written (on a thread of its own),
+    /// the next is read and decoded, so the database and the decoding use a core each.
+    /// At most one batch is in flight, and a batch's offsets are committed only after its
+    /// write returned: the guarantees of [`RunningLoader::load_batch`] hold.
     pub fn run(
         &mut self,
         mut stop: impl FnMut(&LoadStats) -> bool,
     ) -> Result<LoadStats, WarehouseError> {
-        while !stop(&self.stats) {
-            self.load_batch()?;
-        }
-        Ok(self.stats)
+        let RunningLoader {
+            reader,
+            backend,
+            stats,
+        } = self;
+        let reader: &Reader = reader;
+        std::thread::scope(|scope| {
+            let (to_writer, batches) = std::sync::mpsc::sync_channel::<Batch<'_>>(0);
+            let (to_reader, results) = std::sync::mpsc::sync_channel(0);
+            let writer = scope.spawn(move || {
+                for batch in batches {
+                    let result = backend.write(&batch);
+                    let failed = result.is_err();
+                    if to_reader.send(result).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            let writer_gone = || WarehouseError::Database("the writer thread stopped".into());
+            let mut in_flight: Option<Collected> = None;
+            let outcome = loop {
+                let stopping = stop(stats);
+                if stopping && in_flight.is_none() {
+                    break Ok(*stats);
+                }
+                let next = if stopping {
+                    None
+                } else {
+                    match reader.collect() {
+                        Ok(next) => next,
+                        Err(error) => break Err(error),
+                    }
+                };
+                if let Some(done) = in_flight.take() {
+                    let written = match results.recv() {
+                        Ok(Ok(written)) => written,
+                        Ok(Err(error)) => break Err(error),
+                        Err(_) => break Err(writer_gone()),
+                    };
+                    match reader.commit(&done) {
+                        Ok(committed) => stats.add(&done, written, committed),
+                        Err(error) => break Err(error),
+                    }
+                }
+                if let Some(mut collected) = next {
+                    if to_writer.send(reader.batch(&mut collected)).is_err() {
+                        break Err(writer_gone());
+                    }
+                    in_flight = Some(collected);
+                }
+            };
+            // Ends the writer's loop; a batch still in flight is not committed, so it is
+            // read again after a restart.
+            drop(to_writer);
+            drop(results);
+            writer.join().expect("the writer thread does not panic");
+            outcome
+        })
     }
 
     /// Loads until no record has arrived for `idle`.
@@ -350,6 +454,6 @@ impl<B: Backend> RunningLoader<B> {
 
     /// The tables this loader writes.
     pub fn tables(&self) -> impl Iterator<Item = &Table> {
-        self.events.iter().map(|e| &e.table)
+        self.reader.events.iter().map(|e| &e.table)
     }
 }

@@ -90,7 +90,7 @@ impl SqlValue {
 }
 
 /// A SQL database the loader writes to.
-pub trait Backend {
+pub trait Backend: Send {
     /// The SQL type of a column kind in this dialect.
     fn sql_type(&self, kind: ColumnKind) -> &'static str;
     /// Runs statements with no result.

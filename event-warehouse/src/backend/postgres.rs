@@ -1,13 +1,16 @@
-//! PostgreSQL, the real server. A batch is streamed with `COPY` into a temporary staging
-//! table, then moved with `INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING`, in
-//! one transaction: `COPY` is the fastest way in, and the insert makes replays idempotent.
+//! PostgreSQL, the real server. A batch is one transaction, streamed with `COPY` (the
+//! fastest way in) straight into each table. If that breaks the event-id key (a batch
+//! replayed after a crash), that table's rows go through a temporary staging table and
+//! `INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING` instead, so replays are
+//! idempotent without making every batch pay for it.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+use postgres::error::SqlState;
 use postgres::types::Type;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Transaction};
 
 use super::{Backend, Batch, SqlValue, Written, DEFINITIONS_TABLE, REJECTS_TABLE};
 use crate::error::WarehouseError;
@@ -93,6 +96,21 @@ fn copy_text(out: &mut String, value: &str) {
     }
 }
 
+/// Streams a `COPY ... FROM STDIN` of prepared text rows; the rows copied.
+fn copy_into(
+    transaction: &mut Transaction<'_>,
+    table: &str,
+    columns: &str,
+    rows: &str,
+) -> Result<u64, postgres::Error> {
+    let mut copy = transaction.copy_in(&format!("COPY {table} ({columns}) FROM STDIN"))?;
+    // A failed write means the server ended the COPY: `finish` returns its reason.
+    if copy.write_all(rows.as_bytes()).is_err() {
+        return copy.finish();
+    }
+    copy.finish()
+}
+
 /// PostgreSQL text cannot hold NUL; such a row is rejected rather than failing the batch.
 fn unstorable(row: &[Cell]) -> bool {
     row.iter()
@@ -159,15 +177,10 @@ impl Backend for Postgres {
     fn write(&mut self, batch: &Batch<'_>) -> Result<Written, WarehouseError> {
         let mut written = Written::default();
         let mut rejects = batch.rejects.clone();
+        let mut staged_now = Vec::new();
         let mut transaction = self.client.transaction()?;
         for (table, rows) in &batch.tables {
             let stage = quoted(&format!("stage_{}", table.name));
-            if !self.staged.contains(&table.name) {
-                transaction.batch_execute(&format!(
-                    "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {}) ON COMMIT DELETE ROWS",
-                    quoted(&table.name)
-                ))?;
-            }
             let columns = table
                 .column_names()
                 .map(quoted)
@@ -206,10 +219,32 @@ impl Backend for Postgres {
                 }
                 buffer.push('\n');
             }
-            let mut copy = transaction.copy_in(&format!("COPY {stage} ({columns}) FROM STDIN"))?;
-            copy.write_all(buffer.as_bytes())
-                .map_err(|e| WarehouseError::Database(format!("COPY into {stage}: {e}")))?;
-            let staged = copy.finish()?;
+            // Fast path: COPY straight into the table. Only a replay (after a crash) or a
+            // duplicate record breaks the primary key; then this table's rows of the batch
+            // go through staging instead, where rows already present are skipped.
+            let direct = {
+                let mut savepoint = transaction.savepoint("direct_copy")?;
+                match copy_into(&mut savepoint, &quoted(&table.name), &columns, buffer) {
+                    Ok(copied) => {
+                        savepoint.commit()?;
+                        Some(copied)
+                    }
+                    Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => None,
+                    Err(error) => return Err(error.into()),
+                }
+            };
+            if let Some(copied) = direct {
+                written.inserted += copied;
+                continue;
+            }
+            if !self.staged.contains(&table.name) {
+                transaction.batch_execute(&format!(
+                    "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {}) ON COMMIT DELETE ROWS",
+                    quoted(&table.name)
+                ))?;
+                staged_now.push(table.name.clone());
+            }
+            let staged = copy_into(&mut transaction, &stage, &columns, buffer)?;
             let inserted = transaction.execute(
                 &format!(
                     "INSERT INTO {} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (event_id) DO NOTHING",
@@ -231,9 +266,7 @@ impl Backend for Postgres {
             written.rejected += 1;
         }
         transaction.commit()?;
-        for (table, _) in &batch.tables {
-            self.staged.insert(table.name.clone());
-        }
+        self.staged.extend(staged_now);
         Ok(written)
     }
 
