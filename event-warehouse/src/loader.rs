@@ -308,6 +308,13 @@ impl Reader {
         let Some(event_id) = header(header::EVENT_ID) else {
             return reject(format!("no `{}` header", header::EVENT_ID));
         };
+        // The primary key: a value no table could hold would fail the whole batch.
+        if crate::text::parse_uuid(event_id).is_none() {
+            return reject(format!(
+                "the `{}` header {event_id:?} is not a UUID",
+                header::EVENT_ID
+            ));
+        }
         let meta = RecordMeta {
             event_id: event_id.to_owned(),
             published_at: message

@@ -59,9 +59,33 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The 16 bytes of a UUID in its canonical text form (hyphens optional, any case).
+pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
+    if hex.len() != 32 || text.len() > 36 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let pair = std::str::from_utf8(pair).ok()?;
+        bytes[i] = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_parse_only_in_their_text_form() {
+        let bytes = parse_uuid("01a217fe-9be3-7000-9139-59794b914441").unwrap();
+        assert_eq!(bytes[0], 0x01);
+        assert_eq!(bytes[15], 0x41);
+        assert_eq!(parse_uuid("01A217FE9BE37000913959794B914441"), Some(bytes));
+        assert_eq!(parse_uuid("not-a-uuid"), None);
+        assert_eq!(parse_uuid("01a217fe-9be3-7000-9139-59794b91444z"), None);
+    }
 
     #[test]
     fn rfc3339_matches_known_instants() {
