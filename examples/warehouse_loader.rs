@@ -36,7 +36,7 @@ fn parse_args() -> Result<Args, String> {
         postgres: None,
         sqlite: None,
         group: "order-flow-warehouse".into(),
-        batch: 5_000,
+        batch: LoaderConfig::new("", "").batch_size,
         exit_when_idle: None,
     };
     let mut given = std::env::args().skip(1);

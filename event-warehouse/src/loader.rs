@@ -4,7 +4,7 @@
 //! its offsets committed. A crash between the two replays the batch on restart, and the
 //! primary key on the event id turns the replay into no-ops.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use event_runtime::{confluent, header, DecodeError, Event};
@@ -34,12 +34,13 @@ pub struct LoaderConfig {
 }
 
 impl LoaderConfig {
-    /// Defaults: batches of 5,000 records or 200 ms, whichever comes first.
+    /// Defaults: batches of 20,000 records or 200 ms, whichever comes first. Large batches
+    /// amortize the transaction and the offset commit; two are in memory at most.
     pub fn new(bootstrap_servers: impl Into<String>, group_id: impl Into<String>) -> Self {
         LoaderConfig {
             bootstrap_servers: bootstrap_servers.into(),
             group_id: group_id.into(),
-            batch_size: 5_000,
+            batch_size: 20_000,
             batch_linger: Duration::from_millis(200),
             properties: Vec::new(),
         }
@@ -213,7 +214,8 @@ enum Sorted {
 struct Collected {
     rows: Vec<Vec<Row>>,
     rejects: Vec<Reject>,
-    next_offsets: BTreeMap<(String, i32), i64>,
+    /// (topic, partition, next offset), one entry per partition seen: few, so a list.
+    next_offsets: Vec<(String, i32, i64)>,
     consumed: u64,
     skipped: u64,
 }
@@ -225,7 +227,7 @@ impl Reader {
         let mut batch = Collected {
             rows: vec![Vec::new(); self.events.len()],
             rejects: Vec::new(),
-            next_offsets: BTreeMap::new(),
+            next_offsets: Vec::new(),
             consumed: 0,
             skipped: 0,
         };
@@ -243,10 +245,16 @@ impl Reader {
                 deadline = Instant::now() + self.config.batch_linger;
             }
             batch.consumed += 1;
-            batch.next_offsets.insert(
-                (message.topic().to_owned(), message.partition()),
-                message.offset() + 1,
-            );
+            let (topic, partition, next) =
+                (message.topic(), message.partition(), message.offset() + 1);
+            match batch
+                .next_offsets
+                .iter_mut()
+                .find(|(t, p, _)| *p == partition && t == topic)
+            {
+                Some(entry) => entry.2 = next,
+                None => batch.next_offsets.push((topic.to_owned(), partition, next)),
+            }
             match self.sort(&message) {
                 Sorted::Row(table, row) => batch.rows[table].push(row),
                 Sorted::Reject(reject) => batch.rejects.push(reject),
@@ -274,7 +282,7 @@ impl Reader {
     /// group never moves past a row that is not in the database.
     fn commit(&self, collected: &Collected) -> Result<bool, WarehouseError> {
         let mut offsets = TopicPartitionList::new();
-        for ((topic, partition), next) in &collected.next_offsets {
+        for (topic, partition, next) in &collected.next_offsets {
             offsets.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
         }
         Ok(self.consumer.commit(&offsets, CommitMode::Sync).is_ok())

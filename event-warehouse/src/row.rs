@@ -47,7 +47,8 @@ pub type Row = Vec<Cell>;
 
 /// The row of a decoded event.
 pub fn row_of<E: Event>(event: &E, meta: &RecordMeta) -> Row {
-    let mut row = Vec::with_capacity(E::fields().len() + 4);
+    // Room for a typical event's fields and the four record columns without regrowing.
+    let mut row = Vec::with_capacity(16);
     event.for_each_field(|_, value| {
         row.push(match value {
             FieldValue::Single(value) => cell_of(value),
