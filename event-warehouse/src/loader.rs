@@ -233,11 +233,19 @@ impl Reader {
         };
         let mut deadline = Instant::now() + self.config.batch_linger;
         while batch.consumed < self.config.batch_size as u64 {
-            let Some(wait) = deadline.checked_duration_since(Instant::now()) else {
-                break;
-            };
-            let Some(message) = self.consumer.poll(wait) else {
-                break;
+            // Take what is already fetched without reading the clock; only when nothing
+            // is, wait for the rest of the linger time.
+            let message = match self.consumer.poll(Duration::ZERO) {
+                Some(message) => message,
+                None => {
+                    let Some(wait) = deadline.checked_duration_since(Instant::now()) else {
+                        break;
+                    };
+                    let Some(message) = self.consumer.poll(wait) else {
+                        break;
+                    };
+                    message
+                }
             };
             let message = message?;
             if batch.consumed == 0 {
@@ -289,15 +297,18 @@ impl Reader {
     }
 
     fn sort(&self, message: &BorrowedMessage<'_>) -> Sorted {
-        let header = |name: &str| {
-            message.headers().and_then(|headers| {
-                headers
-                    .iter()
-                    .find(|h| h.key == name)
-                    .and_then(|h| h.value)
-                    .and_then(|v| std::str::from_utf8(v).ok())
-            })
-        };
+        // One pass over the headers (each key is checked as UTF-8 on the way).
+        let (mut schema_name, mut event_id) = (None, None);
+        if let Some(headers) = message.headers() {
+            for h in headers.iter() {
+                let value = || h.value.and_then(|v| std::str::from_utf8(v).ok());
+                if h.key == header::SCHEMA_NAME {
+                    schema_name = value();
+                } else if h.key == header::EVENT_ID {
+                    event_id = value();
+                }
+            }
+        }
         let reject = |reason: String| {
             Sorted::Reject(Reject {
                 topic: message.topic().to_owned(),
@@ -307,13 +318,13 @@ impl Reader {
                 payload: message.payload().unwrap_or_default().to_vec(),
             })
         };
-        let Some(schema_name) = header(header::SCHEMA_NAME) else {
+        let Some(schema_name) = schema_name else {
             return reject(format!("no `{}` header", header::SCHEMA_NAME));
         };
         let Some(&table) = self.by_message.get(schema_name) else {
             return Sorted::Skip;
         };
-        let Some(event_id) = header(header::EVENT_ID) else {
+        let Some(event_id) = event_id else {
             return reject(format!("no `{}` header", header::EVENT_ID));
         };
         // The primary key: a value no table could hold would fail the whole batch.
@@ -417,22 +428,28 @@ impl<B: Backend> RunningLoader<B> {
                         Err(error) => break Err(error),
                     }
                 };
-                if let Some(done) = in_flight.take() {
-                    let written = match results.recv() {
-                        Ok(Ok(written)) => written,
+                // The previous batch's write must be done before the next one starts
+                // (one in flight) and before its offsets are committed.
+                let done = match in_flight.take() {
+                    Some(done) => match results.recv() {
+                        Ok(Ok(written)) => Some((done, written)),
                         Ok(Err(error)) => break Err(error),
                         Err(_) => break Err(writer_gone()),
-                    };
-                    match reader.commit(&done) {
-                        Ok(committed) => stats.add(&done, written, committed),
-                        Err(error) => break Err(error),
-                    }
-                }
+                    },
+                    None => None,
+                };
+                // Hand the next batch over first, so the database works during the commit.
                 if let Some(mut collected) = next {
                     if to_writer.send(reader.batch(&mut collected)).is_err() {
                         break Err(writer_gone());
                     }
                     in_flight = Some(collected);
+                }
+                if let Some((done, written)) = done {
+                    match reader.commit(&done) {
+                        Ok(committed) => stats.add(&done, written, committed),
+                        Err(error) => break Err(error),
+                    }
                 }
             };
             // Ends the writer's loop; a batch still in flight is not committed, so it is

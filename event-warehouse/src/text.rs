@@ -61,16 +61,18 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The 16 bytes of a UUID in its canonical text form (hyphens optional, any case).
 pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
-    let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
-    if hex.len() != 32 || text.len() > 36 {
+    if text.len() > 36 {
         return None;
     }
     let mut bytes = [0u8; 16];
-    for (i, pair) in hex.chunks(2).enumerate() {
-        let pair = std::str::from_utf8(pair).ok()?;
-        bytes[i] = u8::from_str_radix(pair, 16).ok()?;
+    let mut nibbles = 0;
+    for c in text.bytes().filter(|b| *b != b'-') {
+        let nibble = (c as char).to_digit(16)? as u8;
+        let byte = bytes.get_mut(nibbles / 2)?;
+        *byte = (*byte << 4) | nibble;
+        nibbles += 1;
     }
-    Some(bytes)
+    (nibbles == 32).then_some(bytes)
 }
 
 #[cfg(test)]
