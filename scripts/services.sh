@@ -15,6 +15,9 @@ controller_port=${KAFKA_TEST_CONTROLLER_PORT:-19093}
 statsd_port=${STATSD_TEST_PORT:-19125}
 statsd_web_port=${STATSD_TEST_WEB_PORT:-19102}
 pg_port=${POSTGRES_TEST_PORT:-15432}
+# Outside the checkout: the server runs as the postgres user when we are root, and it must
+# be able to reach its data directory wherever the repository was cloned (/root is 0700).
+pg_home=${POSTGRES_TEST_HOME:-/tmp/multi-dispatch-events-postgres-$pg_port}
 statsd_exporter_version=v0.30.0
 
 log() { echo "[services] $*" >&2; }
@@ -75,7 +78,7 @@ as_pg_owner() {
 }
 
 start_postgres() {
-  local home="$dir/postgres" bin
+  local home="$pg_home" bin
   bin=$(pg_bin)
   if [[ -f "$home/data/postmaster.pid" ]] && port_open "$pg_port"; then return; fi
   rm -rf "$home" && mkdir -p "$home"
@@ -89,7 +92,7 @@ start_postgres() {
 }
 
 stop_postgres() {
-  local home="$dir/postgres"
+  local home="$pg_home"
   [[ -f "$home/data/postmaster.pid" ]] || return 0
   as_pg_owner "$(pg_bin)/pg_ctl" -D "$home/data" -m fast -w stop >&2 || true
 }
