@@ -6,7 +6,7 @@
 //! `INSERT ... ON CONFLICT (event_id) DO NOTHING`) and commit the offsets. The floor only
 //! parses a file the server already has and fills the tables.
 //!
-//! Each iteration loads the same 100,000 order-flow events (published once, at setup)
+//! Each iteration loads the same 100,382 order-flow events (published once, at setup)
 //! into emptied tables, so both sides write the same rows. The loader is measured twice:
 //! in steady state (from its first batch on, as a running loader loads) and including
 //! its start (joining the consumer group), which a floor with an open connection skips. `BENCH_ORDERS` changes the
