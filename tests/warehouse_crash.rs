@@ -155,6 +155,24 @@ fn loaded_so_far(db: &mut Postgres, prefix: &str) -> u64 {
     rows_of_run(db, prefix).unwrap_or(0)
 }
 
+/// Waits until `rows` rows of this run are in, while the loader keeps running.
+fn wait_until_loaded(loader: &mut Child, db: &mut Postgres, prefix: &str, rows: u64) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut loaded = 0;
+    while loaded < rows {
+        assert!(
+            loader.try_wait().unwrap().is_none(),
+            "the loader exited by itself"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "loaded {loaded} of {rows} rows in 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        loaded = loaded_so_far(db, prefix);
+    }
+}
+
 #[test]
 fn a_loader_killed_mid_load_loses_nothing_duplicates_nothing_and_never_commits_ahead() {
     let published = warehouse::publish(8_000, 5);
@@ -166,20 +184,7 @@ fn a_loader_killed_mid_load_loses_nothing_duplicates_nothing_and_never_commits_a
 
     for share in [0.25, 0.6] {
         let mut child = spawn_loader(&url, &group, &[]);
-        let deadline = Instant::now() + Duration::from_secs(300);
-        let mut loaded = 0;
-        while loaded < (total as f64 * share) as u64 {
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "the loader exited by itself"
-            );
-            assert!(
-                Instant::now() < deadline,
-                "loaded {loaded} of {total} in 300 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-            loaded = loaded_so_far(&mut db, &prefix);
-        }
+        wait_until_loaded(&mut child, &mut db, &prefix, (total as f64 * share) as u64);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let at_kill = loaded_so_far(&mut db, &prefix);
@@ -193,18 +198,7 @@ fn a_loader_killed_mid_load_loses_nothing_duplicates_nothing_and_never_commits_a
 
     // Restarted, it carries on from the committed offsets to the end.
     let mut child = spawn_loader(&url, &group, &[]);
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while loaded_so_far(&mut db, &prefix) < total {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the loader exited by itself"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "the restarted loader did not finish in 300 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_loaded(&mut child, &mut db, &prefix, total);
     child.kill().unwrap();
     child.wait().unwrap();
 

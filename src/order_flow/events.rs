@@ -49,6 +49,17 @@ pub enum FailureReason {
     InvalidToken,
 }
 
+/// The name of every event of the order flow, in the order it happens.
+pub const EVENT_NAMES: [&str; 7] = [
+    OrderPlaced::NAME,
+    PaymentAttempted::NAME,
+    PaymentSucceeded::NAME,
+    PaymentFailed::NAME,
+    OrderSentToRestaurant::NAME,
+    OrderCollected::NAME,
+    OrderDelivered::NAME,
+];
+
 /// A user placed an order.
 #[derive(Event, Clone, Debug, PartialEq)]
 #[event(name = "order.placed", topic = "orders")]

@@ -220,15 +220,7 @@ fn all<T: Tag>() -> impl Iterator<Item = T> {
 /// and failures per market and platform.
 pub fn agreements(metrics: &MetricsView, warehouse: &WarehouseView) -> Vec<Agreement> {
     let mut out = Vec::new();
-    for name in [
-        OrderPlaced::NAME,
-        PaymentAttempted::NAME,
-        PaymentSucceeded::NAME,
-        PaymentFailed::NAME,
-        OrderSentToRestaurant::NAME,
-        OrderCollected::NAME,
-        OrderDelivered::NAME,
-    ] {
+    for name in EVENT_NAMES {
         out.push(Agreement {
             what: format!("{name} events"),
             metrics: metrics.count(name, &[]),

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use event_runtime::{Event, Tag};
+use event_runtime::Tag;
 use event_warehouse::{
     Backend, LoadStats, Loader, LoaderConfig, RunningLoader, SqlValue, WarehouseError,
 };
@@ -89,16 +89,6 @@ fn count(value: &SqlValue) -> Result<u64, String> {
         .and_then(|v| u64::try_from(v).ok())
         .ok_or_else(|| format!("a count is {value:?}"))
 }
-
-const EVENT_NAMES: [&str; 7] = [
-    OrderPlaced::NAME,
-    PaymentAttempted::NAME,
-    PaymentSucceeded::NAME,
-    PaymentFailed::NAME,
-    OrderSentToRestaurant::NAME,
-    OrderCollected::NAME,
-    OrderDelivered::NAME,
-];
 
 /// The warehouse view computed by the SQL queries over the loaded tables.
 pub fn view_from_sql(

@@ -23,6 +23,18 @@ pub const DEFINITIONS_TABLE: &str = "event_definitions";
 /// without a trace.
 pub const REJECTS_TABLE: &str = "event_load_errors";
 
+/// The loader's own tables, given a dialect's types for an offset and for bytes.
+pub(crate) fn bookkeeping_tables(offset_type: &str, bytes_type: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {DEFINITIONS_TABLE} (
+             message TEXT PRIMARY KEY, table_name TEXT NOT NULL, proto TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS {REJECTS_TABLE} (
+             topic TEXT NOT NULL, kafka_partition INTEGER NOT NULL, kafka_offset {offset_type} NOT NULL,
+             reason TEXT NOT NULL, payload {bytes_type} NOT NULL,
+             PRIMARY KEY (topic, kafka_partition, kafka_offset));"
+    )
+}
+
 /// A record that could not become a row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reject {

@@ -36,14 +36,7 @@ impl Sqlite {
     fn with_connection(connection: Connection) -> Result<Self, WarehouseError> {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "FULL")?;
-        connection.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {DEFINITIONS_TABLE} (
-                 message TEXT PRIMARY KEY, table_name TEXT NOT NULL, proto TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS {REJECTS_TABLE} (
-                 topic TEXT NOT NULL, kafka_partition INTEGER NOT NULL, kafka_offset INTEGER NOT NULL,
-                 reason TEXT NOT NULL, payload BLOB NOT NULL,
-                 PRIMARY KEY (topic, kafka_partition, kafka_offset));"
-        ))?;
+        connection.execute_batch(&super::bookkeeping_tables("INTEGER", "BLOB"))?;
         Ok(Sqlite { connection })
     }
 

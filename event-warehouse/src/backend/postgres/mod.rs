@@ -31,14 +31,7 @@ impl Postgres {
     /// `postgresql://loader@127.0.0.1:5432/events`.
     pub fn connect(params: &str) -> Result<Self, WarehouseError> {
         let mut client = Client::connect(params, NoTls)?;
-        client.batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {DEFINITIONS_TABLE} (
-                 message TEXT PRIMARY KEY, table_name TEXT NOT NULL, proto TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS {REJECTS_TABLE} (
-                 topic TEXT NOT NULL, kafka_partition INTEGER NOT NULL, kafka_offset BIGINT NOT NULL,
-                 reason TEXT NOT NULL, payload BYTEA NOT NULL,
-                 PRIMARY KEY (topic, kafka_partition, kafka_offset));"
-        ))?;
+        client.batch_execute(&super::bookkeeping_tables("BIGINT", "BYTEA"))?;
         Ok(Postgres {
             client,
             staged: HashSet::new(),
