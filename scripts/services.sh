@@ -4,7 +4,10 @@
 #   - prometheus/statsd_exporter v0.30, installed with `go install`
 #   - protoc, from Debian's protobuf-compiler, to check the exported schemas
 #   - PostgreSQL, from Debian's postgresql, a throwaway cluster for the warehouse loader
-# Usage: scripts/services.sh start|stop|env|status|kafka-kill|kafka-start
+#   - the build's system libraries: OpenSSL headers and pkg-config (feature kafka-tls)
+# The broker also listens with TLS, on a certificate made with Java's keytool.
+# Usage: scripts/services.sh provision|start|stop|env|status|kafka-kill|kafka-start
+#   provision installs without starting (CI runs it before building with every feature).
 # Everything lives under .services/ (ignored by git); jars and binaries are cached there,
 # so a second start skips the downloads. `env` prints the variables the tests read.
 set -euo pipefail
@@ -12,6 +15,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/.services"
 kafka_port=${KAFKA_TEST_PORT:-19092}
 controller_port=${KAFKA_TEST_CONTROLLER_PORT:-19093}
+kafka_tls_port=${KAFKA_TEST_TLS_PORT:-19094}
 statsd_port=${STATSD_TEST_PORT:-19125}
 statsd_web_port=${STATSD_TEST_WEB_PORT:-19102}
 pg_port=${POSTGRES_TEST_PORT:-15432}
@@ -64,6 +68,12 @@ provision_protoc() {
   apt_install protobuf-compiler
 }
 
+provision_build_libraries() {
+  if pkg-config --exists openssl 2>/dev/null; then return; fi
+  log "installing OpenSSL headers and pkg-config from Debian (librdkafka with TLS)"
+  apt_install libssl-dev pkg-config
+}
+
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
 provision_postgres() {
@@ -100,15 +110,26 @@ stop_postgres() {
 start_kafka() {
   local home="$dir/kafka"
   if [[ -f "$home/pid" ]] && kill -0 "$(cat "$home/pid")" 2>/dev/null; then return; fi
-  rm -rf "$home" && mkdir -p "$home/data"
+  rm -rf "$home" && mkdir -p "$home/data" "$home/tls"
+  # A self-signed certificate for 127.0.0.1; clients trust it through ca.pem.
+  keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 30 -dname "CN=127.0.0.1" \
+    -ext SAN=IP:127.0.0.1,DNS:localhost -keystore "$home/tls/broker.p12" -storetype PKCS12 \
+    -storepass changeit -keypass changeit -noprompt >"$home/tls/keytool.log" 2>&1 \
+    || { cat "$home/tls/keytool.log" >&2; return 1; }
+  keytool -exportcert -rfc -alias broker -keystore "$home/tls/broker.p12" -storetype PKCS12 \
+    -storepass changeit -file "$home/tls/ca.pem" >>"$home/tls/keytool.log" 2>&1
   cat > "$home/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port,SSL://127.0.0.1:$kafka_tls_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,SSL://127.0.0.1:$kafka_tls_port
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL
+ssl.keystore.location=$home/tls/broker.p12
+ssl.keystore.type=PKCS12
+ssl.keystore.password=changeit
+ssl.key.password=changeit
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$home/data
 num.partitions=3
@@ -183,6 +204,8 @@ print_env() {
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_port
 export KAFKA_TEST_LIBS=$dir/kafka-libs
 export KAFKA_TEST_HOME=$dir/kafka
+export KAFKA_TLS_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_tls_port
+export KAFKA_TLS_CA_LOCATION=$dir/kafka/tls/ca.pem
 export STATSD_EXPORTER_UDP=127.0.0.1:$statsd_port
 export STATSD_EXPORTER_UNIXGRAM=$dir/statsd/dsd.socket
 export STATSD_EXPORTER_METRICS=http://127.0.0.1:$statsd_web_port/metrics
@@ -190,13 +213,19 @@ export POSTGRES_TEST_URL=postgresql://postgres@127.0.0.1:$pg_port/postgres
 ENV
 }
 
+provision() {
+  mkdir -p "$dir"
+  provision_build_libraries
+  provision_kafka
+  provision_statsd_exporter
+  provision_protoc
+  provision_postgres
+}
+
 case "${1:-}" in
+  provision) provision ;;
   start)
-    mkdir -p "$dir"
-    provision_kafka
-    provision_statsd_exporter
-    provision_protoc
-    provision_postgres
+    provision
     start_kafka
     start_statsd_exporter
     start_postgres
@@ -220,5 +249,5 @@ case "${1:-}" in
     port_open "$statsd_web_port" && log "statsd_exporter up" || log "statsd_exporter down"
     port_open "$pg_port" && log "PostgreSQL up" || log "PostgreSQL down"
     ;;
-  *) echo "usage: $0 start|stop|env|status|kafka-kill|kafka-start" >&2; exit 2 ;;
+  *) echo "usage: $0 provision|start|stop|env|status|kafka-kill|kafka-start" >&2; exit 2 ;;
 esac

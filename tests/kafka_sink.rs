@@ -256,7 +256,7 @@ fn a_fatal_producer_error_is_surfaced_and_every_later_record_counted_as_failed()
 }
 
 #[test]
-fn security_properties_are_passed_to_librdkafka_and_a_missing_tls_build_says_so() {
+fn sasl_properties_are_passed_to_librdkafka() {
     // SASL over plaintext is accepted as configured (the broker would negotiate it).
     let sasl = KafkaConfig::new("127.0.0.1:9092")
         .set("security.protocol", "sasl_plaintext")
@@ -264,8 +264,14 @@ fn security_properties_are_passed_to_librdkafka_and_a_missing_tls_build_says_so(
         .set("sasl.username", "app")
         .set("sasl.password", "secret");
     assert!(Dispatcher::builder().kafka(sasl).build().is_ok());
-    // TLS needs librdkafka built with OpenSSL (rdkafka's `ssl` feature), which this
-    // crate's default build leaves out: the dispatcher refuses to build and says why.
+}
+
+/// Without the `kafka-tls` feature, librdkafka has no OpenSSL: asking for TLS is refused
+/// when the dispatcher is built, with librdkafka's reason. (`tests/kafka_tls.rs` covers
+/// the feature against the broker's TLS listener.)
+#[cfg(not(feature = "kafka-tls"))]
+#[test]
+fn without_the_tls_feature_asking_for_tls_is_refused_and_says_why() {
     let tls = KafkaConfig::new("127.0.0.1:9093").set("security.protocol", "ssl");
     let error = Dispatcher::builder().kafka(tls).build().err().unwrap();
     assert!(
