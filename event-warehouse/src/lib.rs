@@ -15,6 +15,8 @@
 //! Backends: [`Sqlite`] (embedded, the default feature) and [`Postgres`] (feature
 //! `postgres`, batches written with `COPY`).
 
+#![warn(missing_docs)]
+
 mod backend;
 mod error;
 mod loader;
