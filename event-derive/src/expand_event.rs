@@ -257,7 +257,7 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
                 }
 
                 #[allow(unused_mut, unused_variables)]
-                fn for_each_field(&self, mut visit: impl ::core::ops::FnMut(&'static str, #p::FieldValue<'_>)) {
+                fn for_each_field<'__event>(&'__event self, mut visit: impl ::core::ops::FnMut(&'static str, #p::FieldValue<'__event>)) {
                     #(#field_visits)*
                 }
             }

@@ -34,7 +34,7 @@ pub fn event(input: &DeriveInput, error: syn::Error) -> TokenStream {
                 fn decode(_: &[u8]) -> #p::Result<Self, #p::DecodeError> { ::core::unreachable!() }
                 fn proto_schema() -> #p::String { #p::String::new() }
                 fn fields() -> #p::Vec<#p::FieldDef> { #p::Vec::new() }
-                fn for_each_field(&self, _: impl ::core::ops::FnMut(&'static str, #p::FieldValue<'_>)) {}
+                fn for_each_field<'__event>(&'__event self, _: impl ::core::ops::FnMut(&'static str, #p::FieldValue<'__event>)) {}
             }
         };
     }

@@ -81,7 +81,8 @@ pub trait Event: Sized + Send + Sync + 'static {
     /// A loader creates one table column per entry.
     fn fields() -> Vec<FieldDef>;
     /// Calls `visit(name, value)` for each payload field, in the order of
-    /// [`Event::fields`]: the row a loader writes for this event.
+    /// [`Event::fields`]: the row a loader writes for this event. Values borrow from the
+    /// event, so they can be kept for as long as it lives.
     ///
     /// ```
     /// use event_runtime::{Event, FieldValue, Value};
@@ -101,5 +102,5 @@ pub trait Event: Sized + Send + Sync + 'static {
     /// assert_eq!(row[1], ("coupon", FieldValue::Null));
     /// assert_eq!(OrderPlaced::fields()[1].name, "coupon");
     /// ```
-    fn for_each_field(&self, visit: impl FnMut(&'static str, FieldValue<'_>));
+    fn for_each_field<'a>(&'a self, visit: impl FnMut(&'static str, FieldValue<'a>));
 }

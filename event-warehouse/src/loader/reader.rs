@@ -1,0 +1,190 @@
+//! The Kafka side of the loader: polling a batch, sorting each record into its table's
+//! rows or the rejects, and committing a written batch's offsets.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use event_runtime::{confluent, header, DecodeError, Event};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::LoaderConfig;
+use crate::backend::{Batch, Reject};
+use crate::error::WarehouseError;
+use crate::row::{row_of, RecordMeta, Row};
+use crate::table::Table;
+
+type DecodeRow = fn(&[u8], &RecordMeta) -> Result<Row, DecodeError>;
+
+pub(super) fn decode_row<E: Event>(payload: &[u8], meta: &RecordMeta) -> Result<Row, DecodeError> {
+    Ok(row_of(&E::decode(payload)?, meta))
+}
+
+pub(super) struct EventTable {
+    pub(super) table: Table,
+    pub(super) decode: DecodeRow,
+}
+
+/// The Kafka side: the consumer and how to turn its records into rows.
+pub(super) struct Reader {
+    pub(super) config: LoaderConfig,
+    pub(super) events: Vec<EventTable>,
+    pub(super) by_message: HashMap<&'static str, usize>,
+    pub(super) consumer: BaseConsumer,
+}
+
+/// One consumed record, sorted into its table or the rejects.
+enum Sorted {
+    Row(usize, Row),
+    Reject(Reject),
+    Skip,
+}
+
+/// A batch read from Kafka, not yet written.
+pub(super) struct Collected {
+    pub(super) rows: Vec<Vec<Row>>,
+    pub(super) rejects: Vec<Reject>,
+    /// (topic, partition, next offset), one entry per partition seen: few, so a list.
+    pub(super) next_offsets: Vec<(String, i32, i64)>,
+    pub(super) consumed: u64,
+    pub(super) skipped: u64,
+}
+
+impl Reader {
+    /// Polls up to one batch: waits up to the linger time for a first record, then until
+    /// the batch is full or has lingered that long since its first record.
+    pub(super) fn collect(&self) -> Result<Option<Collected>, WarehouseError> {
+        let mut batch = Collected {
+            rows: vec![Vec::new(); self.events.len()],
+            rejects: Vec::new(),
+            next_offsets: Vec::new(),
+            consumed: 0,
+            skipped: 0,
+        };
+        let mut deadline = Instant::now() + self.config.batch_linger;
+        while batch.consumed < self.config.batch_size as u64 {
+            // Take what is already fetched without reading the clock; only when nothing
+            // is, wait for the rest of the linger time.
+            let message = match self.consumer.poll(Duration::ZERO) {
+                Some(message) => message,
+                None => {
+                    let Some(wait) = deadline.checked_duration_since(Instant::now()) else {
+                        break;
+                    };
+                    let Some(message) = self.consumer.poll(wait) else {
+                        break;
+                    };
+                    message
+                }
+            };
+            let message = message?;
+            if batch.consumed == 0 {
+                // The batch lingers from its first record, not from the call.
+                deadline = Instant::now() + self.config.batch_linger;
+            }
+            batch.consumed += 1;
+            let (topic, partition, next) =
+                (message.topic(), message.partition(), message.offset() + 1);
+            match batch
+                .next_offsets
+                .iter_mut()
+                .find(|(t, p, _)| *p == partition && t == topic)
+            {
+                Some(entry) => entry.2 = next,
+                None => batch.next_offsets.push((topic.to_owned(), partition, next)),
+            }
+            match self.sort(&message) {
+                Sorted::Row(table, row) => batch.rows[table].push(row),
+                Sorted::Reject(reject) => batch.rejects.push(reject),
+                Sorted::Skip => batch.skipped += 1,
+            }
+        }
+        Ok((batch.consumed > 0).then_some(batch))
+    }
+
+    /// The rows of a collected batch, by table, for a backend to write.
+    pub(super) fn batch<'a>(&'a self, collected: &mut Collected) -> Batch<'a> {
+        Batch {
+            tables: self
+                .events
+                .iter()
+                .zip(collected.rows.iter_mut())
+                .filter(|(_, rows)| !rows.is_empty())
+                .map(|(event, rows)| (&event.table, std::mem::take(rows)))
+                .collect(),
+            rejects: std::mem::take(&mut collected.rejects),
+        }
+    }
+
+    /// Commits a written batch's offsets. Only called once its rows are durable, so the
+    /// group never moves past a row that is not in the database.
+    pub(super) fn commit(&self, collected: &Collected) -> Result<bool, WarehouseError> {
+        let mut offsets = TopicPartitionList::new();
+        for (topic, partition, next) in &collected.next_offsets {
+            offsets.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
+        }
+        Ok(self.consumer.commit(&offsets, CommitMode::Sync).is_ok())
+    }
+
+    fn sort(&self, message: &BorrowedMessage<'_>) -> Sorted {
+        // One pass over the headers (each key is checked as UTF-8 on the way).
+        let (mut schema_name, mut event_id) = (None, None);
+        if let Some(headers) = message.headers() {
+            for h in headers.iter() {
+                let value = || h.value.and_then(|v| std::str::from_utf8(v).ok());
+                if h.key == header::SCHEMA_NAME {
+                    schema_name = value();
+                } else if h.key == header::EVENT_ID {
+                    event_id = value();
+                }
+            }
+        }
+        let reject = |reason: String| {
+            Sorted::Reject(Reject {
+                topic: message.topic().to_owned(),
+                partition: message.partition(),
+                offset: message.offset(),
+                reason,
+                payload: message.payload().unwrap_or_default().to_vec(),
+            })
+        };
+        let Some(schema_name) = schema_name else {
+            return reject(format!("no `{}` header", header::SCHEMA_NAME));
+        };
+        let Some(&table) = self.by_message.get(schema_name) else {
+            return Sorted::Skip;
+        };
+        let Some(event_id) = event_id else {
+            return reject(format!("no `{}` header", header::EVENT_ID));
+        };
+        // The primary key: a value no table could hold would fail the whole batch.
+        if crate::text::parse_uuid(event_id).is_none() {
+            return reject(format!(
+                "the `{}` header {event_id:?} is not a UUID",
+                header::EVENT_ID
+            ));
+        }
+        let meta = RecordMeta {
+            event_id: event_id.to_owned(),
+            published_at: message
+                .timestamp()
+                .to_millis()
+                .and_then(|ms| u64::try_from(ms).ok())
+                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
+            partition: message.partition(),
+            offset: message.offset(),
+        };
+        let payload = message.payload().unwrap_or_default();
+        // A producer with a schema-registry id frames the payload (Confluent wire format).
+        // A bare protobuf message never starts with 0, the frame's magic byte.
+        let payload = match confluent::parse_frame(payload) {
+            Ok((_, _, inner)) => inner,
+            Err(_) => payload,
+        };
+        match (self.events[table].decode)(payload, &meta) {
+            Ok(row) => Sorted::Row(table, row),
+            Err(error) => reject(format!("{schema_name} did not decode: {error}")),
+        }
+    }
+}
