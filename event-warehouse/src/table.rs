@@ -41,8 +41,9 @@ pub struct Column {
     pub name: String,
     /// What it holds.
     pub kind: ColumnKind,
-    /// Whether it may be NULL: `Option` fields, and every column added after the table was
-    /// created (older rows have no value for it).
+    /// Whether the event itself can leave it NULL (an unset `Option`, a missing publish
+    /// time). The tables declare every payload column nullable all the same: a column
+    /// added later has no value in older rows, and a removed field's column none in newer.
     pub nullable: bool,
 }
 
