@@ -1,7 +1,5 @@
 //! A started loader: one batch at a time, or pipelined with a writer thread.
 
-use std::time::{Duration, Instant};
-
 use super::reader::{Collected, Reader};
 use super::LoadStats;
 use crate::backend::{Backend, Batch, Written};
@@ -110,19 +108,6 @@ impl<B: Backend> RunningLoader<B> {
             drop(results);
             writer.join().expect("the writer thread does not panic");
             outcome
-        })
-    }
-
-    /// Loads until no record has arrived for `idle`.
-    pub fn run_until_idle(&mut self, idle: Duration) -> Result<LoadStats, WarehouseError> {
-        let mut last_record = Instant::now();
-        let mut seen = self.stats.records;
-        self.run(|stats| {
-            if stats.records != seen {
-                seen = stats.records;
-                last_record = Instant::now();
-            }
-            last_record.elapsed() >= idle
         })
     }
 
