@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::services;
 use common::warehouse::{self, comparable, expected_rows, loaded_rows, LoadedRow, Published};
-use event_warehouse::{LoadStats, LoaderConfig, Postgres};
+use event_runtime::{Dispatcher, KafkaConfig};
+use event_warehouse::{Backend, LoadStats, Loader, LoaderConfig, Postgres, Sqlite};
 use multi_dispatch_events::order_flow::simulate::Scenario;
 use multi_dispatch_events::order_flow::warehouse::{load_run, loader, view_from_sql};
 use multi_dispatch_events::order_flow::{run_in_process, views};
@@ -171,4 +172,66 @@ fn the_sql_impact_queries_answer_as_the_in_process_view_and_the_statsd_counters(
         sql.invalid_token_users,
         sql.invalid_token_failures
     );
+}
+
+/// A burst is written as soon as the loader has read it: the batch ends when the topic goes
+/// quiet, not when its linger runs out (a loader that has caught up adds no linger delay).
+#[test]
+fn a_batch_ends_when_the_topic_goes_quiet_not_at_its_linger() {
+    #[derive(event_runtime::Event)]
+    #[event(name = "warehouse_test.burst", topic = "warehouse-test-bursts")]
+    struct Burst {
+        #[event(key)]
+        run: String,
+        n: u64,
+    }
+
+    const EVENTS: u64 = 300;
+    let run = services::run_id();
+    let events = Dispatcher::builder()
+        .kafka(KafkaConfig::new(services::kafka_bootstrap()))
+        .build()
+        .unwrap();
+    for n in 0..EVENTS {
+        events.publish(&Burst {
+            run: run.clone(),
+            n,
+        });
+    }
+    let report = events.shutdown(Duration::from_secs(60)).unwrap();
+    assert_eq!(report.undelivered(), 0, "{report:?}");
+
+    let dir = std::env::temp_dir().join(format!("warehouse-burst-{run}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = LoaderConfig::new(services::kafka_bootstrap(), format!("burst-{run}"));
+    config.batch_size = 10_000_000;
+    config.batch_linger = Duration::from_secs(120);
+    let mut running = Loader::new(config, Sqlite::open(dir.join("burst.db")).unwrap())
+        .event::<Burst>()
+        .start()
+        .unwrap();
+    let table = running.tables().next().unwrap().name.clone();
+    let rows_of_run = |running: &mut event_warehouse::RunningLoader<Sqlite>| {
+        running
+            .backend()
+            .query(
+                &format!("SELECT count(*) FROM {table} WHERE run = $1"),
+                &[&run],
+            )
+            .unwrap()[0][0]
+            .as_i64()
+            .unwrap()
+    };
+    // The first call waits for the group join and the first record, then reads the whole
+    // topic (earlier runs' bursts too) in one batch.
+    let started = Instant::now();
+    let written = running.load_batch().unwrap();
+    let took = started.elapsed();
+    assert_eq!(rows_of_run(&mut running), EVENTS as i64);
+    assert!(written.inserted >= EVENTS, "{written:?}");
+    assert!(
+        took < Duration::from_secs(60),
+        "the batch waited out its 120 s linger ({took:?}) although the topic was quiet"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -52,9 +52,13 @@ pub(super) struct Collected {
 }
 
 impl Reader {
-    /// Polls up to one batch: waits up to the linger time for a first record, then until
-    /// the batch is full or has lingered that long since its first record.
-    pub(super) fn collect(&self) -> Result<Option<Collected>, WarehouseError> {
+    /// Polls up to one batch: waits up to `first_wait` for a first record, then until the
+    /// batch is full, has lingered since its first record, or no record came for the idle
+    /// time.
+    pub(super) fn collect(
+        &self,
+        first_wait: Duration,
+    ) -> Result<Option<Collected>, WarehouseError> {
         let mut batch = Collected {
             rows: vec![Vec::new(); self.events.len()],
             rejects: Vec::new(),
@@ -62,20 +66,30 @@ impl Reader {
             consumed: 0,
             skipped: 0,
         };
-        let mut deadline = Instant::now() + self.config.batch_linger;
+        let mut deadline = Instant::now() + first_wait;
         while batch.consumed < self.config.batch_size as u64 {
             // Take what is already fetched without reading the clock; only when nothing
-            // is, wait for the rest of the linger time.
+            // is, wait: for the rest of the linger time, at most the idle time once the
+            // batch has records.
             let message = match self.consumer.poll(Duration::ZERO) {
                 Some(message) => message,
                 None => {
-                    let Some(wait) = deadline.checked_duration_since(Instant::now()) else {
+                    let now = Instant::now();
+                    let Some(left) = deadline.checked_duration_since(now) else {
                         break;
                     };
-                    let Some(message) = self.consumer.poll(wait) else {
-                        break;
+                    let wait = if batch.consumed == 0 {
+                        left
+                    } else {
+                        left.min(self.config.batch_idle)
                     };
-                    message
+                    match self.consumer.poll(wait) {
+                        Some(message) => message,
+                        // `poll` also returns early after a rebalance or a commit event:
+                        // only a quiet wait ends the batch.
+                        None if now.elapsed() >= wait => break,
+                        None => continue,
+                    }
                 }
             };
             let message = message?;

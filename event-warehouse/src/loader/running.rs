@@ -26,7 +26,8 @@ impl<B: Backend> RunningLoader<B> {
     /// Consumes up to one batch, writes it in one transaction, then commits its offsets.
     /// Waits up to the linger time for a first record; returns an empty result if none came.
     pub fn load_batch(&mut self) -> Result<Written, WarehouseError> {
-        let Some(mut collected) = self.reader.collect()? else {
+        let linger = self.reader.config.batch_linger;
+        let Some(mut collected) = self.reader.collect(linger)? else {
             return Ok(Written::default());
         };
         let written = self.backend.write(&self.reader.batch(&mut collected))?;
@@ -70,10 +71,16 @@ impl<B: Backend> RunningLoader<B> {
                 if stopping && in_flight.is_none() {
                     break Ok(*stats);
                 }
+                // With a batch in flight, a quiet topic is not waited on for long: the
+                // batch's offsets are committed as soon as its write is done.
+                let first_wait = match in_flight {
+                    Some(_) => reader.config.batch_idle,
+                    None => reader.config.batch_linger,
+                };
                 let next = if stopping {
                     None
                 } else {
-                    match reader.collect() {
+                    match reader.collect(first_wait) {
                         Ok(next) => next,
                         Err(error) => break Err(error),
                     }
