@@ -286,7 +286,7 @@ fn statsd_path(c: &mut Criterion) {
     drop(aggregated);
 
     let per_event = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .statsd(StatsdConfig::udp(&agent_address))
         .build()
         .unwrap();

@@ -1,4 +1,5 @@
-//! Client-side counter aggregation (on by default): exact totals per tag combination, sent
+//! Client-side aggregation (on by default): exact counter totals per tag combination, value
+//! metrics summed, kept last or packed into multi-value lines with every sample, all sent
 //! every interval, at flush, at shutdown and on drop.
 
 mod common;
@@ -30,7 +31,7 @@ fn totals_per_tag_combination_are_exact() {
             });
         }
     });
-    // Nothing is sent per publish for the counter; only the distribution lines.
+    // Nothing is sent per publish for the counter; only full lines of distribution samples.
     assert!(counter_lines(&recording.statsd_lines()).is_empty());
     events.shutdown(Duration::from_secs(1)).unwrap();
 
@@ -72,7 +73,7 @@ fn totals_per_tag_combination_are_exact() {
 fn counts_are_sent_every_interval_without_a_flush() {
     let recording = RecordingSink::new();
     let events = Dispatcher::builder()
-        .aggregate_counters(Some(Duration::from_millis(50)))
+        .aggregate_metrics(Some(Duration::from_millis(50)))
         .recording(&recording)
         .build()
         .unwrap();
@@ -137,4 +138,101 @@ fn dropping_the_dispatcher_sends_the_last_counts() {
         ["payment.attempted:7|c|#market:uk,platform:ios,first_order:true"]
     );
     assert_eq!(PaymentAttempted::TAG_COMBINATIONS, 18);
+}
+
+/// One value metric of each kind.
+#[derive(Event)]
+#[event(name = "screen.shown", topic = "screens")]
+struct ScreenShown {
+    #[event(tag)]
+    platform: Platform,
+    #[event(metric = "count")]
+    items: u32,
+    #[event(metric = "gauge")]
+    cart_size: i64,
+    #[event(metric = "histogram")]
+    render_ratio: f64,
+    #[event(metric = "timing")]
+    took: Duration,
+    #[event(metric = "distribution")]
+    bytes: Option<u64>,
+}
+
+#[test]
+fn value_metrics_are_summed_kept_last_or_packed_with_every_sample() {
+    let recording = RecordingSink::new();
+    let events = Dispatcher::builder().recording(&recording).build().unwrap();
+    for i in 0..1000u32 {
+        events.publish(&ScreenShown {
+            platform: if i % 4 == 0 {
+                Platform::Web
+            } else {
+                Platform::Ios
+            },
+            items: i,
+            cart_size: -i64::from(i),
+            // NaN cannot be sent to DogStatsD: that sample is left out, and only it.
+            render_ratio: if i == 501 { f64::NAN } else { 0.5 },
+            took: Duration::from_millis(u64::from(i % 7)),
+            bytes: (i % 2 == 0).then_some(1_000_000 + u64::from(i)),
+        });
+    }
+    events.shutdown(Duration::from_secs(1)).unwrap();
+    let lines = recording.statsd_lines();
+    let of = |metric: &str, platform: &str| -> Vec<&str> {
+        let (prefix, suffix) = (
+            format!("screen.shown.{metric}:"),
+            format!("|#platform:{platform}"),
+        );
+        lines
+            .iter()
+            .inspect(|l| assert!(l.len() < 1432, "a line longer than a datagram: {l}"))
+            .filter_map(|l| {
+                l.strip_prefix(prefix.as_str())?
+                    .strip_suffix(suffix.as_str())
+            })
+            .collect()
+    };
+    let values = |lines: Vec<&str>, kind: &str| -> Vec<String> {
+        lines
+            .iter()
+            .flat_map(|l| {
+                let (values, rest) = l.split_once('|').unwrap();
+                assert!(rest.starts_with(kind), "{l}");
+                values.split(':').map(str::to_owned).collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let web = (0..1000u32).filter(|i| i % 4 == 0);
+    let ios = (0..1000u32).filter(|i| i % 4 != 0);
+
+    // count: one line with the sum; gauge: one line with the last value.
+    assert_eq!(
+        of("items", "web"),
+        [format!("{}|c", web.clone().sum::<u32>())]
+    );
+    assert_eq!(
+        of("items", "ios"),
+        [format!("{}|c", ios.clone().sum::<u32>())]
+    );
+    assert_eq!(of("cart_size", "web"), ["-996|g"]);
+    assert_eq!(of("cart_size", "ios"), ["-999|g"]);
+    // histogram, timing, distribution: every sample, in publish order, over several lines
+    // when they do not fit one.
+    let ratios = values(of("render_ratio", "ios"), "h");
+    assert_eq!(ratios.len(), ios.clone().count() - 1);
+    assert!(ratios.iter().all(|v| v == "0.5"));
+    assert_eq!(
+        values(of("took", "web"), "ms"),
+        web.clone().map(|i| (i % 7).to_string()).collect::<Vec<_>>()
+    );
+    let bytes = values(of("bytes", "ios"), "d");
+    assert_eq!(
+        bytes,
+        ios.clone()
+            .filter(|i| i % 2 == 0)
+            .map(|i| (1_000_000 + i).to_string())
+            .collect::<Vec<_>>()
+    );
+    assert!(of("bytes", "ios").len() > 1, "the samples span lines");
 }

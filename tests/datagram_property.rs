@@ -86,7 +86,7 @@ proptest! {
         amount in any::<u64>(),
     ) {
         let recording = RecordingSink::new();
-        let mut builder = Dispatcher::builder().aggregate_counters(None).prefix(prefix.clone()).recording(&recording);
+        let mut builder = Dispatcher::builder().aggregate_metrics(None).prefix(prefix.clone()).recording(&recording);
         for (k, v) in &tags {
             builder = builder.constant_tag(k.clone(), v.clone());
         }
@@ -137,7 +137,7 @@ proptest! {
 fn every_generated_tag_value_parses_back() {
     let recording = RecordingSink::new();
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .recording(&recording)
         .build()
         .unwrap();

@@ -74,9 +74,21 @@ fn counts_add_up_and_shutdown_reports_nothing_lost() {
         events.publish(&common::design_example());
     }
     let report = events.shutdown(Duration::from_secs(1)).unwrap();
-    // Ten distribution lines, and the ten counts aggregated into one counter line.
+    // The ten counts aggregated into one counter line, and the ten distribution samples
+    // into one multi-value line.
     let lines = report.sink("recording-statsd").unwrap();
-    assert_eq!((lines.published, lines.delivered), (11, 11));
+    assert_eq!((lines.published, lines.delivered), (2, 2));
+    let tags = "|#market:uk,platform:ios,first_order:true";
+    assert_eq!(
+        recording.statsd_lines(),
+        [
+            format!("payment.attempted:10|c{tags}"),
+            format!(
+                "payment.attempted.amount_pence{}|d{tags}",
+                ":1250".repeat(10)
+            ),
+        ]
+    );
     let records = report.sink("recording-kafka").unwrap();
     assert_eq!((records.published, records.delivered), (10, 10));
     assert_eq!(report.undelivered(), 0);
@@ -146,10 +158,22 @@ fn publishing_from_many_threads_keeps_every_event() {
     assert_eq!(recording.events::<PaymentAttempted>().len(), 2000);
     events.flush(Duration::from_secs(1));
     let lines = recording.statsd_lines();
-    assert_eq!(lines.len(), 2001);
-    assert_eq!(
-        lines.last().unwrap(),
-        "payment.attempted:2000|c|#market:uk,platform:ios,first_order:true"
+    let tags = "|#market:uk,platform:ios,first_order:true";
+    let counters: Vec<&String> = lines.iter().filter(|l| l.contains("|c|")).collect();
+    assert_eq!(counters, [&format!("payment.attempted:2000|c{tags}")]);
+    // Every sample is kept: full multi-value lines went out while publishing, the rest at
+    // the flush; each fits a UDP datagram.
+    let samples: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("payment.attempted.amount_pence:"))
+        .inspect(|l| assert!(l.len() < 1432 && l.ends_with(&format!("|d{tags}")), "{l}"))
+        .flat_map(|l| l.split('|').next().unwrap().split(':'))
+        .collect();
+    assert_eq!(samples.len(), 2000);
+    assert!(samples.iter().all(|v| *v == "1250"));
+    assert!(
+        lines.len() > 2 + 1,
+        "full lines were sent before the flush: {lines:?}"
     );
     assert_eq!(PaymentAttempted::TOPIC, "payments");
 }

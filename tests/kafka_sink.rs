@@ -131,7 +131,13 @@ fn without_a_broker_publish_returns_and_shutdown_reports_what_was_lost() {
     // Every publish returned with its record still queued: nothing waited for the broker.
     let stats = events.stats().sink("kafka").unwrap();
     assert_eq!((stats.published, stats.pending()), (1000, 1000));
-    assert_eq!(sink.in_flight(), 1000);
+    // librdkafka's queue holds the 1,000, and may also hold the dead broker's connection
+    // errors waiting to be reported.
+    assert!(
+        (1000..1010).contains(&sink.in_flight()),
+        "{}",
+        sink.in_flight()
+    );
 
     let error = events.shutdown(Duration::from_millis(500)).unwrap_err();
     let stats = error.report.sink("kafka").unwrap();

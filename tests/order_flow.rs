@@ -66,7 +66,7 @@ fn the_check_catches_a_lost_metric_line() {
     let recording = RecordingSink::new();
     // One counter line per event, so that losing one line loses exactly one count.
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .recording(&recording)
         .build()
         .unwrap();

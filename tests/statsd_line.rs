@@ -10,7 +10,7 @@ use event_runtime::{Dispatcher, Event, LineFormat, RecordingSink, Tag};
 fn lines<E: Event>(event: &E) -> Vec<String> {
     let recording = RecordingSink::new();
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .recording(&recording)
         .build()
         .unwrap();
@@ -65,7 +65,7 @@ fn non_finite_values_are_not_sent() {
 fn prefix_and_constant_tags() {
     let recording = RecordingSink::new();
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .prefix("shop.eu")
         .constant_tag("env", "prod")
         .constant_tag("service", "checkout")
@@ -90,7 +90,7 @@ struct ButtonClicked {
 fn sampled_counters_carry_their_rate_and_are_sampled() {
     let recording = RecordingSink::new();
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .recording(&recording)
         .build()
         .unwrap();

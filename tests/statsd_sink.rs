@@ -86,7 +86,7 @@ fn line_count(packets: &[Vec<u8>]) -> u64 {
 fn udp_lines_are_packed_into_datagrams_of_at_most_1432_bytes() {
     let (address, agent) = udp_agent();
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .statsd(StatsdConfig::udp(address).constant_tag("env", "test"))
         .build()
         .unwrap();
@@ -143,7 +143,7 @@ fn udp_lines_are_packed_into_datagrams_of_at_most_1432_bytes() {
 fn unix_socket_datagrams_are_at_most_8192_bytes() {
     let (path, agent) = unix_agent();
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .statsd(StatsdConfig::unix(&path))
         .build()
         .unwrap();
@@ -166,7 +166,7 @@ fn unix_socket_datagrams_are_at_most_8192_bytes() {
 fn an_absent_agent_on_a_unix_socket_is_counted_as_failed() {
     let path = std::env::temp_dir().join(format!("nobody-{}.socket", services::run_id()));
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .statsd(StatsdConfig::unix(&path))
         .build()
         .unwrap();
@@ -190,7 +190,7 @@ fn an_absent_agent_on_udp_is_counted_without_reaching_the_caller() {
         .unwrap()
         .port();
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .statsd(StatsdConfig::udp(format!("127.0.0.1:{port}")))
         .build()
         .unwrap();
@@ -213,7 +213,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     // A Unix socket, so that what the sink counts as delivered is exactly what arrives.
     let (path, agent) = unix_agent();
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .statsd(
             StatsdConfig::unix(&path)
                 .queue_bytes(8192)
@@ -370,7 +370,7 @@ fn statsd_exporter_parses_what_we_send_over_a_unix_socket() {
 fn metrics_flow_again_once_an_absent_agent_is_back() {
     let path = std::env::temp_dir().join(format!("late-{}.socket", services::run_id()));
     let events = Dispatcher::builder()
-        .aggregate_counters(None)
+        .aggregate_metrics(None)
         .statsd(StatsdConfig::unix(&path))
         .build()
         .unwrap();

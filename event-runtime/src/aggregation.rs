@@ -1,59 +1,158 @@
-//! Client-side aggregation of counters.
+//! Client-side aggregation of counters and value metrics.
 //!
-//! Every tag combination of an event is known at compile time, so counting one publish is
-//! one atomic add into a dense table per event type, at the index
-//! `Event::tag_combination()`. The dispatcher turns each non-zero cell into one DogStatsD
-//! line (`name:N|c|#tags`) every flush interval and at shutdown, so the agent receives the
-//! exact totals in a handful of datagrams instead of one line per event.
+//! Every tag combination of an event is known at compile time, so each event type gets a
+//! dense table indexed by `Event::tag_combination()`:
+//! - its counter: one atomic add per publish;
+//! - each value metric: one slot per tag combination, behind its own (uncontended) lock.
+//!   A `count` slot keeps the sum, a `gauge` slot the last value, and a `distribution`,
+//!   `histogram` or `timing` slot every sample, as text, to send as one multi-value line
+//!   (`name:v1:v2:v3|d|#tags`, DogStatsD protocol 1.1). No sample is merged away: the
+//!   agent computes the same percentiles as from one line per sample.
+//!
+//! The dispatcher turns the non-zero counts and the slots into DogStatsD lines every flush
+//! interval and at shutdown. A slot of samples that reaches [`SAMPLE_LINE_BYTES`] is sent
+//! by the publish that filled it, so a slot's memory is bounded and its line always fits
+//! a datagram.
 
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-use crate::statsd_line::LineFormat;
+use crate::metric::{MetricKind, MetricNumber, ValueMetric};
+use crate::statsd_line::{write_number, LineFormat};
 use crate::Event;
 
-/// The counts of one event type, one cell per tag combination.
-struct CounterTable {
-    counts: Box<[AtomicU64]>,
-    write_line: fn(&LineFormat, usize, u64, &mut String),
-}
+/// The length of a slot's samples (`v1:v2:...`) at which they are sent at once: with the
+/// name and tags, the line stays under a UDP datagram (1432 bytes) for any usual event.
+pub(crate) const SAMPLE_LINE_BYTES: usize = 1024;
 
-/// Every event type's table, created on the type's first publish.
+/// What one value metric holds for one tag combination between two flushes.
 #[derive(Default)]
-pub(crate) struct CounterTables {
-    tables: RwLock<HashMap<TypeId, Arc<CounterTable>>>,
+struct Slot {
+    /// Distribution, histogram and timing samples, joined with `:`.
+    samples: String,
+    /// The sum (count) or the last value (gauge).
+    number: Option<MetricNumber>,
 }
 
-impl CounterTables {
-    /// Counts one publish of `event`.
-    pub fn increment<E: Event>(&self, event: &E) {
-        let cell = event.tag_combination();
-        let tables = self.tables.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(table) = tables.get(&TypeId::of::<E>()) {
-            table.counts[cell].fetch_add(1, Ordering::Relaxed);
-            return;
+type WriteCounter = fn(&LineFormat, usize, u64, &mut String);
+type WriteValue = fn(&LineFormat, &ValueMetric, usize, &str, &mut String);
+
+/// The aggregates of one event type.
+struct EventTable {
+    counts: Box<[AtomicU64]>,
+    /// One slot per value metric and tag combination, metric by metric.
+    slots: Box<[Mutex<Slot>]>,
+    combinations: usize,
+    metrics: &'static [ValueMetric],
+    write_counter: WriteCounter,
+    write_value: WriteValue,
+}
+
+impl EventTable {
+    fn of<E: Event>() -> Self {
+        EventTable {
+            counts: (0..E::TAG_COMBINATIONS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            slots: (0..E::TAG_COMBINATIONS * E::VALUE_METRICS.len())
+                .map(|_| Mutex::default())
+                .collect(),
+            combinations: E::TAG_COMBINATIONS,
+            metrics: E::VALUE_METRICS,
+            write_counter: |format, cell, count, out| {
+                format.write_aggregated_counter::<E>(cell, count, out)
+            },
+            write_value: |format, metric, cell, values, out| {
+                format.write_aggregated_value::<E>(metric, cell, values, out)
+            },
         }
-        drop(tables);
-        let mut tables = self.tables.write().unwrap_or_else(PoisonError::into_inner);
-        let table = tables.entry(TypeId::of::<E>()).or_insert_with(|| {
-            Arc::new(CounterTable {
-                counts: (0..E::TAG_COMBINATIONS)
-                    .map(|_| AtomicU64::new(0))
-                    .collect(),
-                write_line: |format, cell, count, out| {
-                    format.write_aggregated_counter::<E>(cell, count, out)
-                },
-            })
-        });
-        table.counts[cell].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Takes every non-zero count (leaving zero) and hands each as a line to `emit`.
-    /// Returns how many events the lines add up to.
+    fn slot(&self, metric: usize, cell: usize) -> MutexGuard<'_, Slot> {
+        self.slots[metric * self.combinations + cell]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Every event type's aggregates, created on the type's first publish.
+#[derive(Default)]
+pub(crate) struct AggregateTables {
+    tables: RwLock<HashMap<TypeId, Arc<EventTable>>>,
+}
+
+impl AggregateTables {
+    /// Counts one publish of `event` and adds its value metrics. A slot of samples that
+    /// became full is written to `out` as a line (after a `\n` when `out` is not empty),
+    /// for the caller to send now.
+    pub fn record<E: Event>(&self, event: &E, format: &LineFormat, out: &mut String) {
+        let cell = event.tag_combination();
+        let tables = self.tables.read().unwrap_or_else(PoisonError::into_inner);
+        match tables.get(&TypeId::of::<E>()) {
+            Some(table) => Self::add(table, event, cell, format, out),
+            None => {
+                drop(tables);
+                let table = Arc::clone(
+                    self.tables
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .entry(TypeId::of::<E>())
+                        .or_insert_with(|| Arc::new(EventTable::of::<E>())),
+                );
+                Self::add(&table, event, cell, format, out);
+            }
+        }
+    }
+
+    fn add<E: Event>(
+        table: &EventTable,
+        event: &E,
+        cell: usize,
+        format: &LineFormat,
+        out: &mut String,
+    ) {
+        table.counts[cell].fetch_add(1, Ordering::Relaxed);
+        event.for_each_value_metric(|metric, number| {
+            if let MetricNumber::Float(f) = number {
+                // DogStatsD cannot parse NaN or infinity: such a value is not sent.
+                if !f.is_finite() {
+                    return;
+                }
+            }
+            // Names are unique within an event, and an event has few value metrics.
+            let Some(index) = table.metrics.iter().position(|m| m.name == metric.name) else {
+                return;
+            };
+            let mut slot = table.slot(index, cell);
+            match metric.kind {
+                MetricKind::Count => slot.number = Some(sum(slot.number, number)),
+                MetricKind::Gauge => slot.number = Some(number),
+                MetricKind::Distribution | MetricKind::Histogram | MetricKind::Timing => {
+                    if !slot.samples.is_empty() {
+                        slot.samples.push(':');
+                    } else if slot.samples.capacity() == 0 {
+                        // Once per slot: a full slot's text never regrows.
+                        slot.samples.reserve(SAMPLE_LINE_BYTES + 32);
+                    }
+                    write_number(&mut slot.samples, number);
+                    if slot.samples.len() >= SAMPLE_LINE_BYTES {
+                        if !out.is_empty() {
+                            out.push('\n');
+                        }
+                        (table.write_value)(format, metric, cell, &slot.samples, out);
+                        slot.samples.clear();
+                    }
+                }
+            }
+        });
+    }
+
+    /// Takes every non-zero count and every slot's value (leaving them empty) and hands
+    /// each as a line to `emit`. Returns how many events the counter lines add up to.
     pub fn drain(&self, format: &LineFormat, line: &mut String, mut emit: impl FnMut(&str)) -> u64 {
-        let tables: Vec<Arc<CounterTable>> = self
+        let tables: Vec<Arc<EventTable>> = self
             .tables
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -61,6 +160,7 @@ impl CounterTables {
             .cloned()
             .collect();
         let mut total = 0;
+        let mut number_text = String::new();
         for table in tables {
             for (cell, count) in table.counts.iter().enumerate() {
                 // A relaxed load first: most cells are zero, and a swap would dirty them.
@@ -73,10 +173,49 @@ impl CounterTables {
                 }
                 total += n;
                 line.clear();
-                (table.write_line)(format, cell, n, line);
+                (table.write_counter)(format, cell, n, line);
                 emit(line);
+            }
+            for (index, metric) in table.metrics.iter().enumerate() {
+                for cell in 0..table.combinations {
+                    let mut slot = table.slot(index, cell);
+                    line.clear();
+                    if let Some(number) = slot.number.take() {
+                        number_text.clear();
+                        write_number(&mut number_text, number);
+                        (table.write_value)(format, metric, cell, &number_text, line);
+                    } else if !slot.samples.is_empty() {
+                        (table.write_value)(format, metric, cell, &slot.samples, line);
+                        slot.samples.clear();
+                    }
+                    drop(slot);
+                    if !line.is_empty() {
+                        emit(line);
+                    }
+                }
             }
         }
         total
+    }
+}
+
+/// Adds a `count` value to a slot's sum. Integers saturate rather than wrap; a field has
+/// one type, so the two numbers are of the same kind.
+fn sum(total: Option<MetricNumber>, value: MetricNumber) -> MetricNumber {
+    use MetricNumber::{Float, Signed, Unsigned};
+    match (total, value) {
+        (None, value) => value,
+        (Some(Unsigned(a)), Unsigned(b)) => Unsigned(a.saturating_add(b)),
+        (Some(Signed(a)), Signed(b)) => Signed(a.saturating_add(b)),
+        (Some(Float(a)), Float(b)) => Float(a + b),
+        (Some(a), b) => Float(as_f64(a) + as_f64(b)),
+    }
+}
+
+fn as_f64(number: MetricNumber) -> f64 {
+    match number {
+        MetricNumber::Unsigned(n) => n as f64,
+        MetricNumber::Signed(n) => n as f64,
+        MetricNumber::Float(n) => n,
     }
 }

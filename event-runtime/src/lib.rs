@@ -44,15 +44,17 @@
 //!     amount_pence: 1250,
 //! };
 //! events.publish(&attempt);
-//! // Counters are aggregated in process and sent every 10 s and at shutdown; the value
-//! // metric goes out with each publish.
+//! events.publish(&PaymentAttempted { amount_pence: 990, ..attempt.clone() });
+//! // Metrics are aggregated in process and sent every 10 s and at shutdown: the counter
+//! // as a total, the distribution's samples as one multi-value line.
 //! events.shutdown(std::time::Duration::from_secs(1))?;
 //!
 //! assert_eq!(recording.statsd_lines(), [
-//!     "payment.attempted.amount_pence:1250|d|#market:uk,platform:ios,first_order:true",
-//!     "payment.attempted:1|c|#market:uk,platform:ios,first_order:true",
+//!     "payment.attempted:2|c|#market:uk,platform:ios,first_order:true",
+//!     "payment.attempted.amount_pence:1250:990|d|#market:uk,platform:ios,first_order:true",
 //! ]);
-//! assert_eq!(recording.events::<PaymentAttempted>(), [attempt]);
+//! assert_eq!(recording.events::<PaymentAttempted>().len(), 2);
+//! assert_eq!(recording.events::<PaymentAttempted>()[0], attempt);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use crate::metric::{MetricKind, MetricNumber};
+use crate::metric::{MetricKind, MetricNumber, ValueMetric};
 use crate::Event;
 
 /// The dispatcher-wide parts of every line: metric prefix and constant tags.
@@ -66,6 +66,24 @@ impl LineFormat {
         });
     }
 
+    /// Appends the line of one value metric's aggregate for one tag combination: `values`
+    /// is a sum or last value, or samples joined with `:` (a DogStatsD 1.1 multi-value
+    /// line, for distributions, histograms and timings).
+    pub fn write_aggregated_value<E: Event>(
+        &self,
+        metric: &ValueMetric,
+        combination: usize,
+        values: &str,
+        out: &mut String,
+    ) {
+        self.write_name(out, metric.name);
+        out.push_str(values);
+        Self::write_type(out, metric.kind, 1.0);
+        self.write_tags(out, |visit| {
+            E::for_each_tag_of_combination(combination, visit)
+        });
+    }
+
     /// Appends one line per value metric of the event, each starting with `\n` when
     /// `out` is not empty. Non-finite floats are skipped: DogStatsD cannot parse them.
     pub fn write_value_metrics<E: Event>(&self, event: &E, out: &mut String) {
@@ -91,15 +109,20 @@ impl LineFormat {
         kind: MetricKind,
         rate: f64,
     ) {
+        self.write_name(out, name);
+        write_number(out, value);
+        Self::write_type(out, kind, rate);
+    }
+
+    /// `prefix.name:`
+    fn write_name(&self, out: &mut String, name: &str) {
         out.push_str(&self.prefix);
         out.push_str(name);
         out.push(':');
-        // Writing to a String cannot fail, and integer and float Display do not allocate.
-        let _ = match value {
-            MetricNumber::Unsigned(n) => write!(out, "{n}"),
-            MetricNumber::Signed(n) => write!(out, "{n}"),
-            MetricNumber::Float(n) => write!(out, "{n}"),
-        };
+    }
+
+    /// `|type`, and `|@rate` when sampled.
+    fn write_type(out: &mut String, kind: MetricKind, rate: f64) {
         out.push('|');
         out.push_str(kind.type_letter());
         if rate < 1.0 {
@@ -129,4 +152,14 @@ impl LineFormat {
             push(out, (&self.constant_tags, ""));
         }
     }
+}
+
+/// Appends a metric value as DogStatsD reads it.
+pub(crate) fn write_number(out: &mut String, value: MetricNumber) {
+    // Writing to a String cannot fail, and integer and float Display do not allocate.
+    let _ = match value {
+        MetricNumber::Unsigned(n) => write!(out, "{n}"),
+        MetricNumber::Signed(n) => write!(out, "{n}"),
+        MetricNumber::Float(n) => write!(out, "{n}"),
+    };
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::flusher::Flusher;
 use super::{Dispatcher, Inner};
-use crate::aggregation::CounterTables;
+use crate::aggregation::AggregateTables;
 use crate::error::BuildError;
 use crate::sink::{MetricSink, RecordSink};
 use crate::statsd_line::LineFormat;
@@ -45,10 +45,13 @@ impl Default for DispatcherBuilder {
 }
 
 impl DispatcherBuilder {
-    /// Counts counters in process and sends the totals every `interval` (default: on,
-    /// every 10 s, as the DogStatsD clients do) and at flush and shutdown. `None` sends one
-    /// counter line per publish instead, sampled by the event's `sample_rate`.
-    pub fn aggregate_counters(mut self, interval: Option<Duration>) -> Self {
+    /// Aggregates metrics in process and sends them every `interval` (default: on, every
+    /// 10 s, as the DogStatsD clients do) and at flush and shutdown: counters as exact
+    /// totals, `count` metrics as sums, `gauge` metrics as their last value, and
+    /// distribution, histogram and timing samples as multi-value lines (every sample is
+    /// kept). `None` sends each publish's lines at once instead, its counter sampled by the
+    /// event's `sample_rate`.
+    pub fn aggregate_metrics(mut self, interval: Option<Duration>) -> Self {
         self.aggregation = interval;
         self
     }
@@ -152,7 +155,7 @@ impl DispatcherBuilder {
             format: LineFormat::new(&self.prefix, &self.constant_tags),
             metric_sinks: self.metric_sinks,
             record_sinks: self.record_sinks,
-            counters: aggregate.map(|_| CounterTables::default()),
+            aggregates: aggregate.map(|_| AggregateTables::default()),
             framing: self.framing,
         });
         let flusher = aggregate.and_then(|interval| Flusher::start(&inner, interval));

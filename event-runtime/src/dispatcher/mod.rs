@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 pub use builder::DispatcherBuilder;
 use flusher::Flusher;
 
-use crate::aggregation::CounterTables;
+use crate::aggregation::AggregateTables;
 use crate::error::Undelivered;
 use crate::event_id::random_unit;
 use crate::report::{DeliveryReport, SinkReport};
@@ -22,10 +22,21 @@ use crate::statsd_line::LineFormat;
 use crate::{Event, EventId, KafkaRecord};
 
 /// Per-thread buffers, reused by every publish so that the steady state allocates nothing.
-#[derive(Default)]
 struct Buffers {
     lines: String,
     payload: Vec<u8>,
+}
+
+impl Default for Buffers {
+    /// Room for a few full lines of aggregated samples from the start: they are written
+    /// now and then, not on every publish, so growing on demand would allocate long after
+    /// the first publish.
+    fn default() -> Self {
+        Buffers {
+            lines: String::with_capacity(4 * crate::aggregation::SAMPLE_LINE_BYTES),
+            payload: Vec::new(),
+        }
+    }
 }
 
 thread_local! {
@@ -76,20 +87,20 @@ struct Inner {
     format: LineFormat,
     metric_sinks: Vec<Box<dyn MetricSink>>,
     record_sinks: Vec<Box<dyn RecordSink>>,
-    /// `Some` when counters are aggregated in process.
-    counters: Option<CounterTables>,
+    /// `Some` when counters and value metrics are aggregated in process.
+    aggregates: Option<AggregateTables>,
     /// Confluent wire-format headers, per event type registered with a schema id.
     framing: HashMap<TypeId, [u8; 6]>,
 }
 
 impl Inner {
-    /// Sends the aggregated counts to the metric sinks.
+    /// Sends the aggregated counts and value metrics to the metric sinks.
     fn send_aggregates(&self) {
-        let Some(counters) = &self.counters else {
+        let Some(aggregates) = &self.aggregates else {
             return;
         };
         let mut line = String::new();
-        counters.drain(&self.format, &mut line, |line| {
+        aggregates.drain(&self.format, &mut line, |line| {
             for sink in &self.metric_sinks {
                 sink.send_lines(line);
             }
@@ -128,16 +139,17 @@ impl Dispatcher {
         if !inner.metric_sinks.is_empty() {
             let lines = &mut buffers.lines;
             lines.clear();
-            match &inner.counters {
-                // Aggregated totals are exact, so sampling does not apply to them.
-                Some(counters) => counters.increment(event),
+            match &inner.aggregates {
+                // Aggregated totals are exact, so sampling does not apply to them. Lines
+                // are written only when a slot of samples is full.
+                Some(aggregates) => aggregates.record(event, &inner.format, lines),
                 None => {
                     if E::SAMPLE_RATE >= 1.0 || random_unit() < E::SAMPLE_RATE {
                         inner.format.write_counter(event, E::SAMPLE_RATE, lines);
                     }
+                    inner.format.write_value_metrics(event, lines);
                 }
             }
-            inner.format.write_value_metrics(event, lines);
             if !lines.is_empty() {
                 for sink in &inner.metric_sinks {
                     sink.send_lines(lines);

@@ -226,7 +226,9 @@ impl KafkaSink {
         produce::raise_fatal_error(&self.producer, reason);
     }
 
-    /// Records in librdkafka's queue or in flight to the broker.
+    /// Records in librdkafka's queue or in flight to the broker, plus what librdkafka has
+    /// yet to report (its out-queue length also counts delivery reports and error
+    /// callbacks waiting to be served, such as a connection refused by a broker that is down).
     pub fn in_flight(&self) -> u64 {
         self.producer.in_flight_count().max(0) as u64
     }
