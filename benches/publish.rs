@@ -9,11 +9,18 @@
 //!    `count_with_tags(..).with_tag(..).send()` on a `BufferedUdpMetricSink`.
 //!
 //! Kafka goes to the running local broker, StatsD to a local UDP socket nobody reads.
+//!
+//! Publishing is timed in bursts of 10,000 events, and the queues are drained (every
+//! record acknowledged) between bursts, untimed. A publish loop is faster than one broker
+//! on the same two cores can take records, so without the pauses librdkafka's queue fills
+//! within a second and the loop times the full-queue path (a record refused at once)
+//! instead of an enqueue. Each variant then checks that nothing it sent was refused.
 //! BENCHMARKS.md has the figures of the last run and how to read them.
 
 use std::hint::black_box;
 use std::net::UdpSocket;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use cadence::prelude::*;
 use cadence::{BufferedUdpMetricSink, StatsdClient};
@@ -22,7 +29,7 @@ use event_runtime::{Dispatcher, Event, EventId, KafkaConfig, StatsdConfig, Tag};
 use prost::Message as _;
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
 enum Market {
@@ -167,6 +174,57 @@ fn headers(event_id: &str) -> OwnedHeaders {
         })
 }
 
+/// Events per timed burst: well below the 100,000-record queue, so every send is enqueued.
+const BURST: u64 = 10_000;
+
+/// Runs `publish` `iterations` times in bursts of [`BURST`] and returns the time spent
+/// publishing; `drain` runs between bursts, untimed, and must empty the queues.
+fn in_bursts(iterations: u64, mut publish: impl FnMut(), mut drain: impl FnMut()) -> Duration {
+    let mut timed = Duration::ZERO;
+    let mut left = iterations;
+    while left > 0 {
+        let burst = left.min(BURST);
+        let started = Instant::now();
+        for _ in 0..burst {
+            publish();
+        }
+        timed += started.elapsed();
+        drain();
+        left -= burst;
+    }
+    timed
+}
+
+/// The producer's queue is empty: every record acknowledged.
+fn drain_producer(kafka: &ThreadedProducer<DefaultProducerContext>) {
+    kafka.flush(Duration::from_secs(60)).unwrap();
+}
+
+/// A dispatcher's measurement is valid only if nothing was refused by a full queue.
+fn assert_nothing_dropped(variant: &str, dispatcher: &Dispatcher) {
+    let report = dispatcher.stats();
+    for sink in &report.sinks {
+        assert_eq!(
+            (sink.stats.dropped, sink.stats.failed),
+            (0, 0),
+            "{variant}: the {} sink refused records, so the full-queue path was timed",
+            sink.name
+        );
+    }
+}
+
+/// Counts the sends rdkafka refused (a full queue): the hand-written variants must have none.
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+
+fn send_or_count(
+    kafka: &ThreadedProducer<DefaultProducerContext>,
+    record: BaseRecord<'_, str, [u8]>,
+) {
+    if kafka.send(record).is_err() {
+        REFUSED.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Sends one event by hand, the way the baseline team would.
 fn hand_written_publish(
     statsd: &StatsdClient,
@@ -207,7 +265,7 @@ fn hand_written_publish(
         .payload(&payload)
         .headers(headers)
         .timestamp(millis);
-    let _ = kafka.send(record);
+    send_or_count(kafka, record);
 }
 
 fn publish(c: &mut Criterion) {
@@ -215,6 +273,10 @@ fn publish(c: &mut Criterion) {
     let e = event();
     let mut group = c.benchmark_group("publish");
     group.measurement_time(Duration::from_secs(5));
+    // The same drain for every dispatcher: aggregates sent, both queues emptied.
+    let drain = |d: &Dispatcher| {
+        d.flush(Duration::from_secs(60));
+    };
 
     let ours = Dispatcher::builder()
         .statsd(StatsdConfig::udp(&agent_address))
@@ -222,8 +284,9 @@ fn publish(c: &mut Criterion) {
         .build()
         .unwrap();
     group.bench_function("ours_both_sinks", |b| {
-        b.iter(|| ours.publish(black_box(&e)))
+        b.iter_custom(|n| in_bursts(n, || ours.publish(black_box(&e)), || drain(&ours)))
     });
+    assert_nothing_dropped("ours_both_sinks", &ours);
     drop(ours.shutdown(Duration::ZERO));
 
     // The two halves of the line above, to show where the time goes.
@@ -232,38 +295,77 @@ fn publish(c: &mut Criterion) {
         .build()
         .unwrap();
     group.bench_function("ours_kafka_only", |b| {
-        b.iter(|| kafka_only.publish(black_box(&e)))
+        b.iter_custom(|n| {
+            in_bursts(
+                n,
+                || kafka_only.publish(black_box(&e)),
+                || drain(&kafka_only),
+            )
+        })
     });
+    assert_nothing_dropped("ours_kafka_only", &kafka_only);
     drop(kafka_only.shutdown(Duration::ZERO));
     let statsd_only = Dispatcher::builder()
         .statsd(StatsdConfig::udp(&agent_address))
         .build()
         .unwrap();
     group.bench_function("ours_statsd_only", |b| {
-        b.iter(|| statsd_only.publish(black_box(&e)))
+        b.iter_custom(|n| {
+            in_bursts(
+                n,
+                || statsd_only.publish(black_box(&e)),
+                || drain(&statsd_only),
+            )
+        })
     });
+    assert_nothing_dropped("ours_statsd_only", &statsd_only);
     drop(statsd_only);
 
     let statsd = cadence_client(&agent_address);
     let kafka = producer();
     group.bench_function("hand_written_baseline", |b| {
-        b.iter(|| hand_written_publish(&statsd, &kafka, black_box(&e)))
+        b.iter_custom(|n| {
+            in_bursts(
+                n,
+                || hand_written_publish(&statsd, &kafka, black_box(&e)),
+                || {
+                    statsd.flush().unwrap();
+                    drain_producer(&kafka)
+                },
+            )
+        })
     });
 
     let mut payload = Vec::new();
     e.encode(&mut payload);
-    let id = EventId::new(SystemTime::now()).to_string();
+    let now = SystemTime::now();
+    let id = EventId::new(now).to_string();
+    let millis = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     group.bench_function("floor_rdkafka_send", |b| {
-        b.iter(|| {
-            let headers = headers(&id);
-            let record = BaseRecord::<str, [u8], ()>::to("bench-payments")
-                .key(&e.order_id)
-                .payload(black_box(&payload))
-                .headers(headers)
-                .timestamp(1);
-            let _ = kafka.send(record);
+        b.iter_custom(|n| {
+            in_bursts(
+                n,
+                || {
+                    let headers = headers(&id);
+                    let record = BaseRecord::<str, [u8], ()>::to("bench-payments")
+                        .key(&e.order_id)
+                        .payload(black_box(&payload))
+                        .headers(headers)
+                        .timestamp(millis);
+                    send_or_count(&kafka, record);
+                },
+                || drain_producer(&kafka),
+            )
         })
     });
+    assert_eq!(
+        REFUSED.load(Ordering::Relaxed),
+        0,
+        "the hand-written sends met a full queue, so the full-queue path was timed"
+    );
     group.finish();
 }
 
@@ -275,14 +377,24 @@ fn statsd_path(c: &mut Criterion) {
         first_order: false,
     };
     let mut group = c.benchmark_group("statsd");
+    let drain = |d: &Dispatcher| {
+        d.flush(Duration::from_secs(60));
+    };
 
     let aggregated = Dispatcher::builder()
         .statsd(StatsdConfig::udp(&agent_address))
         .build()
         .unwrap();
     group.bench_function("ours_aggregated", |b| {
-        b.iter(|| aggregated.publish(black_box(&counted)))
+        b.iter_custom(|n| {
+            in_bursts(
+                n,
+                || aggregated.publish(black_box(&counted)),
+                || drain(&aggregated),
+            )
+        })
     });
+    assert_nothing_dropped("ours_aggregated", &aggregated);
     drop(aggregated);
 
     let per_event = Dispatcher::builder()
@@ -291,20 +403,33 @@ fn statsd_path(c: &mut Criterion) {
         .build()
         .unwrap();
     group.bench_function("ours_not_aggregated", |b| {
-        b.iter(|| per_event.publish(black_box(&counted)))
+        b.iter_custom(|n| {
+            in_bursts(
+                n,
+                || per_event.publish(black_box(&counted)),
+                || drain(&per_event),
+            )
+        })
     });
+    assert_nothing_dropped("ours_not_aggregated", &per_event);
     drop(per_event);
 
     let client = cadence_client(&agent_address);
     group.bench_function("cadence_tagged_send", |b| {
-        b.iter(|| {
-            let e = black_box(&counted);
-            client
-                .count_with_tags("payment.counted", 1)
-                .with_tag("market", e.market.value())
-                .with_tag("platform", e.platform.value())
-                .with_tag("first_order", e.first_order.value())
-                .send();
+        b.iter_custom(|n| {
+            in_bursts(
+                n,
+                || {
+                    let e = black_box(&counted);
+                    client
+                        .count_with_tags("payment.counted", 1)
+                        .with_tag("market", e.market.value())
+                        .with_tag("platform", e.platform.value())
+                        .with_tag("first_order", e.first_order.value())
+                        .send();
+                },
+                || client.flush().unwrap(),
+            )
         })
     });
     group.finish();

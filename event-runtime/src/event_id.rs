@@ -68,13 +68,15 @@ impl EventId {
     pub fn to_hyphenated(self) -> [u8; 36] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [b'-'; 36];
-        let mut nibble = 0;
-        for (i, slot) in out.iter_mut().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                continue;
+        let mut at = 0;
+        // Byte by byte: two digits each, and a hyphen before bytes 4, 6, 8 and 10.
+        for (i, byte) in self.0.to_be_bytes().into_iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                at += 1;
             }
-            *slot = HEX[((self.0 >> (124 - 4 * nibble)) & 0xf) as usize];
-            nibble += 1;
+            out[at] = HEX[usize::from(byte >> 4)];
+            out[at + 1] = HEX[usize::from(byte & 0xf)];
+            at += 2;
         }
         out
     }
@@ -100,5 +102,11 @@ mod tests {
         assert_eq!(text.len(), 36);
         assert_eq!(&text[14..15], "7");
         assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"));
+    }
+
+    #[test]
+    fn the_hyphenated_form_is_the_canonical_one() {
+        let id = EventId(0x0123_4567_89ab_7def_8123_4567_89ab_cdef);
+        assert_eq!(id.to_string(), "01234567-89ab-7def-8123-456789abcdef");
     }
 }

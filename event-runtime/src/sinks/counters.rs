@@ -1,16 +1,32 @@
 //! Lock-free counts shared between a sink's caller side and its background work.
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::SinkStats;
 
+/// A value on cache lines of its own. `published` is written by the publishing thread and
+/// `delivered` by a background thread on every record: on one line, the two cores would
+/// pass it back and forth on every publish. 128 bytes, because CPUs prefetch lines in
+/// adjacent pairs.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct OwnLine<T>(T);
+
+impl<T> Deref for OwnLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// The four counts every sink keeps.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub published: AtomicU64,
-    pub delivered: AtomicU64,
-    pub dropped: AtomicU64,
-    pub failed: AtomicU64,
+    pub published: OwnLine<AtomicU64>,
+    pub delivered: OwnLine<AtomicU64>,
+    pub dropped: OwnLine<AtomicU64>,
+    pub failed: OwnLine<AtomicU64>,
 }
 
 impl Counters {

@@ -8,7 +8,6 @@
 //! nothing borrowed here outlives the call. Allocations inside librdkafka are its own.
 #![allow(unsafe_code)]
 
-use std::collections::HashMap;
 use std::ffi::{c_void, CStr, CString};
 use std::ptr;
 use std::sync::{PoisonError, RwLock};
@@ -33,23 +32,34 @@ const _: () = {
 };
 
 /// Topic names as C strings, made once per topic.
+///
+/// Found by the address of the `&'static str` (an event type's `TOPIC`), with a linear
+/// scan: a service has a handful of topics, and hashing the name on every publish would
+/// cost more than the scan. Two copies of one name at different addresses only make two
+/// entries.
 #[derive(Default)]
-pub(super) struct TopicNames(RwLock<HashMap<&'static str, CString>>);
+pub(super) struct TopicNames(RwLock<Vec<(usize, usize, CString)>>);
 
 impl TopicNames {
     fn with<R>(&self, topic: &'static str, f: impl FnOnce(&CStr) -> R) -> Option<R> {
-        if let Some(name) = self
+        let key = (topic.as_ptr() as usize, topic.len());
+        if let Some((_, _, name)) = self
             .0
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(topic)
+            .iter()
+            .find(|(at, len, _)| (*at, *len) == key)
         {
             return Some(f(name));
         }
         // Topic names are checked at compile time, so a NUL byte cannot occur.
         let name = CString::new(topic).ok()?;
         let mut names = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        Some(f(names.entry(topic).or_insert(name)))
+        if !names.iter().any(|(at, len, _)| (*at, *len) == key) {
+            names.push((key.0, key.1, name));
+        }
+        let (_, _, name) = names.iter().find(|(at, len, _)| (*at, *len) == key)?;
+        Some(f(name))
     }
 }
 
