@@ -16,6 +16,7 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
@@ -77,10 +78,31 @@ impl EventTable {
     }
 }
 
+/// Hashes a `TypeId`, which is already a hash: SipHash on every publish would cost more
+/// than the rest of the counter's work.
+#[derive(Default)]
+struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Every event type's aggregates, created on the type's first publish.
 #[derive(Default)]
 pub(crate) struct AggregateTables {
-    tables: RwLock<HashMap<TypeId, Arc<EventTable>>>,
+    tables: RwLock<HashMap<TypeId, Arc<EventTable>, BuildHasherDefault<TypeIdHasher>>>,
 }
 
 impl AggregateTables {
