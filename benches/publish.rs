@@ -268,6 +268,47 @@ fn hand_written_publish(
     send_or_count(kafka, record);
 }
 
+/// The floor's record, prepared once: the encoded payload, an event id and a timestamp.
+struct Prepared {
+    payload: Vec<u8>,
+    id: String,
+    millis: i64,
+}
+
+fn prepared(e: &PaymentAttempted) -> Prepared {
+    let mut payload = Vec::new();
+    e.encode(&mut payload);
+    let now = SystemTime::now();
+    Prepared {
+        payload,
+        id: EventId::new(now).to_string(),
+        millis: now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    }
+}
+
+/// The floor: rdkafka's `send` of the prepared record, and nothing else.
+fn floor_send(
+    kafka: &ThreadedProducer<DefaultProducerContext>,
+    e: &PaymentAttempted,
+    prepared: &Prepared,
+) {
+    let record = BaseRecord::<str, [u8], ()>::to("bench-payments")
+        .key(&e.order_id)
+        .payload(black_box(&prepared.payload))
+        .headers(headers(&prepared.id))
+        .timestamp(prepared.millis);
+    send_or_count(kafka, record);
+}
+
+/// Empties the hand-written baseline's two clients.
+fn drain_hand_written(statsd: &StatsdClient, kafka: &ThreadedProducer<DefaultProducerContext>) {
+    statsd.flush().unwrap();
+    drain_producer(kafka)
+}
+
 fn publish(c: &mut Criterion) {
     let (_agent_socket, agent_address) = agent();
     let e = event();
@@ -328,35 +369,17 @@ fn publish(c: &mut Criterion) {
             in_bursts(
                 n,
                 || hand_written_publish(&statsd, &kafka, black_box(&e)),
-                || {
-                    statsd.flush().unwrap();
-                    drain_producer(&kafka)
-                },
+                || drain_hand_written(&statsd, &kafka),
             )
         })
     });
 
-    let mut payload = Vec::new();
-    e.encode(&mut payload);
-    let now = SystemTime::now();
-    let id = EventId::new(now).to_string();
-    let millis = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let prepared = prepared(&e);
     group.bench_function("floor_rdkafka_send", |b| {
         b.iter_custom(|n| {
             in_bursts(
                 n,
-                || {
-                    let headers = headers(&id);
-                    let record = BaseRecord::<str, [u8], ()>::to("bench-payments")
-                        .key(&e.order_id)
-                        .payload(black_box(&payload))
-                        .headers(headers)
-                        .timestamp(millis);
-                    send_or_count(&kafka, record);
-                },
+                || floor_send(&kafka, &e, &prepared),
                 || drain_producer(&kafka),
             )
         })
@@ -451,14 +474,7 @@ fn interleaved() {
         .unwrap();
     let statsd = cadence_client(&agent_address);
     let kafka = producer();
-    let mut payload = Vec::new();
-    e.encode(&mut payload);
-    let now = SystemTime::now();
-    let id = EventId::new(now).to_string();
-    let millis = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let prepared = prepared(&e);
 
     // Nanoseconds per publish of one burst.
     let per_publish = |elapsed: Duration| elapsed.as_nanos() as f64 / BURST as f64;
@@ -473,23 +489,13 @@ fn interleaved() {
             ),
             1 => in_bursts(
                 BURST,
-                || {
-                    let record = BaseRecord::<str, [u8], ()>::to("bench-payments")
-                        .key(&e.order_id)
-                        .payload(black_box(&payload))
-                        .headers(headers(&id))
-                        .timestamp(millis);
-                    send_or_count(&kafka, record);
-                },
+                || floor_send(&kafka, &e, &prepared),
                 || drain_producer(&kafka),
             ),
             _ => in_bursts(
                 BURST,
                 || hand_written_publish(&statsd, &kafka, black_box(&e)),
-                || {
-                    statsd.flush().unwrap();
-                    drain_producer(&kafka)
-                },
+                || drain_hand_written(&statsd, &kafka),
             ),
         })
     };
