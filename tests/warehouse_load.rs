@@ -222,16 +222,22 @@ fn a_batch_ends_when_the_topic_goes_quiet_not_at_its_linger() {
             .as_i64()
             .unwrap()
     };
-    // The first call waits for the group join and the first record, then reads the whole
-    // topic (earlier runs' bursts too) in one batch.
-    let started = Instant::now();
-    let written = running.load_batch().unwrap();
-    let took = started.elapsed();
+    // The first call waits for the group join and the first record, then reads the topic
+    // (earlier runs' bursts too) until it goes quiet. Should the fetches of its partitions
+    // come more than the idle time apart, a second call takes the rest: each call must
+    // still end long before the linger.
+    let mut calls = 0;
+    while rows_of_run(&mut running) < EVENTS as i64 {
+        calls += 1;
+        assert!(calls <= 5, "{calls} batches for a burst of {EVENTS}");
+        let started = Instant::now();
+        running.load_batch().unwrap();
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(60),
+            "the batch waited out its 120 s linger ({took:?}) although the topic was quiet"
+        );
+    }
     assert_eq!(rows_of_run(&mut running), EVENTS as i64);
-    assert!(written.inserted >= EVENTS, "{written:?}");
-    assert!(
-        took < Duration::from_secs(60),
-        "the batch waited out its 120 s linger ({took:?}) although the topic was quiet"
-    );
     std::fs::remove_dir_all(&dir).ok();
 }
