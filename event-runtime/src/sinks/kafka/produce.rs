@@ -55,11 +55,15 @@ impl TopicNames {
         // Topic names are checked at compile time, so a NUL byte cannot occur.
         let name = CString::new(topic).ok()?;
         let mut names = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        if !names.iter().any(|(at, len, _)| (*at, *len) == key) {
-            names.push((key.0, key.1, name));
-        }
-        let (_, _, name) = names.iter().find(|(at, len, _)| (*at, *len) == key)?;
-        Some(f(name))
+        // Another thread may have added it since the read lock was let go.
+        let index = match names.iter().position(|(at, len, _)| (*at, *len) == key) {
+            Some(index) => index,
+            None => {
+                names.push((key.0, key.1, name));
+                names.len() - 1
+            }
+        };
+        Some(f(&names[index].2))
     }
 }
 
