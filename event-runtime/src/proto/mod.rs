@@ -11,6 +11,7 @@ mod field;
 mod scalar;
 pub mod tag_enum;
 mod well_known;
+mod wire;
 
 pub use field::ProtoField;
 

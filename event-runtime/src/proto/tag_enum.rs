@@ -23,7 +23,8 @@ fn from_number<T: Tag>(number: i32) -> Result<T, DecodeError> {
 
 /// Writes one enum value.
 pub fn encode<T: Tag>(value: &T, field: u32, buf: &mut Vec<u8>) {
-    encoding::int32::encode(field, &number(value), buf);
+    // Numbers are positive, so the varint is int32's.
+    super::wire::put_varint_field(field, number(value) as u64, buf);
 }
 
 /// The length [`encode`] writes.
