@@ -40,9 +40,14 @@ pub(crate) fn random_unit() -> f64 {
 impl EventId {
     /// A new id for an event published at `at`.
     pub fn new(at: SystemTime) -> Self {
-        let millis = at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        Self::at_unix_millis(
+            at.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        )
+    }
+
+    /// A new id for an event published `millis` milliseconds after the Unix epoch.
+    pub fn at_unix_millis(millis: u64) -> Self {
         let now = millis << 12;
         let mut last = LAST_TICK.load(Ordering::Relaxed);
         let tick = loop {
@@ -66,20 +71,44 @@ impl EventId {
 
     /// The canonical hyphenated form, written to a stack buffer.
     pub fn to_hyphenated(self) -> [u8; 36] {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let high = hex_digits((self.0 >> 64) as u64);
+        let low = hex_digits(self.0 as u64);
         let mut out = [b'-'; 36];
-        let mut at = 0;
-        // Byte by byte: two digits each, and a hyphen before bytes 4, 6, 8 and 10.
-        for (i, byte) in self.0.to_be_bytes().into_iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                at += 1;
-            }
-            out[at] = HEX[usize::from(byte >> 4)];
-            out[at + 1] = HEX[usize::from(byte & 0xf)];
-            at += 2;
-        }
+        // 8-4-4-4-12 digits.
+        out[0..8].copy_from_slice(&high[0..8]);
+        out[9..13].copy_from_slice(&high[8..12]);
+        out[14..18].copy_from_slice(&high[12..16]);
+        out[19..23].copy_from_slice(&low[0..4]);
+        out[24..36].copy_from_slice(&low[4..16]);
         out
     }
+}
+
+/// The 16 lowercase hex digits of `x`, most significant first.
+///
+/// Written on every publish, so computed on all digits at once rather than digit by digit
+/// (which measured 30 ns per id, a fifth of a publish's own work): each nibble is moved
+/// into a byte of its own, then every byte becomes its ASCII digit in one addition.
+fn hex_digits(x: u64) -> [u8; 16] {
+    const fn repeat(byte: u8) -> u128 {
+        u128::from_ne_bytes([byte; 16])
+    }
+    let mut v = u128::from(x);
+    // Halve the groups until each byte holds one nibble: 32-bit groups into 64-bit lanes,
+    // then 16 into 32, 8 into 16, 4 into 8. Order is kept: the high nibble lands in the
+    // higher byte.
+    v = (v & 0xffff_ffff_0000_0000) << 32 | (v & 0xffff_ffff);
+    v = (v & 0x0000_0000_ffff_0000_0000_0000_ffff_0000) << 16
+        | (v & 0x0000_0000_0000_ffff_0000_0000_0000_ffff);
+    v = (v & 0x0000_ff00_0000_ff00_0000_ff00_0000_ff00) << 8
+        | (v & 0x0000_00ff_0000_00ff_0000_00ff_0000_00ff);
+    v = (v & 0x00f0_00f0_00f0_00f0_00f0_00f0_00f0_00f0) << 4
+        | (v & 0x000f_000f_000f_000f_000f_000f_000f_000f);
+    // A nibble of 10 or more carries into bit 4 when 6 is added; those bytes get the
+    // distance from '0' + 10 to 'a' on top of '0'. No byte exceeds 0x66, so no carry
+    // crosses into the next byte.
+    let letters = ((v + repeat(0x06)) >> 4) & repeat(0x01);
+    (v + repeat(b'0') + letters * u128::from(b'a' - b'0' - 10)).to_be_bytes()
 }
 
 impl fmt::Display for EventId {
@@ -102,6 +131,30 @@ mod tests {
         assert_eq!(text.len(), 36);
         assert_eq!(&text[14..15], "7");
         assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"));
+    }
+
+    #[test]
+    fn the_hyphenated_form_matches_the_formatted_digits() {
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..10_000 {
+            // Random 128-bit values, and runs of each single digit.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let id = u128::from(x) << 64 | u128::from(x.rotate_left(29));
+            for id in [id, u128::from(x & 0xf) * (u128::MAX / 0xf)] {
+                let digits = format!("{id:032x}");
+                let expected = format!(
+                    "{}-{}-{}-{}-{}",
+                    &digits[0..8],
+                    &digits[8..12],
+                    &digits[12..16],
+                    &digits[16..20],
+                    &digits[20..32]
+                );
+                assert_eq!(EventId(id).to_string(), expected);
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! The Kafka record of one published event, as every record sink receives it.
 
-use std::time::SystemTime;
-
 use crate::EventId;
 
 /// Header names written on every Kafka record.
@@ -36,19 +34,11 @@ pub struct KafkaRecord<'a> {
     pub event_id: EventId,
     /// The event id in its hyphenated text form, as written in the header.
     pub event_id_text: &'a str,
-    /// The publish time; the record's timestamp.
-    pub timestamp: SystemTime,
+    /// The publish time in Unix milliseconds, as Kafka stores a record's timestamp.
+    pub timestamp_millis: i64,
 }
 
 impl KafkaRecord<'_> {
-    /// The record timestamp in Unix milliseconds, as Kafka stores it.
-    pub fn timestamp_millis(&self) -> i64 {
-        match self.timestamp.duration_since(SystemTime::UNIX_EPOCH) {
-            Ok(d) => d.as_millis() as i64,
-            Err(e) => -(e.duration().as_millis() as i64),
-        }
-    }
-
     /// The headers, as `(name, value)` pairs in the order they are written.
     pub fn headers(&self) -> [(&'static str, &str); 4] {
         [

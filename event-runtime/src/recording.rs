@@ -167,7 +167,7 @@ impl RecordSink for RecordingSink {
                 .iter()
                 .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
                 .collect(),
-            timestamp_millis: record.timestamp_millis(),
+            timestamp_millis: record.timestamp_millis,
         };
         let mut recorded = self.lock();
         recorded.records.push(kept);

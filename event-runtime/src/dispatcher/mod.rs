@@ -8,7 +8,7 @@ use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use builder::DispatcherBuilder;
 use flusher::Flusher;
@@ -165,8 +165,11 @@ impl Dispatcher {
                 }
             }
             event.encode(payload);
-            let timestamp = SystemTime::now();
-            let event_id = EventId::new(timestamp);
+            // One clock reading, in the milliseconds both the id and Kafka keep.
+            let millis = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let event_id = EventId::at_unix_millis(millis);
             let id_text = event_id.to_hyphenated();
             let record = KafkaRecord {
                 topic: E::TOPIC,
@@ -177,7 +180,7 @@ impl Dispatcher {
                 event_id,
                 // The hyphenated form is ASCII by construction.
                 event_id_text: std::str::from_utf8(&id_text).unwrap_or_default(),
-                timestamp,
+                timestamp_millis: millis as i64,
             };
             for sink in &inner.record_sinks {
                 sink.send(&record);

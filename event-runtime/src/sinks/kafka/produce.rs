@@ -107,7 +107,7 @@ pub(super) fn enqueue(
                 key_ptr,
                 key_len,
                 RD_KAFKA_VTYPE_TIMESTAMP,
-                record.timestamp_millis(),
+                record.timestamp_millis,
                 RD_KAFKA_VTYPE_HEADER,
                 HEADER_NAMES[0].as_ptr(),
                 headers[0].1.as_ptr() as *const c_void,
