@@ -15,12 +15,11 @@
 //! a datagram.
 
 use std::any::TypeId;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::metric::{MetricKind, MetricNumber, ValueMetric};
+use crate::once_map::OnceMap;
 use crate::statsd_line::{write_number, LineFormat};
 use crate::Event;
 
@@ -78,31 +77,10 @@ impl EventTable {
     }
 }
 
-/// Hashes a `TypeId`, which is already a hash: SipHash on every publish would cost more
-/// than the rest of the counter's work.
-#[derive(Default)]
-struct TypeIdHasher(u64);
-
-impl Hasher for TypeIdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// Every event type's aggregates, created on the type's first publish.
 #[derive(Default)]
 pub(crate) struct AggregateTables {
-    tables: RwLock<HashMap<TypeId, Arc<EventTable>, BuildHasherDefault<TypeIdHasher>>>,
+    tables: OnceMap<TypeId, EventTable>,
 }
 
 impl AggregateTables {
@@ -110,22 +88,10 @@ impl AggregateTables {
     /// became full is written to `out` as a line (after a `\n` when `out` is not empty),
     /// for the caller to send now.
     pub fn record<E: Event>(&self, event: &E, format: &LineFormat, out: &mut String) {
-        let cell = event.tag_combination();
-        let tables = self.tables.read().unwrap_or_else(PoisonError::into_inner);
-        match tables.get(&TypeId::of::<E>()) {
-            Some(table) => Self::add(table, event, cell, format, out),
-            None => {
-                drop(tables);
-                let table = Arc::clone(
-                    self.tables
-                        .write()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .entry(TypeId::of::<E>())
-                        .or_insert_with(|| Arc::new(EventTable::of::<E>())),
-                );
-                Self::add(&table, event, cell, format, out);
-            }
-        }
+        let table = self
+            .tables
+            .get_or_insert_with(TypeId::of::<E>(), EventTable::of::<E>);
+        Self::add(table, event, event.tag_combination(), format, out);
     }
 
     fn add<E: Event>(
@@ -143,8 +109,14 @@ impl AggregateTables {
                     return;
                 }
             }
-            // Names are unique within an event, and an event has few value metrics.
-            let Some(index) = table.metrics.iter().position(|m| m.name == metric.name) else {
+            // Names are unique within an event, and an event has few value metrics. The
+            // derive passes the entry of `VALUE_METRICS` itself, which the address finds
+            // at once; the name is the fallback, should the constant be duplicated.
+            let Some(index) = table
+                .metrics
+                .iter()
+                .position(|m| std::ptr::eq(m, metric) || m.name == metric.name)
+            else {
                 return;
             };
             let mut slot = table.slot(index, cell);
@@ -174,16 +146,9 @@ impl AggregateTables {
     /// Takes every non-zero count and every slot's value (leaving them empty) and hands
     /// each as a line to `emit`. Returns how many events the counter lines add up to.
     pub fn drain(&self, format: &LineFormat, line: &mut String, mut emit: impl FnMut(&str)) -> u64 {
-        let tables: Vec<Arc<EventTable>> = self
-            .tables
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
         let mut total = 0;
         let mut number_text = String::new();
-        for table in tables {
+        for table in self.tables.values() {
             for (cell, count) in table.counts.iter().enumerate() {
                 // A relaxed load first: most cells are zero, and a swap would dirty them.
                 if count.load(Ordering::Relaxed) == 0 {

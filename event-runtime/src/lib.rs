@@ -85,6 +85,7 @@ mod event;
 mod event_id;
 mod field_value;
 mod metric;
+mod once_map;
 mod proto;
 mod record;
 mod record_key;

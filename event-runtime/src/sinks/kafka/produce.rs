@@ -10,13 +10,13 @@
 
 use std::ffi::{c_void, CStr, CString};
 use std::ptr;
-use std::sync::{PoisonError, RwLock};
 
 use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka_sys::rd_kafka_vtype_t::*;
 use rdkafka_sys::{rd_kafka_producev, rd_kafka_resp_err_t, RD_KAFKA_MSG_F_COPY};
 
 use super::CountingContext;
+use crate::once_map::OnceMap;
 use crate::record::header;
 use crate::KafkaRecord;
 
@@ -33,37 +33,20 @@ const _: () = {
 
 /// Topic names as C strings, made once per topic.
 ///
-/// Found by the address of the `&'static str` (an event type's `TOPIC`), with a linear
-/// scan: a service has a handful of topics, and hashing the name on every publish would
-/// cost more than the scan. Two copies of one name at different addresses only make two
-/// entries.
+/// Found by the address of the `&'static str` (an event type's `TOPIC`), without a lock:
+/// hashing the name on every publish would cost more. Two copies of one name at
+/// different addresses only make two entries.
 #[derive(Default)]
-pub(super) struct TopicNames(RwLock<Vec<(usize, usize, CString)>>);
+pub(super) struct TopicNames(OnceMap<(usize, usize), Option<CString>>);
 
 impl TopicNames {
-    fn with<R>(&self, topic: &'static str, f: impl FnOnce(&CStr) -> R) -> Option<R> {
-        let key = (topic.as_ptr() as usize, topic.len());
-        if let Some((_, _, name)) = self
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .find(|(at, len, _)| (*at, *len) == key)
-        {
-            return Some(f(name));
-        }
-        // Topic names are checked at compile time, so a NUL byte cannot occur.
-        let name = CString::new(topic).ok()?;
-        let mut names = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        // Another thread may have added it since the read lock was let go.
-        let index = match names.iter().position(|(at, len, _)| (*at, *len) == key) {
-            Some(index) => index,
-            None => {
-                names.push((key.0, key.1, name));
-                names.len() - 1
-            }
-        };
-        Some(f(&names[index].2))
+    fn get(&self, topic: &'static str) -> Option<&CStr> {
+        self.0
+            .get_or_insert_with((topic.as_ptr() as usize, topic.len()), || {
+                // Topic names are checked at compile time, so a NUL byte cannot occur.
+                CString::new(topic).ok()
+            })
+            .as_deref()
     }
 }
 
@@ -84,7 +67,7 @@ pub(super) fn enqueue(
     let (key_ptr, key_len) = record.key.map_or((ptr::null_mut(), 0), |k| {
         (k.as_ptr() as *mut c_void, k.len())
     });
-    let result = topics.with(record.topic, |topic| {
+    let result = topics.get(record.topic).map(|topic| {
         // SAFETY: `native_ptr` is the live producer handle, owned by `producer`, which
         // outlives the call. Every pointer passed points into memory borrowed for the
         // duration of the call (`RD_KAFKA_MSG_F_COPY` makes librdkafka copy the value and
