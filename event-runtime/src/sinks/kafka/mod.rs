@@ -158,9 +158,10 @@ fn error_name(error: &KafkaError) -> String {
 
 /// Sends Kafka records with librdkafka; see the module docs for the guarantees.
 pub struct KafkaSink {
+    // Declared (so dropped) before the producer: a topic handle must not outlive its client.
+    topics: produce::Topics,
     producer: ThreadedProducer<CountingContext>,
     outcomes: Arc<Outcomes>,
-    topics: produce::TopicNames,
     block_when_full: Duration,
     drop_flush_timeout: Duration,
     shut_down: AtomicBool,
@@ -184,7 +185,7 @@ impl KafkaSink {
         Ok(KafkaSink {
             producer,
             outcomes,
-            topics: produce::TopicNames::default(),
+            topics: produce::Topics::default(),
             block_when_full: config.block_when_full,
             drop_flush_timeout: config.drop_flush_timeout,
             shut_down: AtomicBool::new(false),

@@ -2,18 +2,25 @@
 //!
 //! rdkafka's safe `send` turns the topic into a new `CString` on every call, and its
 //! headers into an `OwnedHeaders` object. On the hot path of every publish that is an
-//! allocation we can avoid: topic names are `&'static str` (cached once as C strings), and
-//! librdkafka takes headers one by one (`RD_KAFKA_VTYPE_HEADER`) with NUL-terminated
-//! static names. librdkafka copies everything it is given (`RD_KAFKA_MSG_F_COPY`), so
-//! nothing borrowed here outlives the call. Allocations inside librdkafka are its own.
+//! allocation we can avoid: librdkafka takes headers one by one (`RD_KAFKA_VTYPE_HEADER`)
+//! with NUL-terminated static names, and copies everything it is given
+//! (`RD_KAFKA_MSG_F_COPY`), so nothing borrowed here outlives the call. Allocations
+//! inside librdkafka are its own.
+//!
+//! The topic is passed as a handle made once per topic (`RD_KAFKA_VTYPE_RKT`), not by
+//! name: by name, librdkafka takes its client-wide write lock, which its broker threads
+//! also take, and scans its topics with `strcmp`, on every record.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_void, CStr, CString};
-use std::ptr;
+use std::ptr::{self, NonNull};
 
 use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka_sys::rd_kafka_vtype_t::*;
-use rdkafka_sys::{rd_kafka_producev, rd_kafka_resp_err_t, RD_KAFKA_MSG_F_COPY};
+use rdkafka_sys::{
+    rd_kafka_producev, rd_kafka_resp_err_t, rd_kafka_topic_destroy, rd_kafka_topic_new,
+    rd_kafka_topic_t, RD_KAFKA_MSG_F_COPY,
+};
 
 use super::CountingContext;
 use crate::once_map::OnceMap;
@@ -31,22 +38,55 @@ const _: () = {
     assert!(HEADER_NAMES[3].to_bytes().len() == header::CONTENT_TYPE.len());
 };
 
-/// Topic names as C strings, made once per topic.
+/// librdkafka's handle on one topic, held for the sink's lifetime.
+pub(super) struct TopicHandle(NonNull<rd_kafka_topic_t>);
+
+// SAFETY: librdkafka's topic handles are reference-counted and documented as usable from
+// any thread; this one is only passed to `rd_kafka_producev` and destroyed once.
+unsafe impl Send for TopicHandle {}
+unsafe impl Sync for TopicHandle {}
+
+impl Drop for TopicHandle {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from `rd_kafka_topic_new` and is destroyed only here.
+        // `KafkaSink` declares its topics before its producer, so this runs before the
+        // client is destroyed; records already queued hold references of their own.
+        unsafe { rd_kafka_topic_destroy(self.0.as_ptr()) }
+    }
+}
+
+/// Topic handles, made on each topic's first record.
 ///
 /// Found by the address of the `&'static str` (an event type's `TOPIC`), without a lock:
 /// hashing the name on every publish would cost more. Two copies of one name at
-/// different addresses only make two entries.
+/// different addresses only make two handles on the same topic.
 #[derive(Default)]
-pub(super) struct TopicNames(OnceMap<(usize, usize), Option<CString>>);
+pub(super) struct Topics(OnceMap<(usize, usize), Option<TopicHandle>>);
 
-impl TopicNames {
-    fn get(&self, topic: &'static str) -> Option<&CStr> {
+impl Topics {
+    fn get(
+        &self,
+        producer: &ThreadedProducer<CountingContext>,
+        topic: &'static str,
+    ) -> Option<&TopicHandle> {
+        let key = (topic.as_ptr() as usize, topic.len());
         self.0
-            .get_or_insert_with((topic.as_ptr() as usize, topic.len()), || {
+            .get_or_insert_with(key, || {
                 // Topic names are checked at compile time, so a NUL byte cannot occur.
-                CString::new(topic).ok()
+                let name = CString::new(topic).ok()?;
+                // SAFETY: the client handle is live for the call, `name` is NUL-terminated
+                // and copied by librdkafka, and a null configuration means the client's
+                // default topic configuration.
+                let handle = unsafe {
+                    rd_kafka_topic_new(
+                        producer.client().native_ptr(),
+                        name.as_ptr(),
+                        ptr::null_mut(),
+                    )
+                };
+                NonNull::new(handle).map(TopicHandle)
             })
-            .as_deref()
+            .as_ref()
     }
 }
 
@@ -60,27 +100,28 @@ pub(super) enum Enqueued {
 /// Enqueues one record; librdkafka copies the topic, key, value and headers.
 pub(super) fn enqueue(
     producer: &ThreadedProducer<CountingContext>,
-    topics: &TopicNames,
+    topics: &Topics,
     record: &KafkaRecord<'_>,
 ) -> Enqueued {
     let headers = record.headers();
     let (key_ptr, key_len) = record.key.map_or((ptr::null_mut(), 0), |k| {
         (k.as_ptr() as *mut c_void, k.len())
     });
-    let result = topics.get(record.topic).map(|topic| {
+    let result = topics.get(producer, record.topic).map(|topic| {
         // SAFETY: `native_ptr` is the live producer handle, owned by `producer`, which
         // outlives the call. Every pointer passed points into memory borrowed for the
         // duration of the call (`RD_KAFKA_MSG_F_COPY` makes librdkafka copy the value and
-        // key; topic and header names are NUL-terminated; header values are copied by
-        // `rd_kafka_header_add`). The argument list follows `rd_kafka_producev`'s vararg
+        // key; header names are NUL-terminated; header values are copied by
+        // `rd_kafka_header_add`). The topic handle is live while `topics` is, and
+        // librdkafka takes a reference of its own for the record. The argument list follows `rd_kafka_producev`'s vararg
         // protocol: each `RD_KAFKA_VTYPE_*` tag is followed by exactly the arguments it
         // documents, and the list ends with `RD_KAFKA_VTYPE_END`. The opaque is null, which
         // is the `()` delivery opaque of `CountingContext`.
         unsafe {
             rd_kafka_producev(
                 producer.client().native_ptr(),
-                RD_KAFKA_VTYPE_TOPIC,
-                topic.as_ptr(),
+                RD_KAFKA_VTYPE_RKT,
+                topic.0.as_ptr(),
                 RD_KAFKA_VTYPE_MSGFLAGS,
                 RD_KAFKA_MSG_F_COPY,
                 RD_KAFKA_VTYPE_VALUE,
