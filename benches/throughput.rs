@@ -4,7 +4,7 @@
 //!   - Kafka's own Java producer perf tool (`org.apache.kafka.tools.ProducerPerformance`)
 //!     with the same record size.
 //!
-//! Each variant runs four times, interleaved, in the same process, the two Rust loops
+//! Each variant runs six times, interleaved, in the same process, the two Rust loops
 //! taking turns to go first; the medians count, and the ratio is the median of the rounds'.
 //! Time runs from the first publish until every record is acknowledged.
 //!
@@ -174,7 +174,7 @@ fn java_perf_tool(bootstrap: &str, count: usize, record_size: usize) -> Option<f
 }
 
 /// Rounds of the three variants; the two Rust loops alternate which goes first.
-const ROUNDS: usize = 4;
+const ROUNDS: usize = 6;
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
