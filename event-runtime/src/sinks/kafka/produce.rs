@@ -41,8 +41,8 @@ const _: () = {
 /// librdkafka's handle on one topic, held for the sink's lifetime.
 pub(super) struct TopicHandle(NonNull<rd_kafka_topic_t>);
 
-// SAFETY: librdkafka's topic handles are reference-counted and documented as usable from
-// any thread; this one is only passed to `rd_kafka_producev` and destroyed once.
+// SAFETY: librdkafka's topic handles are reference-counted and its produce calls are
+// thread-safe; this one is only passed to `rd_kafka_producev` and destroyed once.
 unsafe impl Send for TopicHandle {}
 unsafe impl Sync for TopicHandle {}
 
@@ -59,7 +59,7 @@ impl Drop for TopicHandle {
 ///
 /// Found by the address of the `&'static str` (an event type's `TOPIC`), without a lock:
 /// hashing the name on every publish would cost more. Two copies of one name at
-/// different addresses only make two handles on the same topic.
+/// different addresses only take two references to the same librdkafka topic.
 #[derive(Default)]
 pub(super) struct Topics(OnceMap<(usize, usize), Option<TopicHandle>>);
 
