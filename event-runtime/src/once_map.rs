@@ -1,8 +1,8 @@
 //! A map whose values are made on their key's first use and never removed, read without
 //! a lock.
 //!
-//! Every publish looks up its event type's aggregates and its topic's C name. Behind a
-//! `RwLock` each lookup cost two atomic read-modify-writes, on a cache line every
+//! Every publish looks up its event type's aggregates and its topic's librdkafka handle.
+//! Behind a `RwLock` each lookup cost two atomic read-modify-writes, on a cache line every
 //! publishing thread shares. Here a lookup hashes its key (a `TypeId`, already a hash, or
 //! an address) and reads entries that are written once: `OnceLock` publishes each one
 //! safely, so no `unsafe` is needed. A level whose probes are all taken by other keys
