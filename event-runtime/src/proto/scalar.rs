@@ -143,10 +143,7 @@ scalar!(
     float,
     "float",
     packed,
-    |n, v, buf| {
-        wire::put_key(n, WireType::ThirtyTwoBit, buf);
-        buf.extend_from_slice(&v.to_le_bytes());
-    },
+    |n, v, buf| wire::put_fixed_field(n, WireType::ThirtyTwoBit, &v.to_le_bytes(), buf),
     |v| Value::Float(f64::from(*v))
 );
 scalar!(
@@ -154,10 +151,7 @@ scalar!(
     double,
     "double",
     packed,
-    |n, v, buf| {
-        wire::put_key(n, WireType::SixtyFourBit, buf);
-        buf.extend_from_slice(&v.to_le_bytes());
-    },
+    |n, v, buf| wire::put_fixed_field(n, WireType::SixtyFourBit, &v.to_le_bytes(), buf),
     |v| Value::Float(*v)
 );
 scalar!(

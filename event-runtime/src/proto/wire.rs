@@ -44,6 +44,18 @@ pub(crate) fn put_varint_field(number: u32, value: u64, buf: &mut Vec<u8>) {
     put_varint(value, buf);
 }
 
+/// Writes a fixed-width field (`float`, `double`): its key, then its little-endian bytes.
+#[inline]
+pub(crate) fn put_fixed_field(
+    number: u32,
+    wire_type: WireType,
+    le_bytes: &[u8],
+    buf: &mut Vec<u8>,
+) {
+    put_key(number, wire_type, buf);
+    buf.extend_from_slice(le_bytes);
+}
+
 /// Writes a length-delimited field (`string`, `bytes`).
 #[inline]
 pub(crate) fn put_bytes_field(number: u32, bytes: &[u8], buf: &mut Vec<u8>) {
