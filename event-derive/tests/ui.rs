@@ -2,7 +2,7 @@
 //! `.stderr` snapshot, and everything in `ui/pass` must compile and run.
 //!
 //! Snapshots depend on the compiler version (see `rust-toolchain.toml`); regenerate with
-//! `TRYBUILD=overwrite cargo test --test ui` and read the diff: messages are product surface.
+//! `TRYBUILD=overwrite cargo test -p event-derive --test ui` and read the diff: messages are product surface.
 
 #[test]
 fn compile_fail() {
