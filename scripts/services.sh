@@ -139,6 +139,11 @@ offsets.topic.num.partitions=3
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
+# A test broker, not an archive: each partition keeps its last 512 MiB, checked every 30 s,
+# so hours of benchmarks (millions of records per run) do not fill the disk.
+log.retention.bytes=536870912
+log.segment.bytes=134217728
+log.retention.check.interval.ms=30000
 PROPS
   cat > "$home/log4j2.properties" <<PROPS
 appender.file.type=File
@@ -234,6 +239,9 @@ case "${1:-}" in
     stop_postgres
     stop_one statsd
     stop_one kafka
+    # `start` makes a new broker and database anyway; their data would only take disk (the
+    # logs stay for reading).
+    rm -rf "$dir/kafka/data" "$pg_home/data"
     ;;
   env) print_env ;;
   # For the fault tests: kill the broker like a crash (SIGKILL), and start it again.
