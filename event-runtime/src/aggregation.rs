@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::metric::{MetricKind, MetricNumber, ValueMetric};
 use crate::once_map::OnceMap;
-use crate::statsd_line::{write_number, LineFormat};
+use crate::statsd_line::{write_number, write_sample, LineFormat};
 use crate::Event;
 
 /// The length of a slot's samples (`v1:v2:...`) at which they are sent at once: with the
@@ -30,8 +30,9 @@ pub(crate) const SAMPLE_LINE_BYTES: usize = 1024;
 /// What one value metric holds for one tag combination between two flushes.
 #[derive(Default)]
 struct Slot {
-    /// Distribution, histogram and timing samples, joined with `:`.
-    samples: String,
+    /// Distribution, histogram and timing samples, joined with `:`: ASCII text, kept as
+    /// bytes so that a sample is appended whole (see `write_sample`).
+    samples: Vec<u8>,
     /// The sum (count) or the last value (gauge).
     number: Option<MetricNumber>,
 }
@@ -125,17 +126,19 @@ impl AggregateTables {
                 MetricKind::Gauge => slot.number = Some(number),
                 MetricKind::Distribution | MetricKind::Histogram | MetricKind::Timing => {
                     if !slot.samples.is_empty() {
-                        slot.samples.push(':');
+                        slot.samples.push(b':');
                     } else if slot.samples.capacity() == 0 {
                         // Once per slot: a full slot's text never regrows.
                         slot.samples.reserve(SAMPLE_LINE_BYTES + 32);
                     }
-                    write_number(&mut slot.samples, number);
+                    write_sample(&mut slot.samples, number);
                     if slot.samples.len() >= SAMPLE_LINE_BYTES {
                         if !out.is_empty() {
                             out.push('\n');
                         }
-                        (table.write_value)(format, metric, cell, &slot.samples, out);
+                        // Only ASCII is ever written, so this borrows; it never replaces.
+                        let samples = String::from_utf8_lossy(&slot.samples);
+                        (table.write_value)(format, metric, cell, &samples, out);
                         slot.samples.clear();
                     }
                 }
@@ -172,7 +175,8 @@ impl AggregateTables {
                         write_number(&mut number_text, number);
                         (table.write_value)(format, metric, cell, &number_text, line);
                     } else if !slot.samples.is_empty() {
-                        (table.write_value)(format, metric, cell, &slot.samples, line);
+                        let samples = String::from_utf8_lossy(&slot.samples);
+                        (table.write_value)(format, metric, cell, &samples, line);
                         slot.samples.clear();
                     }
                     drop(slot);
