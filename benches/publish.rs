@@ -629,9 +629,86 @@ fn interleaved() {
     );
 }
 
+/// One burst of `publish`, the only code `scripts/bench-instructions` counts: callgrind
+/// collects inside functions whose names start `publish::counted_burst`.
+#[inline(never)]
+fn counted_burst(mut publish: impl FnMut()) {
+    for _ in 0..BURST {
+        publish();
+    }
+}
+
+/// Bursts of the instruction count: the first warms up (connection, topic, tables) and is
+/// not counted.
+const COUNTED_BURSTS: u64 = 3;
+
+/// Rows 1 and 2 by instructions instead of time, for `scripts/bench-instructions`: runs one
+/// variant for a warm-up burst and [`COUNTED_BURSTS`] counted ones, draining in between.
+/// Instructions do not move with what else the two cores run, so this separates our own
+/// work from the machine's noise; they are not time (a cache miss or a lock wait costs
+/// more than an instruction), so the targets stay the timed ratios.
+fn instruction_count(variant: &str) {
+    let (_agent_socket, agent_address) = agent();
+    let e = event();
+    let both = || {
+        Dispatcher::builder()
+            .statsd(StatsdConfig::udp(&agent_address))
+            .kafka(kafka_config().drop_flush_timeout(Duration::ZERO))
+    };
+    let kafka_only =
+        || Dispatcher::builder().kafka(kafka_config().drop_flush_timeout(Duration::ZERO));
+    let run = |publish: &dyn Fn(), counted: &dyn Fn(), drain: &dyn Fn()| {
+        for _ in 0..BURST {
+            publish();
+        }
+        drain();
+        for _ in 0..COUNTED_BURSTS {
+            counted();
+            drain();
+        }
+    };
+    match variant {
+        "ours_both_sinks" | "ours_kafka_only" => {
+            let builder = if variant == "ours_both_sinks" { both() } else { kafka_only() };
+            let ours = builder.build().unwrap();
+            run(
+                &|| ours.publish(black_box(&e)),
+                &|| counted_burst(|| ours.publish(black_box(&e))),
+                &|| {
+                    ours.flush(Duration::from_secs(60));
+                },
+            );
+            assert_nothing_dropped(variant, &ours);
+        }
+        "floor_rdkafka_send" | "hand_written_baseline" => {
+            let kafka = producer();
+            let statsd = cadence_client(&agent_address);
+            let prepared = prepared(&e);
+            let send = || {
+                if variant == "floor_rdkafka_send" {
+                    floor_send(&kafka, &e, &prepared)
+                } else {
+                    hand_written_publish(&statsd, &kafka, black_box(&e))
+                }
+            };
+            run(&send, &|| counted_burst(send), &|| {
+                drain_hand_written(&statsd, &kafka)
+            });
+            assert_eq!(REFUSED.load(Ordering::Relaxed), 0, "{variant}: a send was refused");
+        }
+        other => panic!("no variant {other:?}: ours_both_sinks, ours_kafka_only, floor_rdkafka_send or hand_written_baseline"),
+    }
+    println!("{variant}: {} publishes counted", COUNTED_BURSTS * BURST);
+}
+
 criterion_group!(benches, publish, statsd_path);
 
 fn main() {
+    if let [option, variant] = &std::env::args().skip(1).collect::<Vec<_>>()[..] {
+        if option == "--instructions" {
+            return instruction_count(variant);
+        }
+    }
     benches();
     // Like criterion's own groups, the interleaved comparison runs unless a filter given
     // on the command line excludes it.
