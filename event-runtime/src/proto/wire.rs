@@ -13,6 +13,10 @@ use prost::encoding::WireType;
 pub(crate) fn put_varint(value: u64, buf: &mut Vec<u8>) {
     if value < 0x80 {
         buf.push(value as u8);
+    } else if value < 0x4000 {
+        // Two bytes, stored at once (the general loop ends in a `memcpy` call): lengths up to
+        // 16 KiB and most amounts, counts and enum values take this branch.
+        buf.extend_from_slice(&[value as u8 | 0x80, (value >> 7) as u8]);
     } else {
         put_long_varint(value, buf);
     }
