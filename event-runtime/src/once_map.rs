@@ -46,8 +46,18 @@ impl<K, V> Default for OnceMap<K, V> {
 impl<K: Hash + Eq + Copy, V> OnceMap<K, V> {
     /// The value for `key`, made with `make` if it has none yet. Every lookup of one key
     /// probes the same entries, so threads racing on a new key wait for one `make`.
+    #[inline]
     pub fn get_or_insert_with(&self, key: K, make: impl Fn() -> V) -> &V {
         let hash = BuildHasherDefault::<WordHasher>::default().hash_one(key) as usize;
+        // Nearly every lookup ends at its key's first entry in the first level: that one
+        // check is inlined into the publish, the search is not.
+        match self.first.entries[hash & (FIRST_LEVEL - 1)].get() {
+            Some((found, value)) if *found == key => value,
+            _ => self.search(hash, key, make),
+        }
+    }
+
+    fn search(&self, hash: usize, key: K, make: impl Fn() -> V) -> &V {
         let mut level = &self.first;
         loop {
             let mask = level.entries.len() - 1;
