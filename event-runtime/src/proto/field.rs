@@ -44,6 +44,8 @@ impl<T: Singular> ProtoField for T {
         T::proto_type()
     }
 
+    // Into the derived encode, as the scalar writers are: it is two checks and a write.
+    #[inline]
     fn encode(&self, number: u32, buf: &mut Vec<u8>) {
         if !self.is_default() {
             Singular::encode(self, number, buf);
