@@ -156,37 +156,41 @@ impl LineFormat {
 
 /// Appends a metric value as DogStatsD reads it.
 pub(crate) fn write_number(out: &mut String, value: MetricNumber) {
-    let mut buffer = [0; 21];
-    let text = match value {
-        MetricNumber::Unsigned(n) => integer_text(false, n, &mut buffer),
-        MetricNumber::Signed(n) => integer_text(n < 0, n.unsigned_abs(), &mut buffer),
-        // Writing to a String cannot fail, and float Display does not allocate.
-        MetricNumber::Float(n) => {
-            let _ = write!(out, "{n}");
-            return;
+    match number_text(value, &mut [0; 21]) {
+        Ok(text) => {
+            for &byte in text {
+                out.push(char::from(byte));
+            }
         }
-    };
-    for &byte in text {
-        out.push(char::from(byte));
+        // Writing to a String cannot fail, and float Display does not allocate.
+        Err(float) => {
+            let _ = write!(out, "{float}");
+        }
     }
 }
 
 /// Appends a metric value to a slot of aggregated samples, which are kept as bytes and
 /// become text only when sent: a sample is written on every publish, and appending its
-/// digits at once costs a third of pushing them to a `String` one by one (callgrind: about
-/// 50 instead of 165 instructions for `1250`).
+/// digits at once costs less than pushing them to a `String` one by one (callgrind: about
+/// 97 instead of 165 instructions for `1250`).
 pub(crate) fn write_sample(out: &mut Vec<u8>, value: MetricNumber) {
-    let mut buffer = [0; 21];
-    let text = match value {
-        MetricNumber::Unsigned(n) => integer_text(false, n, &mut buffer),
-        MetricNumber::Signed(n) => integer_text(n < 0, n.unsigned_abs(), &mut buffer),
+    match number_text(value, &mut [0; 21]) {
+        Ok(text) => out.extend_from_slice(text),
         // Writing to a Vec cannot fail, and float Display does not allocate.
-        MetricNumber::Float(n) => {
-            let _ = std::io::Write::write_fmt(out, format_args!("{n}"));
-            return;
+        Err(float) => {
+            let _ = std::io::Write::write_fmt(out, format_args!("{float}"));
         }
-    };
-    out.extend_from_slice(text);
+    }
+}
+
+/// An integer's text, written to the end of `buffer`; a float is handed back for
+/// `Display`, whose shortest round-trip digits are not worth rewriting here.
+fn number_text(value: MetricNumber, buffer: &mut [u8; 21]) -> Result<&[u8], f64> {
+    match value {
+        MetricNumber::Unsigned(n) => Ok(integer_text(false, n, buffer)),
+        MetricNumber::Signed(n) => Ok(integer_text(n < 0, n.unsigned_abs(), buffer)),
+        MetricNumber::Float(n) => Err(n),
+    }
 }
 
 /// The text `Display` writes for an integer, at the end of `buffer`, without the
