@@ -8,6 +8,9 @@
 //! # PostgreSQL, stopping once the topics have been idle for 5 s:
 //! cargo run --features warehouse --example warehouse_loader -- --kafka 127.0.0.1:9092 \
 //!     --postgres postgresql://postgres@127.0.0.1:5432/postgres --exit-when-idle 5
+//! # Rows sooner once the loader has caught up: a batch ends 20 ms after its first record,
+//! # or after 2 ms without one (defaults: 200 ms and 20 ms).
+//! cargo run --features warehouse --example warehouse_loader -- --linger 20 --idle 2
 //! ```
 //!
 //! Kill it at any time: the group's offsets are committed only after their rows, so a
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 use event_warehouse::{Backend, LoaderConfig, Postgres, Sqlite};
 use multi_dispatch_events::order_flow::warehouse;
 
-const USAGE: &str = "usage: warehouse_loader [--kafka HOST:PORT] [--postgres URL | --sqlite FILE] [--group NAME] [--batch N] [--exit-when-idle SECONDS]";
+const USAGE: &str = "usage: warehouse_loader [--kafka HOST:PORT] [--postgres URL | --sqlite FILE] [--group NAME] [--batch N] [--linger MS] [--idle MS] [--exit-when-idle SECONDS]";
 
 struct Args {
     kafka: String,
@@ -27,16 +30,23 @@ struct Args {
     sqlite: Option<String>,
     group: String,
     batch: usize,
+    /// How long a batch waits to fill (`LoaderConfig::batch_linger`).
+    linger: Duration,
+    /// How long without a record ends a batch early (`LoaderConfig::batch_idle`).
+    idle: Duration,
     exit_when_idle: Option<Duration>,
 }
 
 fn parse_args() -> Result<Args, String> {
+    let defaults = LoaderConfig::new("", "");
     let mut args = Args {
         kafka: std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into()),
         postgres: None,
         sqlite: None,
         group: "order-flow-warehouse".into(),
-        batch: LoaderConfig::new("", "").batch_size,
+        batch: defaults.batch_size,
+        linger: defaults.batch_linger,
+        idle: defaults.batch_idle,
         exit_when_idle: None,
     };
     let mut given = std::env::args().skip(1);
@@ -56,11 +66,16 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--batch needs a number\n{USAGE}"))?
             }
+            "--linger" => args.linger = milliseconds(&flag, &value()?)?,
+            "--idle" => args.idle = milliseconds(&flag, &value()?)?,
             "--exit-when-idle" => {
-                let seconds: f64 = value()?
+                // `try_from`: a negative or non-finite number is an error, not a panic.
+                args.exit_when_idle = value()?
                     .parse()
-                    .map_err(|_| format!("--exit-when-idle needs seconds\n{USAGE}"))?;
-                args.exit_when_idle = Some(Duration::from_secs_f64(seconds));
+                    .ok()
+                    .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+                    .map(Some)
+                    .ok_or_else(|| format!("--exit-when-idle needs seconds\n{USAGE}"))?;
             }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
@@ -69,9 +84,17 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+fn milliseconds(flag: &str, text: &str) -> Result<Duration, String> {
+    text.parse()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("{flag} needs whole milliseconds\n{USAGE}"))
+}
+
 fn load<B: Backend>(args: &Args, backend: B, database: &str) -> Result<(), String> {
     let mut config = LoaderConfig::new(&args.kafka, &args.group);
     config.batch_size = args.batch;
+    config.batch_linger = args.linger;
+    config.batch_idle = args.idle;
     let mut loader = warehouse::loader(config, backend)
         .start()
         .map_err(|e| e.to_string())?;
