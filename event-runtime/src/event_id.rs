@@ -32,6 +32,16 @@ fn next_random() -> u64 {
     })
 }
 
+/// `at` in Unix milliseconds, the unit of both the id and a Kafka record's timestamp; a
+/// clock set before 1970 gives 0.
+/// Inlined: the dispatcher's generic publish is compiled in the caller's crate, where a
+/// plain call would cost about 30 instructions per publish.
+#[inline]
+pub(crate) fn unix_millis(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// A uniform random number in `[0, 1)`, for sampling.
 pub(crate) fn random_unit() -> f64 {
     (next_random() >> 11) as f64 / (1u64 << 53) as f64
@@ -40,10 +50,7 @@ pub(crate) fn random_unit() -> f64 {
 impl EventId {
     /// A new id for an event published at `at`.
     pub fn new(at: SystemTime) -> Self {
-        Self::at_unix_millis(
-            at.duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-        )
+        Self::at_unix_millis(unix_millis(at))
     }
 
     /// A new id for an event published `millis` milliseconds after the Unix epoch.

@@ -119,7 +119,7 @@ mod tests {
 
     use super::*;
 
-    /// A thousand distinct types, more than the first level holds.
+    /// 501 distinct types, more than the first level holds.
     fn ids() -> Vec<TypeId> {
         struct T<const N: usize>;
         fn id<const N: usize>() -> TypeId {

@@ -8,14 +8,14 @@ use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 pub use builder::DispatcherBuilder;
 use flusher::Flusher;
 
 use crate::aggregation::AggregateTables;
 use crate::error::Undelivered;
-use crate::event_id::random_unit;
+use crate::event_id::{random_unit, unix_millis};
 use crate::report::{DeliveryReport, SinkReport};
 use crate::sink::{MetricSink, RecordSink};
 use crate::statsd_line::LineFormat;
@@ -166,9 +166,7 @@ impl Dispatcher {
             }
             event.encode(payload);
             // One clock reading, in the milliseconds both the id and Kafka keep.
-            let millis = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64);
+            let millis = unix_millis(SystemTime::now());
             let event_id = EventId::at_unix_millis(millis);
             let id_text = event_id.to_hyphenated();
             let record = KafkaRecord {

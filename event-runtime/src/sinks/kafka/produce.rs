@@ -113,10 +113,11 @@ pub(super) fn enqueue(
         // duration of the call (`RD_KAFKA_MSG_F_COPY` makes librdkafka copy the value and
         // key; header names are NUL-terminated; header values are copied by
         // `rd_kafka_header_add`). The topic handle is live while `topics` is, and
-        // librdkafka takes a reference of its own for the record. The argument list follows `rd_kafka_producev`'s vararg
-        // protocol: each `RD_KAFKA_VTYPE_*` tag is followed by exactly the arguments it
-        // documents, and the list ends with `RD_KAFKA_VTYPE_END`. The opaque is null, which
-        // is the `()` delivery opaque of `CountingContext`.
+        // librdkafka takes a reference of its own for the record. The argument list
+        // follows `rd_kafka_producev`'s vararg protocol: each `RD_KAFKA_VTYPE_*` tag is
+        // followed by exactly the arguments it documents, and the list ends with
+        // `RD_KAFKA_VTYPE_END`. The opaque is null, which is the `()` delivery opaque of
+        // `CountingContext`.
         unsafe {
             rd_kafka_producev(
                 producer.client().native_ptr(),
