@@ -73,7 +73,8 @@
 //!
 //! `#[derive(Tag)]` accepts `#[tag(rename = "value")]` on a variant.
 
-// One module may use `unsafe`: the allocation-free Kafka enqueue (sinks/kafka/produce.rs).
+// Two places may use `unsafe`: the allocation-free Kafka enqueue (sinks/kafka/produce.rs)
+// and the unchecked text of an event id (`HyphenatedId::as_str`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -104,7 +105,7 @@ pub mod __private;
 pub use dispatcher::{Dispatcher, DispatcherBuilder};
 pub use error::{BuildError, Undelivered};
 pub use event::Event;
-pub use event_id::EventId;
+pub use event_id::{EventId, HyphenatedId};
 pub use field_value::{FieldValue, Value};
 pub use metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
 pub use prost::DecodeError;

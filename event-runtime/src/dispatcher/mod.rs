@@ -176,8 +176,7 @@ impl Dispatcher {
                 event_name: E::NAME,
                 schema_name: E::MESSAGE_NAME,
                 event_id,
-                // The hyphenated form is ASCII by construction.
-                event_id_text: std::str::from_utf8(&id_text).unwrap_or_default(),
+                event_id_text: id_text.as_str(),
                 timestamp_millis: millis as i64,
             };
             for sink in &inner.record_sinks {
