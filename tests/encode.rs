@@ -129,6 +129,15 @@ fn a_missing_tag_enum_is_an_error_naming_the_field() {
 }
 
 #[test]
+fn with_two_fields_missing_the_error_names_the_first() {
+    // Only field 1 (order_id): market and platform are both absent.
+    let error = PaymentAttempted::decode(&[1 << 3 | 2, 1, b'o']).unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("PaymentAttempted.market"), "{text}");
+    assert!(!text.contains("platform"), "{text}");
+}
+
+#[test]
 fn an_unknown_enum_number_is_an_error() {
     let error = PaymentAttempted::decode(&[3 << 3, 9, 4 << 3, 2]).unwrap_err();
     assert!(error.to_string().contains("market"), "{error}");
@@ -143,4 +152,17 @@ fn a_truncated_payload_is_an_error() {
             assert_ne!(decoded, common::design_example(), "cut at {len}");
         }
     }
+}
+
+/// No fields: the decoder's check of every field is then an empty one.
+#[derive(Event, Debug, PartialEq)]
+#[event(topic = "heartbeats")]
+struct Heartbeat {}
+
+#[test]
+fn an_event_without_fields_round_trips() {
+    assert!(encode(&Heartbeat {}).is_empty());
+    assert_eq!(Heartbeat::decode(&[]).unwrap(), Heartbeat {});
+    // An unknown field is skipped, as for any event.
+    assert_eq!(Heartbeat::decode(&[1 << 3, 7]).unwrap(), Heartbeat {});
 }

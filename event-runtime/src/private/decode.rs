@@ -3,13 +3,18 @@
 use prost::encoding::{decode_key, skip_field, DecodeContext, WireType};
 use prost::DecodeError;
 
+/// Reads one field: its number, wire type, the bytes from its value on and the context;
+/// `Ok(false)` for a number the message does not know.
+pub type FieldReader<'a> =
+    dyn FnMut(u32, WireType, &mut &[u8], DecodeContext) -> Result<bool, DecodeError> + 'a;
+
 /// Reads every field of a message, calling `field` for each; when it returns
 /// `Ok(false)` (a number this version does not know) the field is skipped, as
 /// protobuf requires for forward compatibility.
-pub fn decode_fields(
-    mut bytes: &[u8],
-    mut field: impl FnMut(u32, WireType, &mut &[u8], DecodeContext) -> Result<bool, DecodeError>,
-) -> Result<(), DecodeError> {
+///
+/// `field` is a `dyn`: generic, this loop was compiled once per event type, a tenth of
+/// the code a crate of derived events compiled. Decoding is the loader's, not publish's.
+pub fn decode_fields(mut bytes: &[u8], field: &mut FieldReader<'_>) -> Result<(), DecodeError> {
     let ctx = DecodeContext::default();
     while !bytes.is_empty() {
         let (number, wire_type) = decode_key(&mut bytes)?;
@@ -44,15 +49,26 @@ pub fn merge_field<S>(
     Ok(true)
 }
 
-/// The value of a field once the message is read, naming it in any error.
+/// The value of a field once the message is read, or `None` with the error (naming the
+/// field) kept in `first_error` unless an earlier field's is there already.
 pub fn finish_field<S, T>(
     finish: fn(S) -> Result<T, DecodeError>,
     slot: S,
     message: &'static str,
     field: &'static str,
-) -> Result<T, DecodeError> {
-    finish(slot).map_err(|mut error| {
-        error.push(message, field);
-        error
-    })
+    first_error: &mut Option<DecodeError>,
+) -> Option<T> {
+    match finish(slot) {
+        Ok(value) => Some(value),
+        Err(mut error) => {
+            error.push(message, field);
+            first_error.get_or_insert(error);
+            None
+        }
+    }
+}
+
+/// The error of a message whose fields did not all finish.
+pub fn decode_failed(first_error: Option<DecodeError>) -> DecodeError {
+    first_error.unwrap_or_else(|| crate::proto::invalid("a field did not finish"))
 }

@@ -19,7 +19,7 @@ mod decode;
 
 pub use crate::record_key::RecordKey;
 pub use const_message::ConstMessage;
-pub use decode::{decode_fields, finish_field, merge_field};
+pub use decode::{decode_failed, decode_fields, finish_field, merge_field};
 
 /// `a * b`, saturating: a `SERIES` that overflows is over any budget anyway.
 pub const fn series_product(a: usize, b: usize) -> usize {
