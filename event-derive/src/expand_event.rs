@@ -218,7 +218,7 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
                         rest /= #divisors_rev;
                     )*
                     #(
-                        visit(#tag_keys, <#tag_types as #rt::Tag>::from_index(#digits).map_or("", |value| <#tag_types as #rt::Tag>::value(&value)));
+                        visit(#tag_keys, #p::tag_value_at::<#tag_types>(#digits));
                     )*
                 }
 

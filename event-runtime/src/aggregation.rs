@@ -55,12 +55,8 @@ struct EventTable {
 impl EventTable {
     fn of<E: Event>() -> Self {
         EventTable {
-            counts: (0..E::TAG_COMBINATIONS)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
-            slots: (0..E::TAG_COMBINATIONS * E::VALUE_METRICS.len())
-                .map(|_| Mutex::default())
-                .collect(),
+            counts: zeroed_counts(E::TAG_COMBINATIONS),
+            slots: empty_slots(E::TAG_COMBINATIONS * E::VALUE_METRICS.len()),
             combinations: E::TAG_COMBINATIONS,
             metrics: E::VALUE_METRICS,
             write_counter: |format, cell, count, out| {
@@ -72,11 +68,31 @@ impl EventTable {
         }
     }
 
+    /// The index of `metric` in `metrics`. Names are unique within an event, and an event
+    /// has few value metrics. The derive passes the entry of `VALUE_METRICS` itself, which
+    /// the address finds at once; the name is the fallback, should the constant be
+    /// duplicated.
+    #[inline]
+    fn metric_index(&self, metric: &ValueMetric) -> Option<usize> {
+        self.metrics
+            .iter()
+            .position(|m| std::ptr::eq(m, metric) || m.name == metric.name)
+    }
+
     fn slot(&self, metric: usize, cell: usize) -> MutexGuard<'_, Slot> {
         self.slots[metric * self.combinations + cell]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+// The tables are made outside `EventTable::of`, which is compiled once per event type.
+fn zeroed_counts(len: usize) -> Box<[AtomicU64]> {
+    (0..len).map(|_| AtomicU64::new(0)).collect()
+}
+
+fn empty_slots(len: usize) -> Box<[Mutex<Slot>]> {
+    (0..len).map(|_| Mutex::default()).collect()
 }
 
 /// Every event type's aggregates, created on the type's first publish.
@@ -111,14 +127,7 @@ impl AggregateTables {
                     return;
                 }
             }
-            // Names are unique within an event, and an event has few value metrics. The
-            // derive passes the entry of `VALUE_METRICS` itself, which the address finds
-            // at once; the name is the fallback, should the constant be duplicated.
-            let Some(index) = table
-                .metrics
-                .iter()
-                .position(|m| std::ptr::eq(m, metric) || m.name == metric.name)
-            else {
+            let Some(index) = table.metric_index(metric) else {
                 return;
             };
             let mut slot = table.slot(index, cell);

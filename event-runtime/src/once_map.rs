@@ -53,11 +53,13 @@ impl<K: Hash + Eq + Copy, V> OnceMap<K, V> {
         // check is inlined into the publish, the search is not.
         match self.first.entries[hash & (FIRST_LEVEL - 1)].get() {
             Some((found, value)) if *found == key => value,
-            _ => self.search(hash, key, make),
+            _ => self.search(hash, key, &make),
         }
     }
 
-    fn search(&self, hash: usize, key: K, make: impl Fn() -> V) -> &V {
+    /// `make` is a `dyn`: generic, the search was compiled once per caller's closure, which
+    /// for the aggregates means once per event type.
+    fn search(&self, hash: usize, key: K, make: &dyn Fn() -> V) -> &V {
         let mut level = &self.first;
         loop {
             let mask = level.entries.len() - 1;

@@ -43,7 +43,7 @@ impl LineFormat {
             MetricKind::Count,
             sample_rate,
         );
-        self.write_tags(out, |visit| event.for_each_tag(visit));
+        self.write_tags(out, &mut |visit| event.for_each_tag(visit));
     }
 
     /// Appends a counter line for `count` events of one tag combination (client-side
@@ -61,7 +61,7 @@ impl LineFormat {
             MetricKind::Count,
             1.0,
         );
-        self.write_tags(out, |visit| {
+        self.write_tags(out, &mut |visit| {
             E::for_each_tag_of_combination(combination, visit)
         });
     }
@@ -79,7 +79,7 @@ impl LineFormat {
         self.write_name(out, metric.name);
         out.push_str(values);
         Self::write_type(out, metric.kind, 1.0);
-        self.write_tags(out, |visit| {
+        self.write_tags(out, &mut |visit| {
             E::for_each_tag_of_combination(combination, visit)
         });
     }
@@ -97,7 +97,7 @@ impl LineFormat {
                 out.push('\n');
             }
             self.write_head(out, metric.name, number, metric.kind, 1.0);
-            self.write_tags(out, |visit| event.for_each_tag(visit));
+            self.write_tags(out, &mut |visit| event.for_each_tag(visit));
         });
     }
 
@@ -130,11 +130,9 @@ impl LineFormat {
         }
     }
 
-    fn write_tags(
-        &self,
-        out: &mut String,
-        tags: impl FnOnce(&mut dyn FnMut(&'static str, &'static str)),
-    ) {
+    /// `tags` is a `dyn`: generic, this was compiled once for every line kind of every
+    /// event type.
+    fn write_tags(&self, out: &mut String, tags: &mut TagSource<'_>) {
         let mut first = true;
         let mut push = |out: &mut String, pair: (&str, &str)| {
             out.push_str(if first { "|#" } else { "," });
@@ -153,6 +151,9 @@ impl LineFormat {
         }
     }
 }
+
+/// Hands every tag of a line, as key and value, to the visitor it is given.
+type TagSource<'a> = dyn FnMut(&mut dyn FnMut(&'static str, &'static str)) + 'a;
 
 /// Appends a metric value as DogStatsD reads it.
 pub(crate) fn write_number(out: &mut String, value: MetricNumber) {

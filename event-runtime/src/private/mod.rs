@@ -21,6 +21,12 @@ pub use crate::record_key::RecordKey;
 pub use const_message::ConstMessage;
 pub use decode::{decode_failed, decode_fields, finish_field, merge_field};
 
+/// The value of tag `T` at `index`, or `""` past the last. A function rather than a closure
+/// in the derived code, which would be compiled once per tag of every event type.
+pub fn tag_value_at<T: crate::Tag>(index: usize) -> &'static str {
+    T::from_index(index).map_or("", |value| value.value())
+}
+
 /// `a * b`, saturating: a `SERIES` that overflows is over any budget anyway.
 pub const fn series_product(a: usize, b: usize) -> usize {
     a.saturating_mul(b)
