@@ -11,16 +11,104 @@ use event_names::{
     check_metric_name, check_tag_key, check_tag_value, check_topic, is_reserved_tag_key, snake_case,
 };
 use proc_macro2::Span;
-use syn::spanned::Spanned;
+use syn::spanned::Spanned as _;
 use syn::{Ident, Type};
 
 use crate::ast::{EventInput, TagInput};
-use crate::attr::MetricKind;
+use crate::attr::{ContainerAttrs, MetricKind, Spanned};
+use crate::errors::Errors;
 
 /// Protobuf's largest field number.
 const MAX_FIELD_NUMBER: u32 = (1 << 29) - 1;
 /// Field numbers protobuf reserves for its own implementation.
 const RESERVED_FIELD_NUMBERS: std::ops::RangeInclusive<u32> = 19_000..=19_999;
+
+/// Gives fields their protobuf numbers, in declaration order unless pinned, skipping the
+/// reserved ones, and reports numbers and names that are used twice or reserved.
+pub struct Numbering {
+    previous: u32,
+    used: HashMap<u32, String>,
+    pub reserved_numbers: Vec<u32>,
+    pub reserved_names: Vec<String>,
+}
+
+impl Numbering {
+    pub fn new(attrs: &ContainerAttrs, errors: &mut Errors) -> Self {
+        for number in &attrs.reserved_numbers {
+            if number.value == 0 || number.value > MAX_FIELD_NUMBER {
+                errors.at_span(
+                    number.span,
+                    "a reserved field number is from 1 to 536870911",
+                );
+            }
+        }
+        Numbering {
+            previous: 0,
+            used: HashMap::new(),
+            reserved_numbers: attrs.reserved_numbers.iter().map(|n| n.value).collect(),
+            reserved_names: attrs
+                .reserved_names
+                .iter()
+                .map(|n| n.value.clone())
+                .collect(),
+        }
+    }
+
+    /// The number of the next field, `name`, declared at `ident`.
+    pub fn assign(
+        &mut self,
+        name: &str,
+        ident: &Ident,
+        id: Option<&Spanned<u32>>,
+        errors: &mut Errors,
+    ) -> u32 {
+        let number = match id {
+            Some(id) => {
+                if id.value == 0
+                    || id.value > MAX_FIELD_NUMBER
+                    || RESERVED_FIELD_NUMBERS.contains(&id.value)
+                {
+                    errors.at_span(
+                        id.span,
+                        format!("`id = {}` is not a usable protobuf field number: use 1 to 536870911, except 19000 to 19999", id.value),
+                    );
+                }
+                id.value
+            }
+            // Skip reserved numbers, so that removing and reserving a field does not
+            // renumber the fields after it.
+            None => {
+                let mut next = self.previous.saturating_add(1);
+                while self.reserved_numbers.contains(&next) {
+                    next = next.saturating_add(1);
+                }
+                next
+            }
+        };
+        let span = id.map_or(ident.span(), |id| id.span);
+        if self.reserved_numbers.contains(&number) {
+            errors.at_span(span, format!("`{name}` uses field number {number}, which is reserved: a removed field had it, and old records would be misread; pick another number"));
+        }
+        if self.reserved_names.iter().any(|reserved| reserved == name) {
+            errors.at(
+                ident,
+                format!(
+                    "`{name}` is a reserved field name: a removed field had it; pick another name"
+                ),
+            );
+        }
+        if let Some(first) = self.used.get(&number) {
+            errors.at_span(
+                span,
+                format!("protobuf field number {number} is already used by `{first}`; pin distinct numbers with `#[event(id = N)]`"),
+            );
+        } else {
+            self.used.insert(number, name.to_owned());
+        }
+        self.previous = number;
+        number
+    }
+}
 
 /// A checked event.
 pub struct Event<'a> {
@@ -68,7 +156,7 @@ pub struct TagEnum<'a> {
 }
 
 /// The last path segment of a type, e.g. `String` for `std::string::String`, or `&str`.
-fn type_name(ty: &Type) -> Option<String> {
+pub fn type_name(ty: &Type) -> Option<String> {
     match ty {
         Type::Path(path) if path.qself.is_none() => {
             path.path.segments.last().map(|s| s.ident.to_string())
@@ -91,6 +179,25 @@ fn unbounded_reason(type_name: &str) -> Option<&'static str> {
         "SystemTime" | "Instant" | "Duration" => "a time can take countless values",
         _ => return None,
     })
+}
+
+/// Rust types with no protobuf encoding, caught here so that the error names a
+/// replacement (the trait's message cannot say one per type) and is the field's only one.
+pub fn refuse_unsupported(ty: &Type, field_name: &str, errors: &mut Errors) -> bool {
+    let Some(name) = type_name(ty) else {
+        return false;
+    };
+    let help = match name.as_str() {
+        "u128" | "i128" => "protobuf has no 128-bit integer: carry it as a `String` of its digits, or as two `u64` fields (high and low)",
+        "usize" | "isize" => "its width depends on the platform: use `u64` or `i64`",
+        "char" => "use a `String`, or a `u32` holding the code point",
+        "&str" | "Cow" => "an event owns its fields: use a `String`, or `Box<str>`",
+        "HashSet" | "BTreeSet" => "protobuf has no set: use a `Vec<T>`, or a map to `bool`",
+        "Rc" | "Arc" => "an event is encoded by value: use the inner type, or `Box<T>` for a recursive message",
+        _ => return false,
+    };
+    errors.at(ty, format!("`{field_name}` cannot be a payload field: `{name}` has no protobuf encoding\nhelp: {help}"));
+    true
 }
 
 /// Types that can never carry a value metric, caught here to point at the attribute.
@@ -155,27 +262,18 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
     let mut checked = Vec::with_capacity(fields.len());
     let mut key_field: Option<&Ident> = None;
     let mut tag_keys: HashMap<String, &Ident> = HashMap::new();
-    let mut numbers: HashMap<u32, &Ident> = HashMap::new();
-    let mut previous_number = 0u32;
-    let reserved_numbers: Vec<u32> = attrs.reserved_numbers.iter().map(|n| n.value).collect();
-    let reserved_names: Vec<String> = attrs
-        .reserved_names
-        .iter()
-        .map(|n| n.value.clone())
-        .collect();
-    for number in &attrs.reserved_numbers {
-        if number.value == 0 || number.value > MAX_FIELD_NUMBER {
-            errors.at_span(
-                number.span,
-                "a reserved field number is from 1 to 536870911",
-            );
-        }
-    }
+    let mut numbering = Numbering::new(&attrs, &mut errors);
 
     for field in fields {
         let field_name = field.ident.to_string().trim_start_matches("r#").to_owned();
         let ty_name = type_name(field.ty);
         let attrs = field.attrs;
+        // A tag of such a type has the tag error instead: one error per field.
+        let tagged_unbounded =
+            attrs.tag.is_some() && ty_name.as_deref().and_then(unbounded_reason).is_some();
+        if !tagged_unbounded {
+            refuse_unsupported(field.ty, &field_name, &mut errors);
+        }
 
         if let Some(key_span) = attrs.key {
             if let Some(first) = key_field {
@@ -247,46 +345,7 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
             Some(MetricRole { kind: metric.value, name: metric_name, span: metric.span })
         });
 
-        let number = match &attrs.id {
-            Some(id) => {
-                if id.value == 0
-                    || id.value > MAX_FIELD_NUMBER
-                    || RESERVED_FIELD_NUMBERS.contains(&id.value)
-                {
-                    errors.at_span(
-                        id.span,
-                        format!("`id = {}` is not a usable protobuf field number: use 1 to 536870911, except 19000 to 19999", id.value),
-                    );
-                }
-                id.value
-            }
-            // Skip reserved numbers, so that removing and reserving a field does not
-            // renumber the fields after it.
-            None => {
-                let mut next = previous_number.saturating_add(1);
-                while reserved_numbers.contains(&next) {
-                    next = next.saturating_add(1);
-                }
-                next
-            }
-        };
-        if reserved_numbers.contains(&number) {
-            let span = attrs.id.as_ref().map_or(field.ident.span(), |id| id.span);
-            errors.at_span(span, format!("`{field_name}` uses field number {number}, which is reserved: a removed field had it, and old records would be misread; pick another number"));
-        }
-        if reserved_names.contains(&field_name) {
-            errors.at(field.ident, format!("`{field_name}` is a reserved field name: a removed field had it; pick another name"));
-        }
-        if let Some(first) = numbers.get(&number) {
-            let span = attrs.id.as_ref().map_or(field.ident.span(), |id| id.span);
-            errors.at_span(
-                span,
-                format!("protobuf field number {number} is already used by the field `{first}`; pin distinct numbers with `#[event(id = N)]`"),
-            );
-        } else {
-            numbers.insert(number, field.ident);
-        }
-        previous_number = number;
+        let number = numbering.assign(&field_name, field.ident, attrs.id.as_ref(), &mut errors);
 
         checked.push(Field {
             ident: field.ident,
@@ -307,8 +366,8 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
         budget_span: attrs.max_series.as_ref().map_or(ident.span(), |m| m.span),
         sample_rate: attrs.sample_rate.as_ref().map_or(1.0, |r| r.value),
         fields: checked,
-        reserved_numbers,
-        reserved_names,
+        reserved_numbers: numbering.reserved_numbers,
+        reserved_names: numbering.reserved_names,
     };
     errors.finish(event)
 }

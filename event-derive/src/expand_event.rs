@@ -9,6 +9,7 @@ use quote::{format_ident, quote, quote_spanned};
 
 use crate::attr::MetricKind;
 use crate::check::{at, type_span, Event, Field};
+use crate::expand_body;
 
 fn metric_kind(kind: MetricKind) -> TokenStream {
     let variant = match kind {
@@ -102,53 +103,19 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
         None => quote!(#p::Option::None),
     };
 
-    let encodes = event.fields.iter().map(|f| {
-        let (field, ty, number) = (f.ident, f.ty, f.number);
-        quote_spanned!(type_span(ty)=> <#ty as #p::ProtoField>::encode(&self.#field, #number, buf);)
-    });
-    let lens = event.fields.iter().map(|f| {
-        let (field, ty, number) = (f.ident, f.ty, f.number);
-        quote_spanned!(type_span(ty)=> + <#ty as #p::ProtoField>::encoded_len(&self.#field, #number))
-    });
-    let slots: Vec<_> = event
-        .fields
-        .iter()
-        .map(|f| format_ident!("__event_slot_{}", f.ident))
-        .collect();
-    let slot_inits = event.fields.iter().zip(&slots).map(|(f, slot)| {
-        let ty = f.ty;
-        quote_spanned!(type_span(ty)=> let mut #slot: <#ty as #p::ProtoField>::Slot = ::core::default::Default::default();)
-    });
-    let merges = event.fields.iter().zip(&slots).map(|(f, slot)| {
-        let (ty, number, field_name) = (f.ty, f.number, &f.name);
-        quote_spanned!(type_span(ty)=> #number => #p::merge_field(<#ty as #p::ProtoField>::merge, &mut #slot, wire_type, buf, ctx, #message, #field_name),)
-    });
-    let finishes = event.fields.iter().zip(&slots).map(|(f, slot)| {
-        let (ty, field_name) = (f.ty, &f.name);
-        quote_spanned!(type_span(ty)=> #p::finish_field(<#ty as #p::ProtoField>::finish, #slot, #message, #field_name, &mut __event_error),)
-    });
-    let values: Vec<_> = event
-        .fields
-        .iter()
-        .map(|f| format_ident!("__event_value_{}", f.ident))
-        .collect();
-    let field_idents = event.fields.iter().map(|f| f.ident);
-    let field_visits = event.fields.iter().map(|f| {
-        let (field, ty, field_name) = (f.ident, f.ty, &f.name);
-        quote_spanned!(type_span(ty)=> visit(#field_name, <#ty as #p::ProtoField>::field_value(&self.#field));)
-    });
-    let field_defs = event.fields.iter().map(|f| {
-        let (ty, number, field_name) = (f.ty, f.number, &f.name);
-        quote_spanned!(type_span(ty)=> #p::FieldDef {
-            name: #field_name,
-            number: #number,
-            label: <#ty as #p::ProtoField>::LABEL,
-            ty: <#ty as #p::ProtoField>::proto_type(),
-        })
-    });
+    let body = expand_body::of_self(&event.fields);
+    let encode = expand_body::encode(&body);
+    let len = expand_body::len(&body);
+    let decode = expand_body::decode(&body, &message, quote!(Self));
+    let visit = expand_body::visit(&body);
+    let def = expand_body::def(
+        &message,
+        &event.fields,
+        None,
+        &event.reserved_numbers,
+        &event.reserved_names,
+    );
 
-    let reserved_numbers = &event.reserved_numbers;
-    let reserved_names = &event.reserved_names;
     let budget = Literal::usize_unsuffixed(usize::try_from(event.max_series).unwrap_or(usize::MAX));
     let budget_check = quote_spanned! {at(event.budget_span)=>
         const _: () = {
@@ -232,54 +199,31 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
                     #key
                 }
 
+            }
+
+            #[automatically_derived]
+            impl #p::Message for #ident {
+                const DEF: &'static #p::MessageDef = #def;
+
                 #[allow(unused_variables)]
                 #[inline]
-                fn encode(&self, buf: &mut #p::Vec<u8>) {
-                    #(#encodes)*
+                fn encode_fields(&self, buf: &mut #p::Vec<u8>) {
+                    #encode
                 }
 
                 #[inline]
-                fn encoded_len(&self) -> usize {
-                    0 #(#lens)*
+                fn fields_len(&self) -> usize {
+                    #len
                 }
 
                 #[inline]
-                fn decode(bytes: &[u8]) -> #p::Result<Self, #p::DecodeError> {
-                    #(#slot_inits)*
-                    #p::decode_fields(bytes, &mut |number, wire_type, buf, ctx| match number {
-                        #(#merges)*
-                        _ => #p::Result::Ok(false),
-                    })?;
-                    // Every field is finished before any is checked, so all errors leave
-                    // by one exit. A `?` per field gave each exit its own drops of the
-                    // fields finished and the slots not yet: a quarter of the decoder.
-                    let mut __event_error = #p::Option::None;
-                    let (#(#p::Option::Some(#values),)*) = (#(#finishes)*) else {
-                        return #p::Result::Err(#p::decode_failed(__event_error));
-                    };
-                    #p::Result::Ok(Self { #(#field_idents: #values,)* })
+                fn decode_fields(bytes: &[u8], ctx: #p::DecodeContext) -> #p::Result<Self, #p::DecodeError> {
+                    #decode
                 }
 
-                #[inline]
-                fn proto_schema() -> #p::String {
-                    #p::render_schema(&#p::MessageDef {
-                        message: #message,
-                        event: #name,
-                        topic: #topic,
-                        fields: &Self::fields(),
-                        reserved_numbers: &[#(#reserved_numbers),*],
-                        reserved_names: &[#(#reserved_names),*],
-                    })
-                }
-
-                #[inline]
-                fn fields() -> #p::Vec<#p::FieldDef> {
-                    #p::Vec::from([#(#field_defs),*])
-                }
-
-                #[allow(unused_mut, unused_variables)]
-                fn for_each_field<'__event>(&'__event self, mut visit: impl ::core::ops::FnMut(&'static str, #p::FieldValue<'__event>)) {
-                    #(#field_visits)*
+                #[allow(unused_variables)]
+                fn visit_fields<'__event>(&'__event self, visit: &mut dyn ::core::ops::FnMut(&'static str, #p::FieldValue<'__event>)) {
+                    #visit
                 }
             }
 

@@ -48,10 +48,11 @@ pub fn expand(tag: &TagEnum<'_>) -> TokenStream {
             }
 
             #[automatically_derived]
+            impl #p::Repeatable for #ident {}
+
+            #[automatically_derived]
             impl #p::Singular for #ident {
-                fn proto_type() -> #p::ProtoType {
-                    #p::ProtoType::Enum(&#p::EnumDef { name: #enum_name, values: &[#(#values),*] })
-                }
+                const KIND: #p::Kind = #p::Kind::Enum(&#p::EnumDef { name: #enum_name, values: &[#(#values),*] });
 
                 // Every value is numbered from 1, so none is protobuf's omitted default.
                 fn is_default(&self) -> bool {

@@ -12,6 +12,7 @@ pub fn event(input: &DeriveInput, error: syn::Error) -> TokenStream {
     }
     let ident = &input.ident;
     let p = quote!(::event_runtime::__private);
+    let message = message_stub(ident);
     quote! {
         #errors
         const _: () = {
@@ -29,13 +30,60 @@ pub fn event(input: &DeriveInput, error: syn::Error) -> TokenStream {
                 fn for_each_tag_of_combination(_: usize, _: impl ::core::ops::FnMut(&'static str, &'static str)) {}
                 fn for_each_value_metric(&self, _: impl ::core::ops::FnMut(&'static #p::ValueMetric, #p::MetricNumber)) {}
                 fn key(&self) -> #p::Option<&[u8]> { #p::Option::None }
-                fn encode(&self, _: &mut #p::Vec<u8>) {}
-                fn encoded_len(&self) -> usize { 0 }
-                fn decode(_: &[u8]) -> #p::Result<Self, #p::DecodeError> { ::core::unreachable!() }
-                fn proto_schema() -> #p::String { #p::String::new() }
-                fn fields() -> #p::Vec<#p::FieldDef> { #p::Vec::new() }
-                fn for_each_field<'__event>(&'__event self, _: impl ::core::ops::FnMut(&'static str, #p::FieldValue<'__event>)) {}
             }
+            #message
+        };
+    }
+}
+
+/// A stub `Message` impl, which an event needs as much as a `#[derive(Message)]` type.
+fn message_stub(ident: &syn::Ident) -> TokenStream {
+    let p = quote!(::event_runtime::__private);
+    quote! {
+        impl #p::Message for #ident {
+            const DEF: &'static #p::MessageDef = &#p::MessageDef {
+                name: "", fields: &[], oneof: #p::Option::None, reserved_numbers: &[], reserved_names: &[],
+            };
+            fn encode_fields(&self, _: &mut #p::Vec<u8>) {}
+            fn fields_len(&self) -> usize { 0 }
+            fn decode_fields(_: &[u8], _: #p::DecodeContext) -> #p::Result<Self, #p::DecodeError> { ::core::unreachable!() }
+            fn visit_fields<'__event>(&'__event self, _: &mut dyn ::core::ops::FnMut(&'static str, #p::FieldValue<'__event>)) {}
+        }
+    }
+}
+
+/// A stub `Singular` impl, so a field of the type raises no errors of its own.
+fn singular_stub(ident: &syn::Ident) -> TokenStream {
+    let p = quote!(::event_runtime::__private);
+    quote! {
+        impl #p::Repeatable for #ident {}
+        impl #p::Singular for #ident {
+            const KIND: #p::Kind = #p::Kind::Empty;
+            fn is_default(&self) -> bool { false }
+            fn absent() -> #p::Option<Self> { #p::Option::None }
+            fn value(&self) -> #p::Value<'_> { #p::Value::Tag("") }
+            fn encode(&self, _: u32, _: &mut #p::Vec<u8>) {}
+            fn encoded_len(&self, _: u32) -> usize { 0 }
+            fn merge(_: &mut #p::Option<Self>, _: #p::WireType, _: &mut &[u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }
+            fn encode_repeated(_: &[Self], _: u32, _: &mut #p::Vec<u8>) {}
+            fn encoded_len_repeated(_: &[Self], _: u32) -> usize { 0 }
+            fn merge_repeated(_: &mut #p::Vec<Self>, _: #p::WireType, _: &mut &[u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }
+        }
+    }
+}
+
+pub fn message(input: &DeriveInput, error: syn::Error) -> TokenStream {
+    let errors = error.into_compile_error();
+    if !input.generics.params.is_empty() {
+        return errors;
+    }
+    let message = message_stub(&input.ident);
+    let singular = singular_stub(&input.ident);
+    quote! {
+        #errors
+        const _: () = {
+            #message
+            #singular
         };
     }
 }
@@ -47,6 +95,7 @@ pub fn tag(input: &DeriveInput, error: syn::Error) -> TokenStream {
     }
     let ident = &input.ident;
     let p = quote!(::event_runtime::__private);
+    let singular = singular_stub(ident);
     quote! {
         #errors
         const _: () = {
@@ -57,18 +106,7 @@ pub fn tag(input: &DeriveInput, error: syn::Error) -> TokenStream {
                 fn from_index(_: usize) -> #p::Option<Self> { #p::Option::None }
                 fn value(&self) -> &'static str { "" }
             }
-            impl #p::Singular for #ident {
-                fn proto_type() -> #p::ProtoType { #p::ProtoType::Scalar("") }
-                fn is_default(&self) -> bool { false }
-                fn absent() -> #p::Option<Self> { #p::Option::None }
-                fn value(&self) -> #p::Value<'_> { #p::Value::Tag("") }
-                fn encode(&self, _: u32, _: &mut #p::Vec<u8>) {}
-                fn encoded_len(&self, _: u32) -> usize { 0 }
-                fn merge(_: &mut #p::Option<Self>, _: #p::WireType, _: &mut &[u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }
-                fn encode_repeated(_: &[Self], _: u32, _: &mut #p::Vec<u8>) {}
-                fn encoded_len_repeated(_: &[Self], _: u32) -> usize { 0 }
-                fn merge_repeated(_: &mut #p::Vec<Self>, _: #p::WireType, _: &mut &[u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }
-            }
+            #singular
         };
     }
 }

@@ -1,4 +1,4 @@
-//! `#[derive(Event)]` and `#[derive(Tag)]` for `event-runtime`.
+//! `#[derive(Event)]`, `#[derive(Message)]` and `#[derive(Tag)]` for `event-runtime`.
 //!
 //! Each derive is a pipeline: [`ast`] reads the `syn` input into our own AST with typed,
 //! spanned attributes ([`attr`]); [`check`] validates it, collecting every mistake;
@@ -9,8 +9,11 @@
 mod ast;
 mod attr;
 mod check;
+mod check_message;
 mod errors;
+mod expand_body;
 mod expand_event;
+mod expand_message;
 mod expand_tag;
 mod fallback;
 
@@ -25,6 +28,18 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
         .and_then(check::check_event)
         .map(|event| expand_event::expand(&event))
         .unwrap_or_else(|error| fallback::event(&input, error))
+        .into()
+}
+
+/// Derives `event_runtime::Message` for a struct, an enum with data or a newtype. See the
+/// `event_runtime` crate docs.
+#[proc_macro_derive(Message, attributes(event))]
+pub fn derive_message(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    ast::MessageInput::parse(&input)
+        .and_then(check_message::check_message)
+        .map(|message| expand_message::expand(&message))
+        .unwrap_or_else(|error| fallback::message(&input, error))
         .into()
 }
 

@@ -1,14 +1,16 @@
 //! The `Event` trait: what `#[derive(Event)]` generates and the dispatcher consumes.
 
+use crate::description::FieldDef;
 use crate::field_value::FieldValue;
 use crate::metric::{MetricNumber, ValueMetric};
-use crate::schema::FieldDef;
+use crate::proto::{DecodeContext, Message};
 use crate::DecodeError;
 
 /// A business event: one struct, sent to DogStatsD as a counter with its tags and to
 /// Kafka as a protobuf payload with every field.
 ///
 /// Implement it with `#[derive(Event)]`; the attributes are described in the crate docs.
+/// The payload is the event's [`Message`]: the derive implements both.
 ///
 /// ```
 /// use event_runtime::{Event, Tag};
@@ -34,7 +36,7 @@ use crate::DecodeError;
 /// event.encode(&mut payload);
 /// assert_eq!(OrderPlaced::decode(&payload).unwrap(), event);
 /// ```
-pub trait Event: Sized + Send + Sync + 'static {
+pub trait Event: Message + Send + Sync + 'static {
     /// The metric and event name, e.g. `payment.attempted`.
     const NAME: &'static str;
     /// The Kafka topic the payload is written to.
@@ -69,17 +71,29 @@ pub trait Event: Sized + Send + Sync + 'static {
     /// The Kafka record key, from the `#[event(key)]` field.
     fn key(&self) -> Option<&[u8]>;
     /// Appends the protobuf encoding of every field to `buf`.
-    fn encode(&self, buf: &mut Vec<u8>);
+    #[inline]
+    fn encode(&self, buf: &mut Vec<u8>) {
+        self.encode_fields(buf);
+    }
     /// The length [`Event::encode`] appends.
-    fn encoded_len(&self) -> usize;
+    #[inline]
+    fn encoded_len(&self) -> usize {
+        self.fields_len()
+    }
     /// Reads a payload written by [`Event::encode`] (or any protobuf encoder of the same schema).
-    fn decode(bytes: &[u8]) -> Result<Self, DecodeError>;
-    /// The proto3 `.proto` text of this event's message and its enums.
-    fn proto_schema() -> String;
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode_fields(bytes, DecodeContext::default())
+    }
+    /// The proto3 `.proto` text of this event's message, with the enums and messages it uses.
+    fn proto_schema() -> String {
+        crate::schema::render_event(Self::NAME, Self::TOPIC, Self::DEF)
+    }
 
-    /// Every payload field, in declaration order: name, number, presence and type.
+    /// Every payload field, in declaration order: name, number, presence and kind.
     /// A loader creates one table column per entry.
-    fn fields() -> Vec<FieldDef>;
+    fn fields() -> &'static [FieldDef] {
+        Self::DEF.fields
+    }
     /// Calls `visit(name, value)` for each payload field, in the order of
     /// [`Event::fields`]: the row a loader writes for this event. Values borrow from the
     /// event, so they can be kept for as long as it lives.
@@ -102,5 +116,7 @@ pub trait Event: Sized + Send + Sync + 'static {
     /// assert_eq!(row[1], ("coupon", FieldValue::Null));
     /// assert_eq!(OrderPlaced::fields()[1].name, "coupon");
     /// ```
-    fn for_each_field<'a>(&'a self, visit: impl FnMut(&'static str, FieldValue<'a>));
+    fn for_each_field<'a>(&'a self, mut visit: impl FnMut(&'static str, FieldValue<'a>)) {
+        self.visit_fields(&mut visit);
+    }
 }

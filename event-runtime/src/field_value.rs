@@ -5,19 +5,19 @@ use std::time::{Duration, SystemTime};
 
 /// One value of a field, by kind. Integers are widened (`i32` to `Int`, `f32` to `Float`);
 /// `u64` stays unsigned because half of its range does not fit an `i64`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Value<'a> {
     /// `bool`.
     Bool(bool),
-    /// `i32`, `i64` and `u32`.
+    /// `i8` to `i64`, `u8` to `u32`.
     Int(i64),
     /// `u64`.
     UInt(u64),
     /// `f32` and `f64`.
     Float(f64),
-    /// `String`.
+    /// `String`, `Box<str>`.
     Text(&'a str),
-    /// `Vec<u8>`.
+    /// `Vec<u8>`, `[u8; N]`.
     Bytes(&'a [u8]),
     /// A `#[derive(Tag)]` enum: its tag value, e.g. `apple-pay`.
     Tag(&'static str),
@@ -25,9 +25,14 @@ pub enum Value<'a> {
     Timestamp(SystemTime),
     /// `Duration`.
     Duration(Duration),
+    /// A nested message: its fields by name, in declaration order. A `#[derive(Message)]`
+    /// enum has exactly one, the variant it holds; a unit variant's own value is an
+    /// empty message.
+    Message(Vec<(&'static str, FieldValue<'a>)>),
 }
 
-/// A field's value with its presence: one value, none (`Option::None`), or a list (`Vec<T>`).
+/// A field's value with its presence: one value, none (`Option::None`), a list (`Vec<T>`)
+/// or a map.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FieldValue<'a> {
     /// An implicit field, or an `Option` that is set.
@@ -36,4 +41,6 @@ pub enum FieldValue<'a> {
     Null,
     /// A repeated field, in order (possibly empty).
     Repeated(Vec<Value<'a>>),
+    /// A map's entries as `(key, value)`, in the map's iteration order.
+    Map(Vec<(Value<'a>, Value<'a>)>),
 }

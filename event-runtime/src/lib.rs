@@ -80,6 +80,7 @@
 
 mod aggregation;
 pub mod confluent;
+mod description;
 mod dispatcher;
 mod error;
 mod event;
@@ -109,6 +110,7 @@ pub use event_id::{EventId, HyphenatedId};
 pub use field_value::{FieldValue, Value};
 pub use metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
 pub use prost::DecodeError;
+pub use proto::{DecodeContext, MapKey, Message, ProtoField, Repeatable, Singular};
 pub use record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF};
 pub use record_key::RecordKey;
 pub use recording::{RecordedRecord, RecordingSink};
@@ -123,5 +125,9 @@ pub use tag::Tag;
 
 /// Derives [`Event`] for a struct with named fields. See the crate docs for attributes.
 pub use event_derive::Event;
+/// Derives [`Message`] for a type nested in an event's payload: a struct with named fields
+/// (a message), an enum whose variants carry data (a message holding one `oneof`), or a
+/// one-field tuple struct (transparent: encoded as its inner type). See the crate docs.
+pub use event_derive::Message;
 /// Derives [`Tag`] for a fieldless enum: values are the snake_case variant names.
 pub use event_derive::Tag;

@@ -19,6 +19,7 @@
 
 mod backend;
 mod error;
+mod json;
 mod loader;
 mod row;
 mod table;

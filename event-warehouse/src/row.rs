@@ -38,7 +38,7 @@ pub enum Cell {
     Timestamp(SystemTime),
     /// A span of time.
     Duration(Duration),
-    /// A JSON array (a repeated field).
+    /// JSON text: a repeated field, a map or a nested message.
     Json(String),
 }
 
@@ -53,7 +53,9 @@ pub fn row_of<E: Event>(event: &E, meta: &RecordMeta) -> Row {
         row.push(match value {
             FieldValue::Single(value) => cell_of(value),
             FieldValue::Null => Cell::Null,
-            FieldValue::Repeated(values) => Cell::Json(json_array(&values)),
+            value @ (FieldValue::Repeated(_) | FieldValue::Map(_)) => {
+                Cell::Json(crate::json::field(&value))
+            }
         })
     });
     row.push(Cell::Text(meta.event_id.clone()));
@@ -74,65 +76,6 @@ fn cell_of(value: Value<'_>) -> Cell {
         Value::Tag(v) => Cell::Text(v.to_owned()),
         Value::Timestamp(v) => Cell::Timestamp(v),
         Value::Duration(v) => Cell::Duration(v),
-    }
-}
-
-/// A repeated field as a JSON array: numbers as numbers, timestamps as RFC 3339 strings,
-/// durations as seconds, bytes as hex strings.
-fn json_array(values: &[Value<'_>]) -> String {
-    let items: Vec<String> = values
-        .iter()
-        .map(|value| match *value {
-            Value::Bool(v) => v.to_string(),
-            Value::Int(v) => v.to_string(),
-            Value::UInt(v) => v.to_string(),
-            Value::Float(v) if v.is_finite() => v.to_string(),
-            // JSON has no NaN or infinity.
-            Value::Float(_) => "null".to_owned(),
-            Value::Text(v) => json_string(v),
-            Value::Tag(v) => json_string(v),
-            Value::Bytes(v) => json_string(&crate::text::hex(v)),
-            Value::Timestamp(v) => json_string(&crate::text::rfc3339(v)),
-            Value::Duration(v) => crate::text::seconds(v),
-        })
-        .collect();
-    format!("[{}]", items.join(","))
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_arrays_escape_strings_and_drop_non_finite_floats() {
-        let values = [
-            Value::Text("a\"b\\c\nd\u{1}"),
-            Value::Float(f64::NAN),
-            Value::UInt(u64::MAX),
-            Value::Duration(Duration::from_millis(1500)),
-        ];
-        assert_eq!(
-            json_array(&values),
-            r#"["a\"b\\c\nd\u0001",null,18446744073709551615,1.500000000]"#
-        );
-        assert_eq!(json_array(&[]), "[]");
+        value @ Value::Message(_) => Cell::Json(crate::json::value(&value)),
     }
 }

@@ -1,8 +1,7 @@
 //! The table of an event type, derived from its definition: one column per payload field,
 //! plus the columns that locate the record it came from.
 
-use event_runtime::__private::{Label, ProtoType};
-use event_runtime::schema::FieldDef;
+use event_runtime::schema::{FieldDef, Kind, Label};
 use event_runtime::Event;
 
 use crate::error::WarehouseError;
@@ -28,7 +27,8 @@ pub enum ColumnKind {
     Timestamp,
     /// `Duration`.
     Duration,
-    /// A repeated field, stored as a JSON array.
+    /// A repeated field (a JSON array), a map (an object) or a nested message (an object
+    /// keyed by field names; a `#[derive(Message)]` enum's has one key, its variant).
     Json,
     /// The event id header (a UUID): the primary key, which makes replays idempotent.
     EventId,
@@ -120,22 +120,21 @@ impl Table {
 }
 
 fn kind_of(field: &FieldDef) -> ColumnKind {
-    if field.label == Label::Repeated {
-        return ColumnKind::Json;
+    match field.label {
+        Label::Repeated | Label::Map(_) => return ColumnKind::Json,
+        Label::Implicit | Label::Optional => {}
     }
-    match field.ty {
-        ProtoType::Enum(_) => ColumnKind::Tag,
-        ProtoType::Message {
-            name: "google.protobuf.Timestamp",
-            ..
-        } => ColumnKind::Timestamp,
-        ProtoType::Message { .. } => ColumnKind::Duration,
-        ProtoType::Scalar("bool") => ColumnKind::Bool,
-        ProtoType::Scalar("uint64") => ColumnKind::UInt,
-        ProtoType::Scalar("float" | "double") => ColumnKind::Float,
-        ProtoType::Scalar("string") => ColumnKind::Text,
-        ProtoType::Scalar("bytes") => ColumnKind::Bytes,
-        ProtoType::Scalar(_) => ColumnKind::Int,
+    match field.kind {
+        Kind::Bool => ColumnKind::Bool,
+        Kind::Int32 | Kind::Int64 | Kind::UInt32 => ColumnKind::Int,
+        Kind::UInt64 => ColumnKind::UInt,
+        Kind::Float | Kind::Double => ColumnKind::Float,
+        Kind::String => ColumnKind::Text,
+        Kind::Bytes => ColumnKind::Bytes,
+        Kind::Enum(_) => ColumnKind::Tag,
+        Kind::Timestamp => ColumnKind::Timestamp,
+        Kind::Duration => ColumnKind::Duration,
+        Kind::Empty | Kind::Message(_) => ColumnKind::Json,
     }
 }
 

@@ -1,7 +1,9 @@
 //! The decode loop of generated `Event::decode`.
 
-use prost::encoding::{decode_key, skip_field, DecodeContext, WireType};
+use prost::encoding::{decode_key, skip_field, WireType};
 use prost::DecodeError;
+
+use crate::proto::DecodeContext;
 
 /// Reads one field: its number, wire type, the bytes from its value on and the context;
 /// `Ok(false)` for a number the message does not know.
@@ -14,12 +16,15 @@ pub type FieldReader<'a> =
 ///
 /// `field` is a `dyn`: generic, this loop was compiled once per event type, a tenth of
 /// the code a crate of derived events compiled. Decoding is the loader's, not publish's.
-pub fn decode_fields(mut bytes: &[u8], field: &mut FieldReader<'_>) -> Result<(), DecodeError> {
-    let ctx = DecodeContext::default();
+pub fn decode_fields(
+    mut bytes: &[u8],
+    ctx: DecodeContext,
+    field: &mut FieldReader<'_>,
+) -> Result<(), DecodeError> {
     while !bytes.is_empty() {
         let (number, wire_type) = decode_key(&mut bytes)?;
-        if !field(number, wire_type, &mut bytes, ctx.clone())? {
-            skip_field(wire_type, number, &mut bytes, ctx.clone())?;
+        if !field(number, wire_type, &mut bytes, ctx)? {
+            skip_field(wire_type, number, &mut bytes, Default::default())?;
         }
     }
     Ok(())

@@ -6,13 +6,15 @@ pub use core::result::Result;
 pub use std::string::String;
 pub use std::vec::Vec;
 
-pub use prost::encoding::{DecodeContext, WireType};
+pub use prost::encoding::WireType;
 pub use prost::DecodeError;
 
+pub use crate::description::{EnumDef, FieldDef, Kind, Label, MessageDef, MessageRef};
 pub use crate::field_value::{FieldValue, Value};
 pub use crate::metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
-pub use crate::proto::{tag_enum, EnumDef, Label, ProtoField, ProtoType, Singular};
-pub use crate::schema::{render as render_schema, FieldDef, MessageDef};
+pub use crate::proto::{
+    message, tag_enum, DecodeContext, Message, ProtoField, Repeatable, Singular,
+};
 
 mod const_message;
 mod decode;

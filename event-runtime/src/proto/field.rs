@@ -1,24 +1,26 @@
 //! Presence: a field is an implicit value, an `Option` (`optional`) or a `Vec` (`repeated`).
 
-use prost::encoding::{DecodeContext, WireType};
+use prost::encoding::WireType;
 use prost::DecodeError;
 
-use super::{Label, ProtoType, Singular};
+use super::{DecodeContext, Singular};
+use crate::description::{Kind, Label};
 use crate::field_value::FieldValue;
 
 /// A type that can be a field of an event's protobuf payload.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a field of an event payload",
     label = "this type has no protobuf encoding",
-    note = "supported: bool, i32, i64, u32, u64, f32, f64, String, Vec<u8>, `#[derive(Tag)]` enums, SystemTime, Duration, and `Option<T>` or `Vec<T>` of these"
+    note = "supported: bool, i8-i64, u8-u64, f32, f64, String, Box<str>, Vec<u8>, [u8; N], SystemTime, Duration, `#[derive(Tag)]` enums, `#[derive(Message)]` types, Box<T>, and Option<T>, Vec<T>, HashMap<K, V> or BTreeMap<K, V> of these",
+    note = "for a type of your own, derive `Message` on it, or on a newtype around a supported type: `#[derive(Message)] struct Sku(String);`"
 )]
 pub trait ProtoField: Sized {
     /// Decoding state: what has been read so far.
     type Slot: Default;
     /// The presence label in the `.proto` file.
     const LABEL: Label;
-    /// The element type's name in the `.proto` file.
-    fn proto_type() -> ProtoType;
+    /// What each value is.
+    const KIND: Kind;
     /// Writes the field, or nothing when proto3 omits it.
     fn encode(&self, number: u32, buf: &mut Vec<u8>);
     /// The length [`ProtoField::encode`] writes.
@@ -39,10 +41,7 @@ pub trait ProtoField: Sized {
 impl<T: Singular> ProtoField for T {
     type Slot = Option<T>;
     const LABEL: Label = Label::Implicit;
-
-    fn proto_type() -> ProtoType {
-        T::proto_type()
-    }
+    const KIND: Kind = T::KIND;
 
     // Into the derived encode, as the scalar writers are: it is two checks and a write.
     #[inline]
@@ -82,10 +81,7 @@ impl<T: Singular> ProtoField for T {
 impl<T: Singular> ProtoField for Option<T> {
     type Slot = Option<T>;
     const LABEL: Label = Label::Optional;
-
-    fn proto_type() -> ProtoType {
-        T::proto_type()
-    }
+    const KIND: Kind = T::KIND;
 
     fn encode(&self, number: u32, buf: &mut Vec<u8>) {
         if let Some(value) = self {
@@ -116,13 +112,20 @@ impl<T: Singular> ProtoField for Option<T> {
     }
 }
 
-impl<T: Singular> ProtoField for Vec<T> {
+/// A type that can be an element of a repeated field: every [`Singular`] but `u8`, since
+/// `Vec<u8>` is protobuf `bytes`.
+#[diagnostic::on_unimplemented(
+    message = "`Vec<{Self}>` cannot be a field of an event payload",
+    label = "a list's elements must each be one protobuf value",
+    note = "protobuf has no list of lists or list of maps: wrap the inner list or map in a `#[derive(Message)]` struct and use a `Vec` of that",
+    note = "`Vec<u8>` is bytes; for a list of small numbers use `Vec<u16>` or `Vec<u32>`"
+)]
+pub trait Repeatable: Singular {}
+
+impl<T: Repeatable> ProtoField for Vec<T> {
     type Slot = Vec<T>;
     const LABEL: Label = Label::Repeated;
-
-    fn proto_type() -> ProtoType {
-        T::proto_type()
-    }
+    const KIND: Kind = T::KIND;
 
     fn encode(&self, number: u32, buf: &mut Vec<u8>) {
         T::encode_repeated(self, number, buf);

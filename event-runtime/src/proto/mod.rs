@@ -3,70 +3,67 @@
 //! Generated code never matches on field types: it calls [`ProtoField`] on each field,
 //! so a type alias or a path works as well as the plain name, and an unsupported type
 //! fails on that field with the trait's message. One file per field kind:
-//! `scalar` (numbers, bool, string, bytes), `well_known` (timestamps and durations),
-//! `tag_enum` (`#[derive(Tag)]` enums as protobuf enums), `field` (implicit, optional
-//! and repeated presence around any of them).
+//! `scalar` (numbers, bool, text, bytes, `Box`), `well_known` (timestamps and durations),
+//! `tag_enum` (`#[derive(Tag)]` enums as protobuf enums), `message` (`#[derive(Message)]`
+//! types as nested messages), `field` (implicit, optional and repeated presence around any
+//! of them) and `map` (`HashMap` and `BTreeMap`).
 
 mod field;
+mod map;
+pub mod message;
 mod scalar;
 pub mod tag_enum;
 mod well_known;
 mod wire;
 
-pub use field::ProtoField;
+pub use field::{ProtoField, Repeatable};
+pub use map::MapKey;
+pub use message::Message;
 
-use prost::encoding::{DecodeContext, WireType};
+use prost::encoding::WireType;
 use prost::DecodeError;
 
+use crate::description::Kind;
 use crate::field_value::Value;
 
-/// How a field's type is named in a `.proto` file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProtoType {
-    /// A scalar type such as `int64` or `string`.
-    Scalar(&'static str),
-    /// A protobuf enum generated from a `#[derive(Tag)]` enum.
-    Enum(&'static EnumDef),
-    /// A message from another file, e.g. `google.protobuf.Timestamp`.
-    Message {
-        /// The message's full name.
-        name: &'static str,
-        /// The file to import for it.
-        import: &'static str,
-    },
+/// How deep nested messages may go while decoding, as prost's default limit.
+const RECURSION_LIMIT: u32 = 100;
+
+/// Decoding state carried into nested messages: how deep the reader is, so that a
+/// hostile payload of a recursive message cannot overflow the stack.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DecodeContext {
+    depth: u32,
 }
 
-/// A `#[derive(Tag)]` enum as a protobuf enum: value `i` is numbered `i + 1`,
-/// after `<NAME>_UNSPECIFIED = 0`.
-#[derive(Debug, PartialEq, Eq)]
-pub struct EnumDef {
-    /// The Rust (and protobuf) enum name.
-    pub name: &'static str,
-    /// The tag values, in declaration order.
-    pub values: &'static [&'static str],
+impl DecodeContext {
+    /// The context one message deeper, or an error past the limit.
+    pub fn enter(self) -> Result<DecodeContext, DecodeError> {
+        if self.depth >= RECURSION_LIMIT {
+            return Err(invalid("messages nested too deeply"));
+        }
+        Ok(DecodeContext {
+            depth: self.depth + 1,
+        })
+    }
 }
 
-/// Field presence in proto3.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Label {
-    /// Not written when it holds the default value.
-    Implicit,
-    /// `optional`: written whenever it is set.
-    Optional,
-    /// `repeated`.
-    Repeated,
-}
-
-/// One protobuf value of a field: the element type behind implicit, `optional` and
-/// `repeated` fields.
+/// One protobuf value of a field: the element type behind implicit, `optional`,
+/// `repeated` and map fields.
+///
+/// Implemented for the supported scalars and well-known types, and by
+/// `#[derive(Tag)]` and `#[derive(Message)]`. To carry a type of your own, wrap it in a
+/// newtype that derives `Message` (`struct Sku(String);`), or give it a named-field
+/// struct that does.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a field of an event payload",
     label = "this type has no protobuf encoding",
-    note = "supported: bool, i32, i64, u32, u64, f32, f64, String, Vec<u8>, `#[derive(Tag)]` enums, SystemTime, Duration, and `Option<T>` or `Vec<T>` of these"
+    note = "supported: bool, i8-i64, u8-u64, f32, f64, String, Box<str>, Vec<u8>, [u8; N], SystemTime, Duration, `#[derive(Tag)]` enums, `#[derive(Message)]` types, Box<T>, and Option<T>, Vec<T>, HashMap<K, V> or BTreeMap<K, V> of these",
+    note = "for a type of your own, derive `Message` on it, or on a newtype around a supported type: `#[derive(Message)] struct Sku(String);`"
 )]
 pub trait Singular: Sized {
-    /// How the type is named in a `.proto` file.
-    fn proto_type() -> ProtoType;
+    /// What the value is, for the schema and the warehouse.
+    const KIND: Kind;
     /// Whether proto3 omits this value from the wire when the field is not `optional`.
     fn is_default(&self) -> bool;
     /// The value of a field that is absent from the wire, or `None` if absence is an error

@@ -1,11 +1,18 @@
-//! Numbers, `bool`, `String` and `Vec<u8>`: written with [`super::wire`] (a publish's hot
+//! Numbers, `bool`, text, bytes and `Box<T>`: written with [`super::wire`] (a publish's hot
 //! path), read and measured with `prost::encoding`.
 
-use prost::encoding::{self, DecodeContext, WireType};
+use prost::encoding::{self, WireType};
 use prost::DecodeError;
 
-use super::{wire, ProtoType, Singular};
+use super::{invalid, wire, DecodeContext, Repeatable, Singular};
+use crate::description::Kind;
 use crate::field_value::Value;
+
+/// The context prost's scalar readers take; they read no nested messages, so ours (the
+/// depth) has nothing to give them.
+fn prost_ctx() -> encoding::DecodeContext {
+    encoding::DecodeContext::default()
+}
 
 /// Calls a scalar's writer directly (a `fn` pointer would stop it being inlined), with
 /// the closure's argument types taken from this signature.
@@ -15,33 +22,33 @@ fn write<T>(writer: impl Fn(u32, &T, &mut Vec<u8>), number: u32, value: &T, buf:
 }
 
 macro_rules! scalar {
-    ($ty:ty, $module:ident, $proto:literal, packed, $write:expr, $value:expr) => {
+    ($ty:ty, $module:ident, $kind:expr, packed, $write:expr, $value:expr) => {
         scalar!(
             $ty,
             $module,
-            $proto,
+            $kind,
             encode_packed,
             encoded_len_packed,
             $write,
             $value
         );
     };
-    ($ty:ty, $module:ident, $proto:literal, unpacked, $write:expr, $value:expr) => {
+    ($ty:ty, $module:ident, $kind:expr, unpacked, $write:expr, $value:expr) => {
         scalar!(
             $ty,
             $module,
-            $proto,
+            $kind,
             encode_repeated,
             encoded_len_repeated,
             $write,
             $value
         );
     };
-    ($ty:ty, $module:ident, $proto:literal, $encode_repeated:ident, $len_repeated:ident, $write:expr, $value:expr) => {
+    ($ty:ty, $module:ident, $kind:expr, $encode_repeated:ident, $len_repeated:ident, $write:expr, $value:expr) => {
+        impl Repeatable for $ty {}
+
         impl Singular for $ty {
-            fn proto_type() -> ProtoType {
-                ProtoType::Scalar($proto)
-            }
+            const KIND: Kind = $kind;
 
             fn is_default(&self) -> bool {
                 *self == <$ty>::default()
@@ -69,10 +76,10 @@ macro_rules! scalar {
                 slot: &mut Option<Self>,
                 wire_type: WireType,
                 buf: &mut &[u8],
-                ctx: DecodeContext,
+                _ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
                 let mut value = <$ty>::default();
-                encoding::$module::merge(wire_type, &mut value, buf, ctx)?;
+                encoding::$module::merge(wire_type, &mut value, buf, prost_ctx())?;
                 *slot = Some(value);
                 Ok(())
             }
@@ -89,9 +96,9 @@ macro_rules! scalar {
                 values: &mut Vec<Self>,
                 wire_type: WireType,
                 buf: &mut &[u8],
-                ctx: DecodeContext,
+                _ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
-                encoding::$module::merge_repeated(wire_type, values, buf, ctx)
+                encoding::$module::merge_repeated(wire_type, values, buf, prost_ctx())
             }
         }
     };
@@ -100,7 +107,7 @@ macro_rules! scalar {
 scalar!(
     bool,
     bool,
-    "bool",
+    Kind::Bool,
     packed,
     |n, v, buf| wire::put_varint_field(n, u64::from(*v), buf),
     |v| Value::Bool(*v)
@@ -108,7 +115,7 @@ scalar!(
 scalar!(
     i32,
     int32,
-    "int32",
+    Kind::Int32,
     packed,
     // Negative values are sign-extended to ten bytes, as protobuf requires.
     |n, v, buf| wire::put_varint_field(n, i64::from(*v) as u64, buf),
@@ -117,7 +124,7 @@ scalar!(
 scalar!(
     i64,
     int64,
-    "int64",
+    Kind::Int64,
     packed,
     |n, v, buf| wire::put_varint_field(n, *v as u64, buf),
     |v| Value::Int(*v)
@@ -125,7 +132,7 @@ scalar!(
 scalar!(
     u32,
     uint32,
-    "uint32",
+    Kind::UInt32,
     packed,
     |n, v, buf| wire::put_varint_field(n, u64::from(*v), buf),
     |v| Value::Int(i64::from(*v))
@@ -133,7 +140,7 @@ scalar!(
 scalar!(
     u64,
     uint64,
-    "uint64",
+    Kind::UInt64,
     packed,
     |n, v, buf| wire::put_varint_field(n, *v, buf),
     |v| Value::UInt(*v)
@@ -141,7 +148,7 @@ scalar!(
 scalar!(
     f32,
     float,
-    "float",
+    Kind::Float,
     packed,
     |n, v, buf| wire::put_fixed_field(n, WireType::ThirtyTwoBit, &v.to_le_bytes(), buf),
     |v| Value::Float(f64::from(*v))
@@ -149,7 +156,7 @@ scalar!(
 scalar!(
     f64,
     double,
-    "double",
+    Kind::Double,
     packed,
     |n, v, buf| wire::put_fixed_field(n, WireType::SixtyFourBit, &v.to_le_bytes(), buf),
     |v| Value::Float(*v)
@@ -157,7 +164,7 @@ scalar!(
 scalar!(
     String,
     string,
-    "string",
+    Kind::String,
     unpacked,
     |n, v, buf| wire::put_bytes_field(n, v.as_bytes(), buf),
     |v| Value::Text(v)
@@ -165,11 +172,283 @@ scalar!(
 scalar!(
     Vec<u8>,
     bytes,
-    "bytes",
+    Kind::Bytes,
     unpacked,
     |n, v, buf| wire::put_bytes_field(n, v, buf),
     |v| Value::Bytes(v)
 );
+/// `u8`, `u16`, `i8` and `i16`, carried as the 32-bit protobuf integer that holds them. A
+/// value out of the Rust type's range on decode is an error, never a truncation.
+macro_rules! narrow {
+    ($ty:ty, $wide:ty, $module:ident, $kind:expr, $error:literal) => {
+        impl Singular for $ty {
+            const KIND: Kind = $kind;
+
+            fn is_default(&self) -> bool {
+                *self == 0
+            }
+
+            fn absent() -> Option<Self> {
+                Some(0)
+            }
+
+            fn value(&self) -> Value<'_> {
+                Value::Int(i64::from(*self))
+            }
+
+            #[inline]
+            fn encode(&self, number: u32, buf: &mut Vec<u8>) {
+                // Sign-extended, as protobuf writes a negative int32.
+                wire::put_varint_field(number, i64::from(*self) as u64, buf);
+            }
+
+            fn encoded_len(&self, number: u32) -> usize {
+                encoding::$module::encoded_len(number, &<$wide>::from(*self))
+            }
+
+            fn merge(
+                slot: &mut Option<Self>,
+                wire_type: WireType,
+                buf: &mut &[u8],
+                _ctx: DecodeContext,
+            ) -> Result<(), DecodeError> {
+                let mut wide: $wide = 0;
+                encoding::$module::merge(wire_type, &mut wide, buf, prost_ctx())?;
+                *slot = Some(<$ty>::try_from(wide).map_err(|_| invalid($error))?);
+                Ok(())
+            }
+
+            fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+                wire::put_packed_varints(number, values.iter().map(|v| i64::from(*v) as u64), buf);
+            }
+
+            fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+                wire::packed_varints_len(number, values.iter().map(|v| i64::from(*v) as u64))
+            }
+
+            fn merge_repeated(
+                values: &mut Vec<Self>,
+                wire_type: WireType,
+                buf: &mut &[u8],
+                _ctx: DecodeContext,
+            ) -> Result<(), DecodeError> {
+                let mut wide: Vec<$wide> = Vec::new();
+                encoding::$module::merge_repeated(wire_type, &mut wide, buf, prost_ctx())?;
+                for value in wide {
+                    values.push(<$ty>::try_from(value).map_err(|_| invalid($error))?);
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+narrow!(u8, u32, uint32, Kind::UInt32, "value out of range for u8");
+impl Repeatable for u16 {}
+impl Repeatable for i8 {}
+impl Repeatable for i16 {}
+impl Repeatable for Box<str> {}
+impl<const N: usize> Repeatable for [u8; N] {}
+impl<T: Repeatable> Repeatable for Box<T> {}
+narrow!(u16, u32, uint32, Kind::UInt32, "value out of range for u16");
+narrow!(i8, i32, int32, Kind::Int32, "value out of range for i8");
+narrow!(i16, i32, int32, Kind::Int32, "value out of range for i16");
+
+/// Writes each value as its own field: the repeated form of a length-delimited type.
+fn encode_each<T: Singular>(values: &[T], number: u32, buf: &mut Vec<u8>) {
+    for value in values {
+        value.encode(number, buf);
+    }
+}
+
+fn encoded_len_each<T: Singular>(values: &[T], number: u32) -> usize {
+    values.iter().map(|value| value.encoded_len(number)).sum()
+}
+
+/// Reads one occurrence of a repeated length-delimited field.
+fn merge_one<T: Singular>(
+    values: &mut Vec<T>,
+    wire_type: WireType,
+    buf: &mut &[u8],
+    ctx: DecodeContext,
+) -> Result<(), DecodeError> {
+    let mut slot = None;
+    T::merge(&mut slot, wire_type, buf, ctx)?;
+    values.extend(slot);
+    Ok(())
+}
+
+impl Singular for Box<str> {
+    const KIND: Kind = Kind::String;
+
+    fn is_default(&self) -> bool {
+        self.is_empty()
+    }
+
+    fn absent() -> Option<Self> {
+        Some(Box::from(""))
+    }
+
+    fn value(&self) -> Value<'_> {
+        Value::Text(self)
+    }
+
+    #[inline]
+    fn encode(&self, number: u32, buf: &mut Vec<u8>) {
+        wire::put_bytes_field(number, self.as_bytes(), buf);
+    }
+
+    fn encoded_len(&self, number: u32) -> usize {
+        encoding::key_len(number) + encoding::encoded_len_varint(self.len() as u64) + self.len()
+    }
+
+    fn merge(
+        slot: &mut Option<Self>,
+        wire_type: WireType,
+        buf: &mut &[u8],
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        let mut text = None;
+        String::merge(&mut text, wire_type, buf, ctx)?;
+        *slot = text.map(String::into_boxed_str);
+        Ok(())
+    }
+
+    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+        encode_each(values, number, buf);
+    }
+
+    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+        encoded_len_each(values, number)
+    }
+
+    fn merge_repeated(
+        values: &mut Vec<Self>,
+        wire_type: WireType,
+        buf: &mut &[u8],
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        merge_one(values, wire_type, buf, ctx)
+    }
+}
+
+/// A fixed number of bytes (a hash, a raw id). Always written, since no length is the
+/// empty default; a payload with another length is an error.
+impl<const N: usize> Singular for [u8; N] {
+    const KIND: Kind = Kind::Bytes;
+
+    fn is_default(&self) -> bool {
+        N == 0
+    }
+
+    fn absent() -> Option<Self> {
+        // An absent field is protobuf's empty bytes, which only fit N = 0.
+        <[u8; N]>::try_from(&[][..]).ok()
+    }
+
+    fn value(&self) -> Value<'_> {
+        Value::Bytes(self)
+    }
+
+    #[inline]
+    fn encode(&self, number: u32, buf: &mut Vec<u8>) {
+        wire::put_bytes_field(number, self, buf);
+    }
+
+    fn encoded_len(&self, number: u32) -> usize {
+        encoding::key_len(number) + encoding::encoded_len_varint(N as u64) + N
+    }
+
+    fn merge(
+        slot: &mut Option<Self>,
+        wire_type: WireType,
+        buf: &mut &[u8],
+        _ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        let mut bytes: Vec<u8> = Vec::new();
+        encoding::bytes::merge(wire_type, &mut bytes, buf, prost_ctx())?;
+        let array = <[u8; N]>::try_from(bytes.as_slice())
+            .map_err(|_| invalid("bytes field does not have the length of its fixed-size array"))?;
+        *slot = Some(array);
+        Ok(())
+    }
+
+    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+        encode_each(values, number, buf);
+    }
+
+    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+        encoded_len_each(values, number)
+    }
+
+    fn merge_repeated(
+        values: &mut Vec<Self>,
+        wire_type: WireType,
+        buf: &mut &[u8],
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        merge_one(values, wire_type, buf, ctx)
+    }
+}
+
+/// `Box<T>` is `T` on the wire: the indirection a recursive message needs.
+impl<T: Singular> Singular for Box<T> {
+    const KIND: Kind = T::KIND;
+
+    fn is_default(&self) -> bool {
+        T::is_default(self)
+    }
+
+    fn absent() -> Option<Self> {
+        T::absent().map(Box::new)
+    }
+
+    fn value(&self) -> Value<'_> {
+        T::value(self)
+    }
+
+    fn encode(&self, number: u32, buf: &mut Vec<u8>) {
+        T::encode(self, number, buf);
+    }
+
+    fn encoded_len(&self, number: u32) -> usize {
+        T::encoded_len(self, number)
+    }
+
+    fn merge(
+        slot: &mut Option<Self>,
+        wire_type: WireType,
+        buf: &mut &[u8],
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        let mut inner = slot.take().map(|boxed| *boxed);
+        let result = T::merge(&mut inner, wire_type, buf, ctx);
+        *slot = inner.map(Box::new);
+        result
+    }
+
+    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+        encode_each(values, number, buf);
+    }
+
+    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+        encoded_len_each(values, number)
+    }
+
+    fn merge_repeated(
+        values: &mut Vec<Self>,
+        wire_type: WireType,
+        buf: &mut &[u8],
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        // A packed run of a boxed number holds several values in one occurrence.
+        let mut unboxed = Vec::new();
+        T::merge_repeated(&mut unboxed, wire_type, buf, ctx)?;
+        values.extend(unboxed.into_iter().map(Box::new));
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

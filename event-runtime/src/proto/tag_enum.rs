@@ -3,8 +3,10 @@
 //!
 //! The derive implements [`Singular`](super::Singular) by delegating to these functions.
 
-use prost::encoding::{self, DecodeContext, WireType};
+use prost::encoding::{self, WireType};
 use prost::DecodeError;
+
+use super::DecodeContext;
 
 use crate::Tag;
 
@@ -37,10 +39,10 @@ pub fn merge<T: Tag>(
     slot: &mut Option<T>,
     wire_type: WireType,
     buf: &mut &[u8],
-    ctx: DecodeContext,
+    _ctx: DecodeContext,
 ) -> Result<(), DecodeError> {
     let mut raw = 0;
-    encoding::int32::merge(wire_type, &mut raw, buf, ctx)?;
+    encoding::int32::merge(wire_type, &mut raw, buf, Default::default())?;
     *slot = Some(from_number(raw)?);
     Ok(())
 }
@@ -78,10 +80,10 @@ pub fn merge_repeated<T: Tag>(
     values: &mut Vec<T>,
     wire_type: WireType,
     buf: &mut &[u8],
-    ctx: DecodeContext,
+    _ctx: DecodeContext,
 ) -> Result<(), DecodeError> {
     let mut raw = Vec::new();
-    encoding::int32::merge_repeated(wire_type, &mut raw, buf, ctx)?;
+    encoding::int32::merge_repeated(wire_type, &mut raw, buf, Default::default())?;
     for number in raw {
         values.push(from_number(number)?);
     }

@@ -2,16 +2,17 @@
 
 use std::time::{Duration, SystemTime};
 
-use prost::encoding::{self, DecodeContext, WireType};
+use prost::encoding::{self, WireType};
 use prost::DecodeError;
 
-use super::{ProtoType, Singular};
+use super::{DecodeContext, Repeatable, Singular};
+use crate::description::Kind;
 use crate::field_value::Value;
 
 /// A Rust type carried on the wire as a well-known protobuf message.
 trait WellKnown: Sized + Copy {
     type Message: prost::Message + Default;
-    const PROTO_TYPE: ProtoType;
+    const KIND: Kind;
     fn to_message(self) -> Self::Message;
     fn from_message(message: Self::Message) -> Result<Self, DecodeError>;
     fn zero() -> Self;
@@ -19,10 +20,7 @@ trait WellKnown: Sized + Copy {
 
 impl WellKnown for SystemTime {
     type Message = prost_types::Timestamp;
-    const PROTO_TYPE: ProtoType = ProtoType::Message {
-        name: "google.protobuf.Timestamp",
-        import: "google/protobuf/timestamp.proto",
-    };
+    const KIND: Kind = Kind::Timestamp;
 
     fn to_message(self) -> prost_types::Timestamp {
         self.into()
@@ -40,10 +38,7 @@ impl WellKnown for SystemTime {
 
 impl WellKnown for Duration {
     type Message = prost_types::Duration;
-    const PROTO_TYPE: ProtoType = ProtoType::Message {
-        name: "google.protobuf.Duration",
-        import: "google/protobuf/duration.proto",
-    };
+    const KIND: Kind = Kind::Duration;
 
     fn to_message(self) -> prost_types::Duration {
         // Only durations over 292 billion years fail; saturate rather than panic.
@@ -64,10 +59,10 @@ impl WellKnown for Duration {
 
 macro_rules! well_known_singular {
     ($ty:ty, $variant:ident) => {
+        impl Repeatable for $ty {}
+
         impl Singular for $ty {
-            fn proto_type() -> ProtoType {
-                <$ty as WellKnown>::PROTO_TYPE
-            }
+            const KIND: Kind = <$ty as WellKnown>::KIND;
 
             // A message field has explicit presence: always written, so that the epoch and a
             // zero duration survive the round trip as set values.
@@ -96,10 +91,10 @@ macro_rules! well_known_singular {
                 slot: &mut Option<Self>,
                 wire_type: WireType,
                 buf: &mut &[u8],
-                ctx: DecodeContext,
+                _ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
                 let mut message = <<$ty as WellKnown>::Message>::default();
-                encoding::message::merge(wire_type, &mut message, buf, ctx)?;
+                encoding::message::merge(wire_type, &mut message, buf, Default::default())?;
                 *slot = Some(<$ty as WellKnown>::from_message(message)?);
                 Ok(())
             }

@@ -68,6 +68,35 @@ pub(crate) fn put_bytes_field(number: u32, bytes: &[u8], buf: &mut Vec<u8>) {
     buf.extend_from_slice(bytes);
 }
 
+/// Writes a packed repeated varint field; nothing for no values, as protobuf omits it.
+pub(crate) fn put_packed_varints(
+    number: u32,
+    values: impl Iterator<Item = u64> + Clone,
+    buf: &mut Vec<u8>,
+) {
+    let len: usize = values
+        .clone()
+        .map(prost::encoding::encoded_len_varint)
+        .sum();
+    if len == 0 {
+        return;
+    }
+    put_key(number, WireType::LengthDelimited, buf);
+    put_varint(len as u64, buf);
+    for value in values {
+        put_varint(value, buf);
+    }
+}
+
+/// The length [`put_packed_varints`] writes.
+pub(crate) fn packed_varints_len(number: u32, values: impl Iterator<Item = u64>) -> usize {
+    let len: usize = values.map(prost::encoding::encoded_len_varint).sum();
+    if len == 0 {
+        return 0;
+    }
+    prost::encoding::key_len(number) + prost::encoding::encoded_len_varint(len as u64) + len
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,8 @@ mod parse;
 mod render;
 mod set;
 
+pub use crate::description::{EnumDef, FieldDef, Kind, Label, MessageDef, MessageRef};
 pub use compat::{check_compatible, Violation};
 pub use parse::{ParsedSchema, SchemaParseError};
-pub use render::{enum_value_ident, render, FieldDef, MessageDef, PACKAGE};
+pub use render::{enum_value_ident, render_event, PACKAGE};
 pub use set::{SchemaCheckError, SchemaSet};

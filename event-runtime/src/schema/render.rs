@@ -1,44 +1,15 @@
 //! The proto3 `.proto` text of an event, as returned by `E::proto_schema()`.
 //!
-//! Enums are nested in the message so that two events using the same Tag enum can be
-//! loaded into one descriptor pool without their values colliding.
+//! The enums and nested messages an event uses are declared inside its message, so that
+//! two events using the same Tag enum or `#[derive(Message)]` type can be loaded into one
+//! descriptor pool without their names colliding.
 
 use std::fmt::Write;
 
-use crate::proto::{EnumDef, Label, ProtoType};
+use crate::description::{EnumDef, FieldDef, Kind, Label, MessageDef};
 
 /// The package every event message is declared in.
 pub const PACKAGE: &str = "events";
-
-/// One field of an event message.
-#[derive(Clone, Copy, Debug)]
-pub struct FieldDef {
-    /// The Rust field name, used as the protobuf field name.
-    pub name: &'static str,
-    /// The protobuf field number.
-    pub number: u32,
-    /// Implicit, `optional` or `repeated`.
-    pub label: Label,
-    /// The element type.
-    pub ty: ProtoType,
-}
-
-/// An event message: enough to write its `.proto` file.
-#[derive(Clone, Copy, Debug)]
-pub struct MessageDef<'a> {
-    /// The message name (the Rust struct name).
-    pub message: &'static str,
-    /// The event name.
-    pub event: &'static str,
-    /// The Kafka topic.
-    pub topic: &'static str,
-    /// The fields, in declaration order.
-    pub fields: &'a [FieldDef],
-    /// Field numbers of removed fields, never to be used again.
-    pub reserved_numbers: &'a [u32],
-    /// Names of removed fields, never to be used again.
-    pub reserved_names: &'a [&'a str],
-}
 
 /// The identifier protobuf code generators expect for an enum value:
 /// `MARKET_UK` for value `uk` of enum `Market`.
@@ -66,34 +37,137 @@ fn screaming_snake(name: &str) -> String {
     out
 }
 
-/// Renders the `.proto` file of one event.
-pub fn render(def: &MessageDef<'_>) -> String {
-    let mut imports: Vec<&str> = Vec::new();
-    let mut enums: Vec<&EnumDef> = Vec::new();
-    for field in def.fields {
-        match field.ty {
-            ProtoType::Message { import, .. } if !imports.contains(&import) => imports.push(import),
-            ProtoType::Enum(e) if !enums.iter().any(|known| known.name == e.name) => enums.push(e),
+/// What an event's file declares besides its own message, found by walking every field.
+#[derive(Default)]
+struct Declarations {
+    imports: Vec<&'static str>,
+    enums: Vec<&'static EnumDef>,
+    messages: Vec<&'static MessageDef>,
+}
+
+impl Declarations {
+    fn of(event: &'static MessageDef) -> Self {
+        let mut found = Declarations::default();
+        found.walk(event);
+        found.imports.sort_unstable();
+        found
+    }
+
+    fn walk(&mut self, message: &'static MessageDef) {
+        for field in message.fields {
+            let kinds = match field.label {
+                Label::Map(key) => [Some(key), Some(field.kind)],
+                Label::Implicit | Label::Optional | Label::Repeated => [Some(field.kind), None],
+            };
+            for kind in kinds.into_iter().flatten() {
+                self.add(kind);
+            }
+        }
+    }
+
+    fn add(&mut self, kind: Kind) {
+        if let Some(import) = kind.import() {
+            if !self.imports.contains(&import) {
+                self.imports.push(import);
+            }
+        }
+        match kind {
+            Kind::Enum(e) if !self.enums.iter().any(|known| known.name == e.name) => {
+                self.enums.push(e);
+            }
+            Kind::Message(message) => {
+                let def = message.def();
+                // Seen already: a shared message, or a message that contains itself.
+                if !self.messages.iter().any(|known| known.name == def.name) {
+                    self.messages.push(def);
+                    self.walk(def);
+                }
+            }
             _ => {}
         }
     }
-    imports.sort_unstable();
+}
 
+fn field_line(out: &mut String, indent: &str, field: &FieldDef) {
+    let ty = field.kind.proto_name();
+    let _ = match field.label {
+        Label::Implicit => writeln!(out, "{indent}{ty} {} = {};", field.name, field.number),
+        Label::Optional => writeln!(
+            out,
+            "{indent}optional {ty} {} = {};",
+            field.name, field.number
+        ),
+        Label::Repeated => writeln!(
+            out,
+            "{indent}repeated {ty} {} = {};",
+            field.name, field.number
+        ),
+        Label::Map(key) => writeln!(
+            out,
+            "{indent}map<{}, {ty}> {} = {};",
+            key.proto_name(),
+            field.name,
+            field.number
+        ),
+    };
+}
+
+fn reserved_lines(out: &mut String, indent: &str, message: &MessageDef) {
+    if !message.reserved_numbers.is_empty() {
+        let numbers: Vec<String> = message
+            .reserved_numbers
+            .iter()
+            .map(u32::to_string)
+            .collect();
+        let _ = writeln!(out, "{indent}reserved {};", numbers.join(", "));
+    }
+    if !message.reserved_names.is_empty() {
+        let names: Vec<String> = message
+            .reserved_names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect();
+        let _ = writeln!(out, "{indent}reserved {};", names.join(", "));
+    }
+}
+
+fn nested_message(out: &mut String, message: &MessageDef) {
+    let _ = writeln!(out, "  message {} {{", message.name);
+    match message.oneof {
+        Some(oneof) => {
+            let _ = writeln!(out, "    oneof {oneof} {{");
+            for field in message.fields {
+                field_line(out, "      ", field);
+            }
+            out.push_str("    }\n");
+        }
+        None => {
+            for field in message.fields {
+                field_line(out, "    ", field);
+            }
+        }
+    }
+    reserved_lines(out, "    ", message);
+    out.push_str("  }\n");
+}
+
+/// Renders the `.proto` file of one event: `event` is its name, `topic` its Kafka topic.
+pub fn render_event(event: &str, topic: &str, message: &'static MessageDef) -> String {
+    let found = Declarations::of(message);
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(
         out,
-        "// Event `{}`, published to Kafka topic `{}`.\nsyntax = \"proto3\";\n\npackage {PACKAGE};\n",
-        def.event, def.topic
+        "// Event `{event}`, published to Kafka topic `{topic}`.\nsyntax = \"proto3\";\n\npackage {PACKAGE};\n"
     );
-    for import in &imports {
+    for import in &found.imports {
         let _ = writeln!(out, "import \"{import}\";");
     }
-    if !imports.is_empty() {
+    if !found.imports.is_empty() {
         out.push('\n');
     }
-    let _ = writeln!(out, "message {} {{", def.message);
-    for e in &enums {
+    let _ = writeln!(out, "message {} {{", message.name);
+    for e in &found.enums {
         let _ = writeln!(out, "  enum {} {{", e.name);
         let _ = writeln!(out, "    {} = 0;", enum_value_ident(e.name, "UNSPECIFIED"));
         for (i, value) in e.values.iter().enumerate() {
@@ -101,30 +175,13 @@ pub fn render(def: &MessageDef<'_>) -> String {
         }
         out.push_str("  }\n");
     }
-    for field in def.fields {
-        let label = match field.label {
-            Label::Implicit => "",
-            Label::Optional => "optional ",
-            Label::Repeated => "repeated ",
-        };
-        let ty = match field.ty {
-            ProtoType::Scalar(name) | ProtoType::Message { name, .. } => name,
-            ProtoType::Enum(e) => e.name,
-        };
-        let _ = writeln!(out, "  {label}{ty} {} = {};", field.name, field.number);
+    for nested in &found.messages {
+        nested_message(&mut out, nested);
     }
-    if !def.reserved_numbers.is_empty() {
-        let numbers: Vec<String> = def.reserved_numbers.iter().map(u32::to_string).collect();
-        let _ = writeln!(out, "  reserved {};", numbers.join(", "));
+    for field in message.fields {
+        field_line(&mut out, "  ", field);
     }
-    if !def.reserved_names.is_empty() {
-        let names: Vec<String> = def
-            .reserved_names
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect();
-        let _ = writeln!(out, "  reserved {};", names.join(", "));
-    }
+    reserved_lines(&mut out, "  ", message);
     out.push_str("}\n");
     out
 }

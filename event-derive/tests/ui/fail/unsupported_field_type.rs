@@ -1,12 +1,9 @@
-use event_runtime::{Event, Tag};
-
-#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-enum Market { Uk, Fr, It }
+use event_runtime::Event;
 
 #[derive(Event)]
 #[event(topic = "payments")]
 struct PaymentAttempted {
     order_id: String,
-    items: std::collections::HashMap<String, u32>,
+    trace_id: u128,
 }
 fn main() {}
