@@ -7,6 +7,7 @@ mod common;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::food::{self, FoodOrderPlaced};
 use common::{KitchenSink, Market, Method, PaymentAttempted};
 use event_runtime::{Event, Tag};
 use proptest::prelude::*;
@@ -24,9 +25,15 @@ fn pool() -> &'static DescriptorPool {
         )
         .unwrap();
         std::fs::write(dir.join("kitchen_sink.proto"), KitchenSink::proto_schema()).unwrap();
+        std::fs::write(dir.join("food_order_placed.proto"), FoodOrderPlaced::proto_schema())
+            .unwrap();
         let mut compiler = protox::Compiler::new([&dir]).unwrap();
         compiler
-            .open_files(["payment_attempted.proto", "kitchen_sink.proto"])
+            .open_files([
+                "payment_attempted.proto",
+                "kitchen_sink.proto",
+                "food_order_placed.proto",
+            ])
             .unwrap_or_else(|e| panic!("our .proto text does not compile: {e:?}"));
         compiler.descriptor_pool()
     })
@@ -275,4 +282,57 @@ proptest! {
     fn kitchen_sink_fields_agree(event in kitchen_sink()) {
         check_kitchen_sink(&event);
     }
+}
+
+/// The field at a path of names through nested messages, e.g. `["payment", "card", "last4"]`.
+fn at(message: &DynamicMessage, path: &[&str]) -> Value {
+    let (last, parents) = path.split_last().unwrap();
+    let mut current = message.clone();
+    for name in parents {
+        current = get(&current, name).as_message().unwrap().clone();
+    }
+    get(&current, last)
+}
+
+#[test]
+fn nested_messages_lists_maps_and_oneofs_decode_with_prost_reflect() {
+    let order = food::sample();
+    let message = decode_dynamic(&order);
+    assert_eq!(at(&message, &["order_id"]), Value::String("o-1".into()));
+    let items = get(&message, "items");
+    let items = items.as_list().unwrap();
+    assert_eq!(items.len(), 2);
+    let first = items[0].as_message().unwrap();
+    assert_eq!(get(first, "sku"), Value::String("pizza-margherita".into()));
+    assert_eq!(get(first, "quantity"), Value::U32(2));
+    assert_eq!(at(first, &["unit_price", "minor_units"]), Value::I64(1099));
+    assert_eq!(at(&message, &["delivery", "floor"]), Value::I32(-1));
+    assert_eq!(at(&message, &["delivery", "location", "lat"]), Value::F64(48.86));
+    assert_eq!(
+        at(&message, &["payment", "card", "last4"]),
+        Value::String("4242".into())
+    );
+    let fallback = get(&message, "fallback_payment");
+    let fallback = fallback.as_message().unwrap();
+    assert!(fallback.has_field_by_name("cash"));
+    assert!(!fallback.has_field_by_name("card"));
+    let attributes = get(&message, "attributes");
+    let attributes = attributes.as_map().unwrap();
+    assert_eq!(
+        attributes.get(&prost_reflect::MapKey::String("utm_source".into())),
+        Some(&Value::String("newsletter".into()))
+    );
+    let stock = get(&message, "stock_left");
+    let stock = stock.as_map().unwrap();
+    assert_eq!(stock.get(&prost_reflect::MapKey::U32(8)), Some(&Value::U32(255)));
+    assert_eq!(
+        at(&message, &["category", "parent", "name"]),
+        Value::String("all".into())
+    );
+    assert_eq!(get(&message, "device_hash"), Value::Bytes(vec![7u8; 16].into()));
+    assert_eq!(get(&message, "http_status"), Value::U32(201));
+
+    // What the other implementation writes, we read back as the same order.
+    let rewritten = prost::Message::encode_to_vec(&message);
+    assert_eq!(FoodOrderPlaced::decode(&rewritten).unwrap(), order);
 }

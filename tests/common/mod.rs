@@ -131,3 +131,146 @@ pub fn kitchen_sink_example() -> KitchenSink {
         durations: vec![],
     }
 }
+
+/// A food order as a team publishes it: line items, a delivery address, a payment method
+/// that carries data, string attributes, and every kind `#[derive(Message)]` adds.
+pub mod food {
+    use std::collections::{BTreeMap, HashMap};
+    use std::time::SystemTime;
+
+    use event_runtime::{Event, Message};
+
+    use super::Market;
+
+    /// A transparent newtype: on the wire it is its string, and it can be the key.
+    #[derive(Message, Clone, Debug, PartialEq, Eq, Hash)]
+    pub struct OrderId(pub String);
+
+    /// A newtype around a Tag enum is a tag itself.
+    #[derive(Message, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct HomeMarket(pub Market);
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub struct Money {
+        pub currency: String,
+        pub minor_units: i64,
+    }
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub struct LineItem {
+        pub sku: Box<str>,
+        pub quantity: u16,
+        pub unit_price: Money,
+        pub options: Vec<String>,
+    }
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub struct Address {
+        pub street: String,
+        pub postcode: String,
+        pub floor: Option<i8>,
+        pub location: Option<LatLng>,
+    }
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub struct LatLng {
+        pub lat: f64,
+        pub lng: f64,
+    }
+
+    /// A oneof: a tuple variant, a struct variant and a unit variant.
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub enum PaymentMethod {
+        Card { last4: String, network: String },
+        Wallet(String),
+        Voucher(Money),
+        Cash,
+    }
+
+    /// A recursive message, through `Option<Box<M>>` and `Vec<M>`.
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub struct Category {
+        pub name: String,
+        pub parent: Option<Box<Category>>,
+        pub children: Vec<Category>,
+    }
+
+    #[derive(Event, Clone, Debug, PartialEq)]
+    #[event(name = "food.order_placed", topic = "food-orders")]
+    pub struct FoodOrderPlaced {
+        #[event(key)]
+        pub order_id: OrderId,
+        #[event(tag)]
+        pub market: HomeMarket,
+        pub items: Vec<LineItem>,
+        pub delivery: Address,
+        pub payment: PaymentMethod,
+        pub fallback_payment: Option<PaymentMethod>,
+        pub attributes: HashMap<String, String>,
+        pub totals_by_currency: BTreeMap<String, Money>,
+        pub stock_left: BTreeMap<u32, u8>,
+        pub category: Category,
+        pub device_hash: [u8; 16],
+        pub http_status: u16,
+        pub placed_at: SystemTime,
+    }
+
+    /// An order with every kind set, nesting three levels deep.
+    pub fn sample() -> FoodOrderPlaced {
+        let gbp = |minor_units| Money {
+            currency: "GBP".into(),
+            minor_units,
+        };
+        FoodOrderPlaced {
+            order_id: OrderId("o-1".into()),
+            market: HomeMarket(Market::Fr),
+            items: vec![
+                LineItem {
+                    sku: "pizza-margherita".into(),
+                    quantity: 2,
+                    unit_price: gbp(1099),
+                    options: vec!["extra basil".into()],
+                },
+                LineItem {
+                    sku: "cola".into(),
+                    quantity: 0,
+                    unit_price: gbp(0),
+                    options: vec![],
+                },
+            ],
+            delivery: Address {
+                street: "1 Rue de Rivoli".into(),
+                postcode: "75001".into(),
+                floor: Some(-1),
+                location: Some(LatLng {
+                    lat: 48.86,
+                    lng: 2.34,
+                }),
+            },
+            payment: PaymentMethod::Card {
+                last4: "4242".into(),
+                network: "visa".into(),
+            },
+            fallback_payment: Some(PaymentMethod::Cash),
+            attributes: HashMap::from([("utm_source".into(), "newsletter".into())]),
+            totals_by_currency: BTreeMap::from([("GBP".into(), gbp(2198))]),
+            stock_left: BTreeMap::from([(7, 0), (8, 255)]),
+            category: Category {
+                name: "food".into(),
+                parent: Some(Box::new(Category {
+                    name: "all".into(),
+                    parent: None,
+                    children: vec![],
+                })),
+                children: vec![Category {
+                    name: "pizza".into(),
+                    parent: None,
+                    children: vec![],
+                }],
+            },
+            device_hash: [7; 16],
+            http_status: 201,
+            placed_at: SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_764_000_000_123),
+        }
+    }
+}
