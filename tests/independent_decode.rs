@@ -25,8 +25,11 @@ fn pool() -> &'static DescriptorPool {
         )
         .unwrap();
         std::fs::write(dir.join("kitchen_sink.proto"), KitchenSink::proto_schema()).unwrap();
-        std::fs::write(dir.join("food_order_placed.proto"), FoodOrderPlaced::proto_schema())
-            .unwrap();
+        std::fs::write(
+            dir.join("food_order_placed.proto"),
+            FoodOrderPlaced::proto_schema(),
+        )
+        .unwrap();
         let mut compiler = protox::Compiler::new([&dir]).unwrap();
         compiler
             .open_files([
@@ -307,7 +310,10 @@ fn nested_messages_lists_maps_and_oneofs_decode_with_prost_reflect() {
     assert_eq!(get(first, "quantity"), Value::U32(2));
     assert_eq!(at(first, &["unit_price", "minor_units"]), Value::I64(1099));
     assert_eq!(at(&message, &["delivery", "floor"]), Value::I32(-1));
-    assert_eq!(at(&message, &["delivery", "location", "lat"]), Value::F64(48.86));
+    assert_eq!(
+        at(&message, &["delivery", "location", "lat"]),
+        Value::F64(48.86)
+    );
     assert_eq!(
         at(&message, &["payment", "card", "last4"]),
         Value::String("4242".into())
@@ -324,12 +330,18 @@ fn nested_messages_lists_maps_and_oneofs_decode_with_prost_reflect() {
     );
     let stock = get(&message, "stock_left");
     let stock = stock.as_map().unwrap();
-    assert_eq!(stock.get(&prost_reflect::MapKey::U32(8)), Some(&Value::U32(255)));
+    assert_eq!(
+        stock.get(&prost_reflect::MapKey::U32(8)),
+        Some(&Value::U32(255))
+    );
     assert_eq!(
         at(&message, &["category", "parent", "name"]),
         Value::String("all".into())
     );
-    assert_eq!(get(&message, "device_hash"), Value::Bytes(vec![7u8; 16].into()));
+    assert_eq!(
+        get(&message, "device_hash"),
+        Value::Bytes(vec![7u8; 16].into())
+    );
     assert_eq!(get(&message, "http_status"), Value::U32(201));
 
     // What the other implementation writes, we read back as the same order.

@@ -55,7 +55,10 @@ fn a_oneof_with_no_variant_set_is_an_error_and_an_optional_one_is_none() {
     let mut order = food::sample();
     order.fallback_payment = None;
     let bytes = encoded(&order);
-    assert_eq!(FoodOrderPlaced::decode(&bytes).unwrap().fallback_payment, None);
+    assert_eq!(
+        FoodOrderPlaced::decode(&bytes).unwrap().fallback_payment,
+        None
+    );
 
     // The payment field (5) written again, empty: a message holding no variant, and the
     // last occurrence wins.
@@ -130,7 +133,11 @@ fn fields_are_data_for_the_warehouse() {
             ]))
         )]))
     );
-    let stock = &row.iter().find(|(name, _)| *name == "stock_left").unwrap().1;
+    let stock = &row
+        .iter()
+        .find(|(name, _)| *name == "stock_left")
+        .unwrap()
+        .1;
     assert_eq!(
         stock,
         &FieldValue::Map(vec![
@@ -164,7 +171,11 @@ fn category() -> impl Strategy<Value = Category> {
         children: vec![],
     });
     leaf.prop_recursive(3, 12, 3, |inner| {
-        (".{0,6}", proptest::option::of(inner.clone()), proptest::collection::vec(inner, 0..3))
+        (
+            ".{0,6}",
+            proptest::option::of(inner.clone()),
+            proptest::collection::vec(inner, 0..3),
+        )
             .prop_map(|(name, parent, children)| Category {
                 name,
                 parent: parent.map(Box::new),
@@ -203,4 +214,3 @@ proptest! {
         prop_assert_eq!(FoodOrderPlaced::decode(&encoded(&order)).unwrap(), order);
     }
 }
-

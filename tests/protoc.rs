@@ -79,10 +79,7 @@ fn protoc_decodes_nested_messages_lists_maps_and_oneofs() {
     common::food::sample().encode(&mut payload);
     let mut child = protoc()
         .arg(format!("--proto_path={}", dir.display()))
-        .args([
-            "--decode=events.FoodOrderPlaced",
-            "food_order_placed.proto",
-        ])
+        .args(["--decode=events.FoodOrderPlaced", "food_order_placed.proto"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -107,8 +104,14 @@ fn protoc_decodes_nested_messages_lists_maps_and_oneofs() {
         "parent {\n    name: \"all\"",
         "http_status: 201",
     ] {
-        assert!(text.contains(expected), "{expected:?} not in protoc's output:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{expected:?} not in protoc's output:\n{text}"
+        );
     }
-    assert!(!text.contains("\n1:") && !text.contains(" 1: "), "unknown fields:\n{text}");
+    assert!(
+        !text.contains("\n1:") && !text.contains(" 1: "),
+        "unknown fields:\n{text}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -18,13 +18,14 @@ fn order_flow_schemas() -> SchemaSet {
         .event::<OrderCollected>()
         .event::<OrderDelivered>()
         .event::<common::KitchenSink>()
+        .event::<common::food::FoodOrderPlaced>()
 }
 
 #[test]
 fn exported_files_compile_with_an_independent_compiler_and_record_their_topic() {
     let dir = std::env::temp_dir().join(format!("export-{}", std::process::id()));
     let paths = order_flow_schemas().export(&dir).unwrap();
-    assert_eq!(paths.len(), 8);
+    assert_eq!(paths.len(), 9);
     let names: Vec<String> = paths
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -39,6 +40,7 @@ fn exported_files_compile_with_an_independent_compiler_and_record_their_topic() 
         "events.OrderPlaced",
         "events.PaymentFailed",
         "events.KitchenSink",
+        "events.FoodOrderPlaced.PaymentMethodCard",
     ] {
         assert!(pool.get_message_by_name(message).is_some(), "{message}");
     }
@@ -317,4 +319,135 @@ fn confluent_wire_format_byte_for_byte() {
     );
     assert!(parse_frame(&[1, 0, 0]).is_err());
     assert_eq!(Market::CARDINALITY, 3);
+}
+
+/// Versions of an event with a nested message, a oneof and a map: the rules apply inside
+/// each nested message and to the map's key and value types.
+macro_rules! delivery_version {
+    ($module:ident, { $($address:tt)* }, { $($payment:tt)* }, $extras:ty) => {
+        mod $module {
+            use std::collections::HashMap;
+
+            use event_runtime::{Event, Message};
+
+            #[derive(Message)]
+            pub struct Address { $($address)* }
+
+            #[derive(Message)]
+            pub enum Payment { $($payment)* }
+
+            #[derive(Event)]
+            #[event(topic = "deliveries")]
+            pub struct Delivery {
+                #[event(key)]
+                pub order_id: String,
+                pub address: Address,
+                pub payment: Payment,
+                pub extras: $extras,
+            }
+        }
+    };
+}
+
+delivery_version!(delivery_v1, { pub street: String }, { Card(String), Cash }, HashMap<String, u32>);
+// Passes: a member added to the oneof, and a field added to the nested message.
+delivery_version!(
+    delivery_added,
+    { pub street: String, pub floor: Option<i8> },
+    { Card(String), Cash, Wallet(String) },
+    HashMap<String, u32>
+);
+// Fails: a nested message's field retyped.
+delivery_version!(delivery_street_retyped, { pub street: u64 }, { Card(String), Cash }, HashMap<String, u32>);
+// Fails: a map's value type changed.
+delivery_version!(delivery_map_value, { pub street: String }, { Card(String), Cash }, HashMap<String, u64>);
+// Fails: a map's key type changed.
+delivery_version!(delivery_map_key, { pub street: String }, { Card(String), Cash }, HashMap<u32, u32>);
+// Fails: a oneof member removed without being reserved.
+delivery_version!(delivery_member_removed, { pub street: String }, { Card(String) }, HashMap<String, u32>);
+
+fn violations_against_delivery_v1<E: Event>() -> Vec<Violation> {
+    check_compatible(&delivery_v1::Delivery::proto_schema(), &E::proto_schema()).unwrap()
+}
+
+#[test]
+fn adding_a_oneof_member_or_a_nested_field_passes() {
+    assert_eq!(
+        violations_against_delivery_v1::<delivery_added::Delivery>(),
+        []
+    );
+    assert_eq!(
+        violations_against_delivery_v1::<delivery_v1::Delivery>(),
+        []
+    );
+}
+
+#[test]
+fn a_nested_field_retyped_fails_and_names_its_message() {
+    let violations = violations_against_delivery_v1::<delivery_street_retyped::Delivery>();
+    assert_eq!(
+        violations,
+        [Violation::Retyped {
+            field: "Address.street".into(),
+            old: "string".into(),
+            new: "uint64".into()
+        }]
+    );
+    assert!(violations[0].to_string().contains("`Address.street`"));
+}
+
+#[test]
+fn changing_a_map_key_or_value_type_fails() {
+    assert_eq!(
+        violations_against_delivery_v1::<delivery_map_value::Delivery>(),
+        [Violation::Retyped {
+            field: "extras".into(),
+            old: "map<string, uint32>".into(),
+            new: "map<string, uint64>".into()
+        }]
+    );
+    assert_eq!(
+        violations_against_delivery_v1::<delivery_map_key::Delivery>(),
+        [Violation::Retyped {
+            field: "extras".into(),
+            old: "map<string, uint32>".into(),
+            new: "map<uint32, uint32>".into()
+        }]
+    );
+}
+
+#[test]
+fn removing_a_oneof_member_without_reserving_it_fails() {
+    assert_eq!(
+        violations_against_delivery_v1::<delivery_member_removed::Delivery>(),
+        [Violation::RemovedWithoutReservation {
+            field: "Payment.cash".into(),
+            number: 2
+        }]
+    );
+}
+
+/// In a `.proto` file, a field can move into a `oneof` (or out of one) keeping its name
+/// and number; readers of the old file would then misread which member is set.
+#[test]
+fn moving_a_field_into_or_out_of_a_oneof_fails() {
+    let outside = "// Event `e`, published to Kafka topic `t`.\nsyntax = \"proto3\";\n\npackage events;\n\nmessage E {\n  string note = 1;\n  string card = 2;\n}\n";
+    let inside = "// Event `e`, published to Kafka topic `t`.\nsyntax = \"proto3\";\n\npackage events;\n\nmessage E {\n  oneof choice {\n    string note = 1;\n    string card = 2;\n  }\n}\n";
+    let into = check_compatible(outside, inside).unwrap();
+    assert_eq!(
+        into[0],
+        Violation::OneofChanged {
+            field: "note".into(),
+            old: None,
+            new: Some("choice".into())
+        }
+    );
+    assert_eq!(into.len(), 2);
+    assert!(into[0]
+        .to_string()
+        .contains("moved from outside any oneof to in oneof `choice`"));
+    let out_of = check_compatible(inside, outside).unwrap();
+    assert_eq!(out_of.len(), 2);
+    // The same file against itself passes.
+    assert_eq!(check_compatible(inside, inside).unwrap(), []);
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::parse::{ParsedSchema, SchemaParseError};
+use super::parse::{ParsedMessage, ParsedSchema, SchemaParseError};
 
 /// One change that would break consumers of the topic.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +47,16 @@ pub enum Violation {
         field: String,
         /// Its number.
         number: u32,
+    },
+    /// A field moved into a `oneof`, out of one, or to another: old readers would keep two
+    /// members set, or none.
+    OneofChanged {
+        /// The field.
+        field: String,
+        /// Its `oneof` in the snapshot, if any.
+        old: Option<String>,
+        /// Its `oneof` now, if any.
+        new: Option<String>,
     },
     /// The message moved to another topic.
     TopicChanged {
@@ -98,6 +108,18 @@ impl fmt::Display for Violation {
                 f,
                 "field `{field}` ({number}) reuses a reserved name or number: old consumers would misread it; pick a new name and number"
             ),
+            Violation::OneofChanged { field, old, new } => {
+                let place = |oneof: &Option<String>| match oneof {
+                    Some(name) => format!("in oneof `{name}`"),
+                    None => "outside any oneof".to_owned(),
+                };
+                write!(
+                    f,
+                    "field `{field}` moved from {} to {}: readers of the snapshot would misread which member is set; add a new field instead, and reserve this one",
+                    place(old),
+                    place(new)
+                )
+            }
             Violation::TopicChanged { old, new } => write!(
                 f,
                 "the topic changed from `{old}` to `{new}`: a message is tied to one topic; define a new event for the new topic"
@@ -131,52 +153,16 @@ fn violations(old: &ParsedSchema, new: &ParsedSchema) -> Vec<Violation> {
             new: new.topic.clone(),
         });
     }
-    for field in &old.fields {
-        let by_name = new.fields.iter().find(|f| f.name == field.name);
-        let by_number = new.fields.iter().find(|f| f.number == field.number);
-        match (by_name, by_number) {
-            (Some(same), _) if same.number != field.number => found.push(Violation::Renumbered {
-                field: field.name.clone(),
-                old: field.number,
-                new: same.number,
-            }),
-            (Some(same), _) => {
-                let (was, is) = (
-                    ParsedSchema::full_type(field),
-                    ParsedSchema::full_type(same),
-                );
-                if was != is {
-                    found.push(Violation::Retyped {
-                        field: field.name.clone(),
-                        old: was,
-                        new: is,
-                    });
-                }
-            }
-            (None, Some(other)) => found.push(Violation::Renamed {
-                number: field.number,
-                old: field.name.clone(),
-                new: other.name.clone(),
-            }),
-            (None, None) => {
-                let reserved = new.reserved_numbers.contains(&field.number)
-                    && new.reserved_names.contains(&field.name);
-                if !reserved {
-                    found.push(Violation::RemovedWithoutReservation {
-                        field: field.name.clone(),
-                        number: field.number,
-                    });
-                }
-            }
-        }
-    }
-    for field in &new.fields {
-        if old.reserved_numbers.contains(&field.number) || old.reserved_names.contains(&field.name)
-        {
-            found.push(Violation::ReusedReserved {
-                field: field.name.clone(),
-                number: field.number,
-            });
+    // A nested message the event no longer uses has no readers to break.
+    for (path, was) in &old.messages {
+        if let Some(is) = new.messages.get(path) {
+            // The event's own fields by their names; a nested message's as `Address.street`.
+            let prefix = path
+                .strip_prefix(old.message.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .map(|rest| format!("{rest}."))
+                .unwrap_or_default();
+            message_violations(&prefix, was, is, &mut found);
         }
     }
     for (name, values) in &old.enums {
@@ -200,4 +186,68 @@ fn violations(old: &ParsedSchema, new: &ParsedSchema) -> Vec<Violation> {
         }
     }
     found
+}
+
+/// The field rules within one message; `prefix` names nested messages' fields.
+fn message_violations(
+    prefix: &str,
+    old: &ParsedMessage,
+    new: &ParsedMessage,
+    found: &mut Vec<Violation>,
+) {
+    let named = |name: &str| format!("{prefix}{name}");
+    for field in &old.fields {
+        let by_name = new.fields.iter().find(|f| f.name == field.name);
+        let by_number = new.fields.iter().find(|f| f.number == field.number);
+        match (by_name, by_number) {
+            (Some(same), _) if same.number != field.number => found.push(Violation::Renumbered {
+                field: named(&field.name),
+                old: field.number,
+                new: same.number,
+            }),
+            (Some(same), _) => {
+                let (was, is) = (
+                    ParsedSchema::full_type(field),
+                    ParsedSchema::full_type(same),
+                );
+                if was != is {
+                    found.push(Violation::Retyped {
+                        field: named(&field.name),
+                        old: was,
+                        new: is,
+                    });
+                } else if field.oneof != same.oneof {
+                    found.push(Violation::OneofChanged {
+                        field: named(&field.name),
+                        old: field.oneof.clone(),
+                        new: same.oneof.clone(),
+                    });
+                }
+            }
+            (None, Some(other)) => found.push(Violation::Renamed {
+                number: field.number,
+                old: named(&field.name),
+                new: named(&other.name),
+            }),
+            (None, None) => {
+                let reserved = new.reserved_numbers.contains(&field.number)
+                    && new.reserved_names.contains(&field.name);
+                if !reserved {
+                    found.push(Violation::RemovedWithoutReservation {
+                        field: named(&field.name),
+                        number: field.number,
+                    });
+                }
+            }
+        }
+    }
+    for field in &new.fields {
+        if old.reserved_numbers.contains(&field.number) || old.reserved_names.contains(&field.name)
+        {
+            found.push(Violation::ReusedReserved {
+                field: named(&field.name),
+                number: field.number,
+            });
+        }
+    }
 }

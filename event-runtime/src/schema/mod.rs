@@ -32,6 +32,6 @@ mod set;
 
 pub use crate::description::{EnumDef, FieldDef, Kind, Label, MessageDef, MessageRef};
 pub use compat::{check_compatible, Violation};
-pub use parse::{ParsedSchema, SchemaParseError};
+pub use parse::{ParsedField, ParsedMessage, ParsedSchema, SchemaParseError};
 pub use render::{enum_value_ident, render_event, PACKAGE};
 pub use set::{SchemaCheckError, SchemaSet};

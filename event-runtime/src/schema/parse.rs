@@ -1,6 +1,7 @@
 //! Reads back the `.proto` files this crate writes (a snapshot committed by the user), into
 //! the facts the compatibility rules compare. It understands the canonical layout
-//! [`render`](super::render) produces, not arbitrary protobuf.
+//! [`render_event`](super::render_event) produces (nested messages, `oneof` blocks and
+//! maps included), not arbitrary protobuf.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,31 +9,47 @@ use std::fmt;
 /// One field as declared in a `.proto` file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedField {
-    /// `""`, `"optional"` or `"repeated"`.
+    /// `""`, `"optional"`, `"repeated"` or `"map"`.
     pub label: String,
-    /// The type as written, e.g. `string` or `Market`.
+    /// The type as written, e.g. `string`, `Market` or `map<string, Money>`.
     pub ty: String,
     /// The field name.
     pub name: String,
     /// The field number.
     pub number: u32,
+    /// The `oneof` the field belongs to, if any.
+    pub oneof: Option<String>,
 }
 
-/// The facts of one event message.
+/// The facts of one message: the event's own, or one nested in it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ParsedSchema {
-    /// The message name.
-    pub message: String,
-    /// The Kafka topic, from the header comment.
-    pub topic: String,
+pub struct ParsedMessage {
     /// The fields, in file order.
     pub fields: Vec<ParsedField>,
-    /// Enum name -> (value identifier -> number).
-    pub enums: BTreeMap<String, BTreeMap<String, i32>>,
     /// Reserved field numbers.
     pub reserved_numbers: Vec<u32>,
     /// Reserved field names.
     pub reserved_names: Vec<String>,
+}
+
+/// The facts of one event's file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParsedSchema {
+    /// The event's message name.
+    pub message: String,
+    /// The Kafka topic, from the header comment.
+    pub topic: String,
+    /// Every message by its path from the event's: `OrderPlaced`, `OrderPlaced.LineItem`.
+    pub messages: BTreeMap<String, ParsedMessage>,
+    /// Enum name -> (value identifier -> number).
+    pub enums: BTreeMap<String, BTreeMap<String, i32>>,
+}
+
+/// Where a line of the file is.
+enum Scope {
+    Message(String),
+    Enum(String),
+    Oneof(String),
 }
 
 /// A snapshot that is not in the layout this crate writes.
@@ -57,10 +74,10 @@ impl fmt::Display for SchemaParseError {
 impl std::error::Error for SchemaParseError {}
 
 impl ParsedSchema {
-    /// Parses a `.proto` file written by [`render`](super::render).
+    /// Parses a `.proto` file written by [`render_event`](super::render_event).
     pub fn parse(text: &str) -> Result<Self, SchemaParseError> {
         let mut schema = ParsedSchema::default();
-        let mut current_enum: Option<String> = None;
+        let mut scopes: Vec<Scope> = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let error = |message: &str| SchemaParseError {
                 line: i + 1,
@@ -85,26 +102,30 @@ impl ParsedSchema {
             {
                 continue;
             }
+            let message_path = scopes.iter().rev().find_map(|scope| match scope {
+                Scope::Message(path) => Some(path.clone()),
+                Scope::Enum(_) | Scope::Oneof(_) => None,
+            });
             if let Some(rest) = line.strip_prefix("message ") {
-                schema.message = rest.trim_end_matches('{').trim().to_owned();
+                let name = rest.trim_end_matches('{').trim();
+                let path = match &message_path {
+                    Some(parent) => format!("{parent}.{name}"),
+                    None => {
+                        schema.message = name.to_owned();
+                        name.to_owned()
+                    }
+                };
+                schema.messages.entry(path.clone()).or_default();
+                scopes.push(Scope::Message(path));
             } else if let Some(rest) = line.strip_prefix("enum ") {
                 let name = rest.trim_end_matches('{').trim().to_owned();
                 schema.enums.insert(name.clone(), BTreeMap::new());
-                current_enum = Some(name);
+                scopes.push(Scope::Enum(name));
+            } else if let Some(rest) = line.strip_prefix("oneof ") {
+                scopes.push(Scope::Oneof(rest.trim_end_matches('{').trim().to_owned()));
             } else if line == "}" {
-                current_enum = None;
-            } else if let Some(rest) = line.strip_prefix("reserved ") {
-                for item in rest.trim_end_matches(';').split(',').map(str::trim) {
-                    if let Some(name) = item.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
-                        schema.reserved_names.push(name.to_owned());
-                    } else {
-                        schema.reserved_numbers.push(
-                            item.parse()
-                                .map_err(|_| error("a reserved number is not a number"))?,
-                        );
-                    }
-                }
-            } else if let Some(enum_name) = &current_enum {
+                scopes.pop().ok_or_else(|| error("a `}` closes nothing"))?;
+            } else if let Some(Scope::Enum(enum_name)) = scopes.last() {
                 let (ident, number) = line
                     .trim_end_matches(';')
                     .split_once(" = ")
@@ -116,23 +137,51 @@ impl ParsedSchema {
                     values.insert(ident.to_owned(), number);
                 }
             } else {
+                let path = message_path.ok_or_else(|| error("a field outside any message"))?;
+                let message = schema.messages.entry(path).or_default();
+                if let Some(rest) = line.strip_prefix("reserved ") {
+                    for item in rest.trim_end_matches(';').split(',').map(str::trim) {
+                        if let Some(name) = item.strip_prefix('"').and_then(|n| n.strip_suffix('"'))
+                        {
+                            message.reserved_names.push(name.to_owned());
+                        } else {
+                            message.reserved_numbers.push(
+                                item.parse()
+                                    .map_err(|_| error("a reserved number is not a number"))?,
+                            );
+                        }
+                    }
+                    continue;
+                }
+                let oneof = match scopes.last() {
+                    Some(Scope::Oneof(name)) => Some(name.clone()),
+                    _ => None,
+                };
                 let (declaration, number) = line
                     .trim_end_matches(';')
-                    .split_once(" = ")
+                    .rsplit_once(" = ")
                     .ok_or_else(|| error("expected `[label] type name = N;`"))?;
-                let words: Vec<&str> = declaration.split_whitespace().collect();
-                let (label, ty, name) = match words.as_slice() {
-                    [ty, name] => ("", *ty, *name),
-                    [label, ty, name] => (*label, *ty, *name),
-                    _ => return Err(error("expected `[label] type name = N;`")),
+                let (label, ty, name) = if let Some(map) = declaration.strip_prefix("map<") {
+                    let (types, name) = map
+                        .split_once('>')
+                        .ok_or_else(|| error("expected `map<K, V> name = N;`"))?;
+                    ("map", format!("map<{types}>"), name.trim())
+                } else {
+                    let words: Vec<&str> = declaration.split_whitespace().collect();
+                    match words.as_slice() {
+                        [ty, name] => ("", (*ty).to_owned(), *name),
+                        [label, ty, name] => (*label, (*ty).to_owned(), *name),
+                        _ => return Err(error("expected `[label] type name = N;`")),
+                    }
                 };
-                schema.fields.push(ParsedField {
+                message.fields.push(ParsedField {
                     label: label.to_owned(),
-                    ty: ty.to_owned(),
+                    ty,
                     name: name.to_owned(),
                     number: number
                         .parse()
                         .map_err(|_| error("a field number is not a number"))?,
+                    oneof,
                 });
             }
         }
@@ -147,7 +196,7 @@ impl ParsedSchema {
 
     /// The type of a field with its label, as compared by the rules: `optional string`.
     pub(crate) fn full_type(field: &ParsedField) -> String {
-        if field.label.is_empty() {
+        if field.label.is_empty() || field.label == "map" {
             field.ty.clone()
         } else {
             format!("{} {}", field.label, field.ty)
