@@ -66,12 +66,96 @@
 //! | `topic = "t"` | struct | Kafka topic (required) |
 //! | `max_series = N` | struct | metric series budget, default 1000; over it is a compile error |
 //! | `sample_rate = 0.1` | struct | fraction of counter increments sent when not aggregating |
-//! | `key` | field | the Kafka record key (`String` or `Vec<u8>`); at most one |
+//! | `reserved(7, "coupon")` | struct, `Message` type | numbers and names of removed fields, never used again |
+//! | `key` | field | the Kafka record key (`String`, `Vec<u8>`, an `Option` of these, or a newtype around one); at most one |
 //! | `tag`, `tag = "k"` | field | a DogStatsD tag (type must implement [`Tag`]) and a payload field |
 //! | `metric = "kind"` | field | a value metric `<name>.<field>`: `count`, `gauge`, `histogram`, `distribution`, `timing` |
-//! | `id = N` | field | pins the protobuf field number (default: one more than the previous field's) |
+//! | `id = N` | field, variant | pins the protobuf field number (default: one more than the previous field's) |
 //!
 //! `#[derive(Tag)]` accepts `#[tag(rename = "value")]` on a variant.
+//!
+//! # Payloads
+//!
+//! Everything in an event reaches Kafka, and real events are not flat.
+//! `#[derive(Message)]` makes a type usable as a field, as `Option<M>`, `Vec<M>` or a map
+//! value, at any depth:
+//!
+//! | Shape | Becomes |
+//! | --- | --- |
+//! | struct with named fields | a nested message; `#[event(id = N)]` and `#[event(reserved(...))]` work as on events |
+//! | enum whose variants carry data | a message holding one `oneof`, named after the enum in snake_case; a one-value variant is a member of that type, a struct variant a nested message `<Enum><Variant>`, a unit variant `google.protobuf.Empty`. A plain field must hold a variant (decoding one with none set is an error); `Option<E>` may hold none |
+//! | one-field tuple struct (`struct UserId(String);`) | transparent: encoded as its inner type; a key, a tag or a map key when the inner type is one |
+//!
+//! The field types, and their protobuf types:
+//!
+//! | Rust | Protobuf |
+//! | --- | --- |
+//! | `bool` | `bool` |
+//! | `i8`, `i16`, `i32` / `i64` | `int32` / `int64` (a value out of the Rust type's range fails to decode) |
+//! | `u8`, `u16`, `u32` / `u64` | `uint32` / `uint64` |
+//! | `f32` / `f64` | `float` / `double` |
+//! | `String`, `Box<str>` | `string` |
+//! | `Vec<u8>`, `[u8; N]` | `bytes` (an array's length is checked on decode) |
+//! | `SystemTime` / `Duration` | `google.protobuf.Timestamp` / `google.protobuf.Duration` |
+//! | `#[derive(Tag)]` enum | an enum, nested in the event's message |
+//! | `#[derive(Message)]` type | a message, nested in the event's message |
+//! | `Box<T>` | `T` (the indirection a recursive message needs) |
+//! | `Option<T>` | `optional T` |
+//! | `Vec<T>` | `repeated T` (not of `u8`, which is `bytes`; no list of lists or maps) |
+//! | `HashMap<K, V>`, `BTreeMap<K, V>` | `map<K, V>`, `K` text, an integer or `bool` |
+//!
+//! Only the event's own fields of bounded types can be tags or metrics: a message, a map
+//! or a list never can, and `tag`, `metric` or `key` inside a `#[derive(Message)]` type is a
+//! compile error.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use event_runtime::{Event, Message, Tag};
+//!
+//! #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+//! enum Market { Uk, Fr }
+//!
+//! #[derive(Message, Clone, Debug, PartialEq)]
+//! struct OrderId(String);
+//!
+//! #[derive(Message, Clone, Debug, PartialEq)]
+//! struct LineItem { sku: String, quantity: u16, price_pence: u64 }
+//!
+//! #[derive(Message, Clone, Debug, PartialEq)]
+//! enum PaymentMethod { Card { last4: String }, Wallet(String), Cash }
+//!
+//! #[derive(Event, Clone, Debug, PartialEq)]
+//! #[event(name = "order.placed", topic = "orders")]
+//! struct OrderPlaced {
+//!     #[event(key)]
+//!     order_id: OrderId,
+//!     #[event(tag)]
+//!     market: Market,
+//!     items: Vec<LineItem>,
+//!     payment: PaymentMethod,
+//!     attributes: HashMap<String, String>,
+//! }
+//!
+//! let order = OrderPlaced {
+//!     order_id: OrderId("o-1".into()),
+//!     market: Market::Uk,
+//!     items: vec![LineItem { sku: "pizza".into(), quantity: 2, price_pence: 1099 }],
+//!     payment: PaymentMethod::Card { last4: "4242".into() },
+//!     attributes: HashMap::from([("utm_source".into(), "newsletter".into())]),
+//! };
+//! assert_eq!(order.key(), Some(&b"o-1"[..]));
+//! let mut payload = Vec::new();
+//! order.encode(&mut payload);
+//! assert_eq!(OrderPlaced::decode(&payload)?, order);
+//! let schema = OrderPlaced::proto_schema();
+//! assert!(schema.contains("  message LineItem {\n    string sku = 1;\n    uint32 quantity = 2;"));
+//! assert!(schema.contains("    oneof payment_method {\n      PaymentMethodCard card = 1;"));
+//! assert!(schema.contains("  map<string, string> attributes = 5;"));
+//! # Ok::<(), event_runtime::DecodeError>(())
+//! ```
+//!
+//! A type the table does not list has no encoding of its own: derive `Message` on a
+//! newtype around a supported type (`struct Sku(String);`), or on a struct of its parts.
 
 // Two places may use `unsafe`: the allocation-free Kafka enqueue (sinks/kafka/produce.rs)
 // and the unchecked text of an event id (`HyphenatedId::as_str`).

@@ -88,7 +88,7 @@ impl Table {
             }
             columns.push(Column {
                 name: field.name.to_owned(),
-                kind: kind_of(&field),
+                kind: kind_of(field),
                 nullable: field.label == Label::Optional,
             });
         }
