@@ -167,6 +167,21 @@ pub fn type_name(ty: &Type) -> Option<String> {
     }
 }
 
+/// The first type argument of a path type: `T` of `Vec<T>`.
+fn first_type_argument(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let syn::PathArguments::AngleBracketed(arguments) = &path.path.segments.last()?.arguments
+    else {
+        return None;
+    };
+    arguments.args.iter().find_map(|argument| match argument {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
 /// Types that can never be tags, caught here so the error can name the field.
 fn unbounded_reason(type_name: &str) -> Option<&'static str> {
     Some(match type_name {
@@ -187,6 +202,22 @@ pub fn refuse_unsupported(ty: &Type, field_name: &str, errors: &mut Errors) -> b
     let Some(name) = type_name(ty) else {
         return false;
     };
+    if name == "Vec" {
+        let element = first_type_argument(ty).and_then(type_name);
+        if let Some(inner @ ("HashMap" | "BTreeMap" | "Option" | "Vec")) = element.as_deref() {
+            if inner != "Vec"
+                || first_type_argument(ty)
+                    .and_then(first_type_argument)
+                    .and_then(type_name)
+                    .as_deref()
+                    != Some("u8")
+            {
+                errors.at(ty, format!("`{field_name}` cannot be a payload field: protobuf has no list of `{inner}`s\nhelp: put the inner value in a `#[derive(Message)]` struct, e.g. `struct Entry {{ values: {inner}<..> }}`, and use a `Vec` of that"));
+                return true;
+            }
+        }
+        return false;
+    }
     let help = match name.as_str() {
         "u128" | "i128" => "protobuf has no 128-bit integer: carry it as a `String` of its digits, or as two `u64` fields (high and low)",
         "usize" | "isize" => "its width depends on the platform: use `u64` or `i64`",
@@ -400,7 +431,7 @@ pub fn check_tag(input: TagInput<'_>) -> syn::Result<TagEnum<'_>> {
         if !variant.fields.is_empty() {
             errors.at(
                 variant.fields,
-                format!("a Tag variant cannot carry data: `{}` would make the tag's values unbounded; use a unit variant", variant.ident),
+                format!("a Tag variant cannot carry data: `{}` would make the tag's values unbounded; use a unit variant, or derive `Message` instead of `Tag` to send the enum to Kafka as a oneof", variant.ident),
             );
         }
         let (value, span) = match variant.attrs.rename {

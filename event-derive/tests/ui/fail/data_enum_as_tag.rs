@@ -1,0 +1,8 @@
+use event_runtime::Tag;
+
+#[derive(Tag)]
+enum PaymentMethod {
+    Card { last4: String },
+    Cash,
+}
+fn main() {}

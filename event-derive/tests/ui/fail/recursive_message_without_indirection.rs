@@ -1,0 +1,8 @@
+use event_runtime::Message;
+
+#[derive(Message)]
+struct Category {
+    name: String,
+    parent: Option<Category>,
+}
+fn main() {}
