@@ -26,12 +26,21 @@ pub struct Postgres {
     copy_buffer: Vec<u8>,
 }
 
+/// The advisory lock key under which the bookkeeping tables are created ("mdev" in ASCII).
+const BOOKKEEPING_LOCK: i64 = 0x6d64_6576;
+
 impl Postgres {
     /// Connects with a libpq-style URL or key=value string, e.g.
     /// `postgresql://loader@127.0.0.1:5432/events`.
     pub fn connect(params: &str) -> Result<Self, WarehouseError> {
         let mut client = Client::connect(params, NoTls)?;
-        client.batch_execute(&super::bookkeeping_tables("BIGINT", "BYTEA"))?;
+        // Concurrent `CREATE TABLE IF NOT EXISTS` races in PostgreSQL's catalog (a duplicate
+        // key in `pg_type`): instances connecting at once take turns under an advisory lock,
+        // held until the creating transaction ends.
+        client.batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({BOOKKEEPING_LOCK}); {} COMMIT;",
+            super::bookkeeping_tables("BIGINT", "BYTEA")
+        ))?;
         Ok(Postgres {
             client,
             staged: HashSet::new(),
