@@ -9,7 +9,7 @@ use quote::{format_ident, quote, quote_spanned};
 
 use crate::attr::MetricKind;
 use crate::check::{at, type_span, Event, Field};
-use crate::expand_body;
+use crate::{expand_body, expand_message};
 
 fn metric_kind(kind: MetricKind) -> TokenStream {
     let variant = match kind {
@@ -104,16 +104,19 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
     };
 
     let body = expand_body::of_self(&event.fields);
-    let encode = expand_body::encode(&body);
-    let len = expand_body::len(&body);
-    let decode = expand_body::decode(&body, &message, quote!(Self));
-    let visit = expand_body::visit(&body);
-    let def = expand_body::def(
-        &message,
-        &event.fields,
-        None,
-        &event.reserved_numbers,
-        &event.reserved_names,
+    let message_impl = expand_message::message_impl(
+        ident,
+        expand_body::def(
+            &message,
+            &event.fields,
+            None,
+            &event.reserved_numbers,
+            &event.reserved_names,
+        ),
+        expand_body::encode(&body),
+        expand_body::len(&body),
+        expand_body::decode(&body, &message, quote!(Self)),
+        expand_body::visit(&body),
     );
 
     let budget = Literal::usize_unsuffixed(usize::try_from(event.max_series).unwrap_or(usize::MAX));
@@ -201,31 +204,7 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
 
             }
 
-            #[automatically_derived]
-            impl #p::Message for #ident {
-                const DEF: &'static #p::MessageDef = #def;
-
-                #[allow(unused_variables)]
-                #[inline]
-                fn encode_fields(&self, buf: &mut #p::Vec<u8>) {
-                    #encode
-                }
-
-                #[inline]
-                fn fields_len(&self) -> usize {
-                    #len
-                }
-
-                #[inline]
-                fn decode_fields(bytes: &[u8], ctx: #p::DecodeContext) -> #p::Result<Self, #p::DecodeError> {
-                    #decode
-                }
-
-                #[allow(unused_variables)]
-                fn visit_fields<'__event>(&'__event self, visit: &mut dyn ::core::ops::FnMut(&'static str, #p::FieldValue<'__event>)) {
-                    #visit
-                }
-            }
+            #message_impl
 
             #budget_check
             #(#tag_length_checks)*

@@ -23,7 +23,7 @@ pub fn expand(message: &Message<'_>) -> TokenStream {
                 &message.reserved_names,
             );
             let message_impl = message_impl(
-                message,
+                message.ident,
                 def,
                 expand_body::encode(&body),
                 expand_body::len(&body),
@@ -38,15 +38,15 @@ pub fn expand(message: &Message<'_>) -> TokenStream {
     }
 }
 
-fn message_impl(
-    message: &Message<'_>,
+/// The `Message` impl of an event or a `#[derive(Message)]` type, from its parts.
+pub fn message_impl(
+    ident: &syn::Ident,
     def: TokenStream,
     encode: TokenStream,
     len: TokenStream,
     decode: TokenStream,
     visit: TokenStream,
 ) -> TokenStream {
-    let ident = message.ident;
     let p = quote!(::event_runtime::__private);
     quote! {
         #[automatically_derived]
@@ -263,7 +263,7 @@ fn oneof(message: &Message<'_>, variants: &[Variant<'_>]) -> TokenStream {
         __event_variant.ok_or_else(#p::message::no_variant)
     }};
     let message_impl = message_impl(
-        message,
+        message.ident,
         def,
         quote!(match self { #(#encodes)* }),
         quote!(match self { #(#lens)* }),
