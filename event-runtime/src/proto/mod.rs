@@ -95,6 +95,31 @@ pub trait Singular: Sized {
     ) -> Result<(), DecodeError>;
 }
 
+/// Writes each value as its own field: the repeated form of a type protobuf does not pack
+/// (text, bytes, messages).
+pub(crate) fn encode_each<T: Singular>(values: &[T], number: u32, buf: &mut Vec<u8>) {
+    for value in values {
+        value.encode(number, buf);
+    }
+}
+
+pub(crate) fn encoded_len_each<T: Singular>(values: &[T], number: u32) -> usize {
+    values.iter().map(|value| value.encoded_len(number)).sum()
+}
+
+/// Reads one occurrence of a repeated length-delimited field.
+pub(crate) fn merge_one<T: Singular>(
+    values: &mut Vec<T>,
+    wire_type: WireType,
+    buf: &mut &[u8],
+    ctx: DecodeContext,
+) -> Result<(), DecodeError> {
+    let mut slot = None;
+    T::merge(&mut slot, wire_type, buf, ctx)?;
+    values.extend(slot);
+    Ok(())
+}
+
 /// A decode error for a value prost read correctly but our types cannot hold.
 ///
 /// prost 0.14 deprecates `DecodeError::new` without a replacement for other crates;

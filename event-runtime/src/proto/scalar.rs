@@ -4,7 +4,9 @@
 use prost::encoding::{self, WireType};
 use prost::DecodeError;
 
-use super::{invalid, wire, DecodeContext, Repeatable, Singular};
+use super::{
+    encode_each, encoded_len_each, invalid, merge_one, wire, DecodeContext, Repeatable, Singular,
+};
 use crate::description::Kind;
 use crate::field_value::Value;
 
@@ -253,30 +255,6 @@ impl<T: Repeatable> Repeatable for Box<T> {}
 narrow!(u16, u32, uint32, Kind::UInt32, "value out of range for u16");
 narrow!(i8, i32, int32, Kind::Int32, "value out of range for i8");
 narrow!(i16, i32, int32, Kind::Int32, "value out of range for i16");
-
-/// Writes each value as its own field: the repeated form of a length-delimited type.
-fn encode_each<T: Singular>(values: &[T], number: u32, buf: &mut Vec<u8>) {
-    for value in values {
-        value.encode(number, buf);
-    }
-}
-
-fn encoded_len_each<T: Singular>(values: &[T], number: u32) -> usize {
-    values.iter().map(|value| value.encoded_len(number)).sum()
-}
-
-/// Reads one occurrence of a repeated length-delimited field.
-fn merge_one<T: Singular>(
-    values: &mut Vec<T>,
-    wire_type: WireType,
-    buf: &mut &[u8],
-    ctx: DecodeContext,
-) -> Result<(), DecodeError> {
-    let mut slot = None;
-    T::merge(&mut slot, wire_type, buf, ctx)?;
-    values.extend(slot);
-    Ok(())
-}
 
 impl Singular for Box<str> {
     const KIND: Kind = Kind::String;

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use prost::encoding::{self, WireType};
 use prost::DecodeError;
 
-use super::{DecodeContext, Repeatable, Singular};
+use super::{encode_each, encoded_len_each, merge_one, DecodeContext, Repeatable, Singular};
 use crate::description::Kind;
 use crate::field_value::Value;
 
@@ -100,13 +100,11 @@ macro_rules! well_known_singular {
             }
 
             fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
-                for value in values {
-                    value.encode(number, buf);
-                }
+                encode_each(values, number, buf);
             }
 
             fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
-                values.iter().map(|value| value.encoded_len(number)).sum()
+                encoded_len_each(values, number)
             }
 
             fn merge_repeated(
@@ -115,10 +113,7 @@ macro_rules! well_known_singular {
                 buf: &mut &[u8],
                 ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
-                let mut slot = None;
-                Self::merge(&mut slot, wire_type, buf, ctx)?;
-                values.extend(slot);
-                Ok(())
+                merge_one(values, wire_type, buf, ctx)
             }
         }
     };
