@@ -30,10 +30,15 @@ pub enum Kind {
     Bytes,
     /// A `#[derive(Tag)]` enum: a protobuf enum.
     Enum(&'static EnumDef),
-    /// `SystemTime`: `google.protobuf.Timestamp`.
+    /// `SystemTime`, `chrono::DateTime<Utc>`, `time::OffsetDateTime`:
+    /// `google.protobuf.Timestamp`.
     Timestamp,
-    /// `Duration`: `google.protobuf.Duration`.
+    /// `Duration`, `chrono::TimeDelta`: `google.protobuf.Duration`.
     Duration,
+    /// `uuid::Uuid`: a protobuf `string`, the canonical hyphenated lowercase text.
+    Uuid,
+    /// `rust_decimal::Decimal`: a protobuf `string`, the exact decimal text (`-12.50`).
+    Decimal,
     /// A unit variant of a `#[derive(Message)]` enum: `google.protobuf.Empty`.
     Empty,
     /// A `#[derive(Message)]` struct or enum: a nested message.
@@ -52,7 +57,7 @@ impl Kind {
             Kind::UInt64 => "uint64",
             Kind::Float => "float",
             Kind::Double => "double",
-            Kind::String => "string",
+            Kind::String | Kind::Uuid | Kind::Decimal => "string",
             Kind::Bytes => "bytes",
             Kind::Enum(def) => def.name,
             Kind::Timestamp => "google.protobuf.Timestamp",
@@ -76,6 +81,8 @@ impl Kind {
             | Kind::Float
             | Kind::Double
             | Kind::String
+            | Kind::Uuid
+            | Kind::Decimal
             | Kind::Bytes
             | Kind::Enum(_)
             | Kind::Message(_) => None,

@@ -21,10 +21,21 @@ pub enum Value<'a> {
     Bytes(&'a [u8]),
     /// A `#[derive(Tag)]` enum: its tag value, e.g. `apple-pay`.
     Tag(&'static str),
-    /// `SystemTime`.
+    /// `SystemTime`, `chrono::DateTime<Utc>`, `time::OffsetDateTime`.
     Timestamp(SystemTime),
-    /// `Duration`.
+    /// `Duration`, or a `chrono::TimeDelta` that is not negative.
     Duration(Duration),
+    /// A negative `chrono::TimeDelta`: its magnitude.
+    NegativeDuration(Duration),
+    /// `uuid::Uuid`: its 16 bytes, in order.
+    Uuid(&'a [u8; 16]),
+    /// `rust_decimal::Decimal`: `mantissa * 10^-scale`, exactly.
+    Decimal {
+        /// The digits as an integer, with the sign.
+        mantissa: i128,
+        /// How many of the digits are after the decimal point.
+        scale: u32,
+    },
     /// A nested message: its fields by name, in declaration order. A `#[derive(Message)]`
     /// enum has exactly one, the variant it holds; a unit variant's own value is an
     /// empty message.

@@ -97,6 +97,10 @@
 //! | `String`, `Box<str>` | `string` |
 //! | `Vec<u8>`, `[u8; N]` | `bytes` (an array's length is checked on decode) |
 //! | `SystemTime` / `Duration` | `google.protobuf.Timestamp` / `google.protobuf.Duration` |
+//! | `chrono::DateTime<Utc>`, `time::OffsetDateTime` (features `chrono`, `time`) | `google.protobuf.Timestamp` (an instant: the offset is not kept) |
+//! | `chrono::TimeDelta` (feature `chrono`) | `google.protobuf.Duration`, negative ones too |
+//! | `uuid::Uuid` (feature `uuid`) | `string`, the hyphenated lowercase text; as the key, its 16 bytes |
+//! | `rust_decimal::Decimal` (feature `rust_decimal`) | `string`, the exact decimal text with its scale (`-12.50`) |
 //! | `#[derive(Tag)]` enum | an enum, nested in the event's message |
 //! | `#[derive(Message)]` type | a message, nested in the event's message |
 //! | `Box<T>` | `T` (the indirection a recursive message needs) |

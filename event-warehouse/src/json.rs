@@ -4,8 +4,8 @@
 //! A message is an object keyed by field names (an unset `Option` is `null`); a
 //! `#[derive(Message)]` enum is an object with one key, the variant it holds; a list is an
 //! array and a map an object. Numbers stay numbers, except integers beyond 2^53, which
-//! JSON readers in doubles would round: those are strings. Times are RFC 3339 strings,
-//! durations seconds, bytes hex strings.
+//! JSON readers in doubles would round: those are strings, as decimals are. Times are
+//! RFC 3339 strings, durations seconds, UUIDs hyphenated and bytes hex strings.
 
 use std::fmt::Write;
 
@@ -83,6 +83,15 @@ fn write_value(out: &mut String, value: &Value<'_>) {
         Value::Bytes(v) => write_string(out, &crate::text::hex(v)),
         Value::Timestamp(v) => write_string(out, &crate::text::rfc3339(*v)),
         Value::Duration(v) => out.push_str(&crate::text::seconds(*v)),
+        Value::NegativeDuration(v) => {
+            out.push('-');
+            out.push_str(&crate::text::seconds(*v));
+        }
+        Value::Uuid(bytes) => write_string(out, &crate::text::hyphenated(bytes)),
+        // A string: every digit and the scale survive readers that parse numbers as doubles.
+        Value::Decimal { mantissa, scale } => {
+            write_string(out, &crate::text::decimal(*mantissa, *scale))
+        }
         Value::Message(fields) => {
             out.push('{');
             for (i, (name, value)) in fields.iter().enumerate() {
@@ -102,6 +111,7 @@ fn write_value(out: &mut String, value: &Value<'_>) {
 fn write_key(out: &mut String, key: &Value<'_>) {
     match key {
         Value::Text(v) => write_string(out, v),
+        Value::Uuid(bytes) => write_string(out, &crate::text::hyphenated(bytes)),
         Value::Bool(v) => write_string(out, if *v { "true" } else { "false" }),
         Value::Int(v) => {
             let _ = write!(out, "\"{v}\"");
@@ -115,6 +125,8 @@ fn write_key(out: &mut String, key: &Value<'_>) {
         | Value::Bytes(_)
         | Value::Timestamp(_)
         | Value::Duration(_)
+        | Value::NegativeDuration(_)
+        | Value::Decimal { .. }
         | Value::Message(_) => write_string(out, &value(key)),
     }
 }

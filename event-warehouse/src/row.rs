@@ -38,6 +38,15 @@ pub enum Cell {
     Timestamp(SystemTime),
     /// A span of time.
     Duration(Duration),
+    /// A negative span of time: its magnitude.
+    NegativeDuration(Duration),
+    /// An exact decimal, `mantissa * 10^-scale`.
+    Decimal {
+        /// The digits as an integer, with the sign.
+        mantissa: i128,
+        /// How many digits are after the point.
+        scale: u32,
+    },
     /// JSON text: a repeated field, a map or a nested message.
     Json(String),
 }
@@ -76,6 +85,9 @@ fn cell_of(value: Value<'_>) -> Cell {
         Value::Tag(v) => Cell::Text(v.to_owned()),
         Value::Timestamp(v) => Cell::Timestamp(v),
         Value::Duration(v) => Cell::Duration(v),
+        Value::NegativeDuration(v) => Cell::NegativeDuration(v),
+        Value::Uuid(bytes) => Cell::Text(crate::text::hyphenated(bytes)),
+        Value::Decimal { mantissa, scale } => Cell::Decimal { mantissa, scale },
         value @ Value::Message(_) => Cell::Json(crate::json::value(&value)),
     }
 }

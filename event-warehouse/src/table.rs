@@ -25,8 +25,12 @@ pub enum ColumnKind {
     Bytes,
     /// `SystemTime`.
     Timestamp,
-    /// `Duration`.
+    /// `Duration`, `chrono::TimeDelta`.
     Duration,
+    /// `uuid::Uuid`: `uuid` in PostgreSQL, hyphenated text in SQLite.
+    Uuid,
+    /// `rust_decimal::Decimal`: `numeric` in PostgreSQL, exact text in SQLite.
+    Decimal,
     /// A repeated field (a JSON array), a map (an object) or a nested message (an object
     /// keyed by field names; a `#[derive(Message)]` enum's has one key, its variant).
     Json,
@@ -134,6 +138,8 @@ fn kind_of(field: &FieldDef) -> ColumnKind {
         Kind::Enum(_) => ColumnKind::Tag,
         Kind::Timestamp => ColumnKind::Timestamp,
         Kind::Duration => ColumnKind::Duration,
+        Kind::Uuid => ColumnKind::Uuid,
+        Kind::Decimal => ColumnKind::Decimal,
         Kind::Empty | Kind::Message(_) => ColumnKind::Json,
     }
 }

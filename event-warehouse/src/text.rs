@@ -75,6 +75,34 @@ pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     (nibbles == 32).then_some(bytes)
 }
 
+/// A UUID's canonical text: `01a217fe-9be3-7000-9139-59794b914441`.
+pub fn hyphenated(bytes: &[u8; 16]) -> String {
+    let digits = hex(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &digits[..8],
+        &digits[8..12],
+        &digits[12..16],
+        &digits[16..20],
+        &digits[20..]
+    )
+}
+
+/// A decimal's exact text, `mantissa * 10^-scale`: `-12.50` for (-1250, 2).
+pub fn decimal(mantissa: i128, scale: u32) -> String {
+    let digits = mantissa.unsigned_abs().to_string();
+    let scale = scale as usize;
+    // At least one digit before the point.
+    let digits = format!("{digits:0>width$}", width = scale + 1);
+    let (whole, fraction) = digits.split_at(digits.len() - scale);
+    let sign = if mantissa < 0 { "-" } else { "" };
+    if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +134,20 @@ mod tests {
     fn hex_and_seconds() {
         assert_eq!(hex(&[0, 0xab, 0xff]), "00abff");
         assert_eq!(seconds(Duration::new(3, 7)), "3.000000007");
+    }
+
+    #[test]
+    fn decimals_keep_their_scale_and_sign() {
+        assert_eq!(decimal(-1250, 2), "-12.50");
+        assert_eq!(decimal(5, 3), "0.005");
+        assert_eq!(decimal(-5, 1), "-0.5");
+        assert_eq!(decimal(42, 0), "42");
+        assert_eq!(decimal(0, 2), "0.00");
+    }
+
+    #[test]
+    fn uuids_are_hyphenated_lowercase() {
+        let bytes = parse_uuid("01a217fe-9be3-7000-9139-59794b914441").unwrap();
+        assert_eq!(hyphenated(&bytes), "01a217fe-9be3-7000-9139-59794b914441");
     }
 }

@@ -111,9 +111,12 @@ pub fn expected_rows(records: &[RecordedRecord]) -> HashMap<String, (String, Row
 fn readable(name: &str, kind: ColumnKind) -> String {
     match kind {
         ColumnKind::Text | ColumnKind::Tag | ColumnKind::Int | ColumnKind::Float => name.to_owned(),
-        ColumnKind::UInt | ColumnKind::Bool | ColumnKind::Json | ColumnKind::EventId => {
-            format!("{name}::text")
-        }
+        ColumnKind::UInt
+        | ColumnKind::Bool
+        | ColumnKind::Json
+        | ColumnKind::EventId
+        | ColumnKind::Uuid
+        | ColumnKind::Decimal => format!("{name}::text"),
         ColumnKind::Bytes => format!("encode({name}, 'hex')"),
         ColumnKind::Timestamp | ColumnKind::Duration => {
             format!("(extract(epoch FROM {name}) * 1000000)::bigint")
@@ -135,6 +138,24 @@ pub fn comparable(cell: &Cell) -> SqlValue {
             SqlValue::Int(t.duration_since(UNIX_EPOCH).unwrap().as_micros() as i64)
         }
         Cell::Duration(d) => SqlValue::Int(d.as_micros() as i64),
+        Cell::NegativeDuration(d) => SqlValue::Int(-(d.as_micros() as i64)),
+        Cell::Decimal { mantissa, scale } => SqlValue::Text(rust_decimal_text(*mantissa, *scale)),
+    }
+}
+
+/// A decimal's text as PostgreSQL prints a `numeric` of that scale.
+fn rust_decimal_text(mantissa: i128, scale: u32) -> String {
+    let digits = format!(
+        "{:0>width$}",
+        mantissa.unsigned_abs(),
+        width = scale as usize + 1
+    );
+    let (whole, fraction) = digits.split_at(digits.len() - scale as usize);
+    let sign = if mantissa < 0 { "-" } else { "" };
+    if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
     }
 }
 

@@ -13,6 +13,7 @@ mod map;
 pub mod message;
 mod scalar;
 pub mod tag_enum;
+mod text_carried;
 mod well_known;
 mod wire;
 
@@ -59,6 +60,7 @@ impl DecodeContext {
     message = "`{Self}` cannot be a field of an event payload",
     label = "this type has no protobuf encoding",
     note = "supported: bool, i8-i64, u8-u64, f32, f64, String, Box<str>, Vec<u8>, [u8; N], SystemTime, Duration, `#[derive(Tag)]` enums, `#[derive(Message)]` types, Box<T>, and Option<T>, Vec<T>, HashMap<K, V> or BTreeMap<K, V> of these",
+    note = "`uuid::Uuid`, `chrono::DateTime<Utc>`, `chrono::TimeDelta`, `time::OffsetDateTime` and `rust_decimal::Decimal` need event-runtime's feature of the same name: `uuid`, `chrono`, `time` or `rust_decimal`",
     note = "for a type of your own, derive `Message` on it, or on a newtype around a supported type: `#[derive(Message)] struct Sku(String);`"
 )]
 pub trait Singular: Sized {

@@ -1,4 +1,6 @@
-//! `SystemTime` and `Duration` as `google.protobuf.Timestamp` and `google.protobuf.Duration`.
+//! Times and durations as `google.protobuf.Timestamp` and `google.protobuf.Duration`:
+//! `SystemTime` and `Duration`, and with their features `chrono::DateTime<Utc>`,
+//! `chrono::TimeDelta` and `time::OffsetDateTime`.
 
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +18,7 @@ trait WellKnown: Sized + Copy {
     fn to_message(self) -> Self::Message;
     fn from_message(message: Self::Message) -> Result<Self, DecodeError>;
     fn zero() -> Self;
+    fn value(self) -> Value<'static>;
 }
 
 impl WellKnown for SystemTime {
@@ -33,6 +36,10 @@ impl WellKnown for SystemTime {
 
     fn zero() -> Self {
         SystemTime::UNIX_EPOCH
+    }
+
+    fn value(self) -> Value<'static> {
+        Value::Timestamp(self)
     }
 }
 
@@ -55,10 +62,124 @@ impl WellKnown for Duration {
     fn zero() -> Self {
         Duration::ZERO
     }
+
+    fn value(self) -> Value<'static> {
+        Value::Duration(self)
+    }
+}
+
+#[cfg(feature = "chrono")]
+/// Protobuf's limits on a `Duration`'s nanoseconds.
+#[cfg(feature = "chrono")]
+fn valid_nanos(nanos: i32) -> bool {
+    (-999_999_999..=999_999_999).contains(&nanos)
+}
+
+#[cfg(feature = "chrono")]
+impl WellKnown for chrono::DateTime<chrono::Utc> {
+    type Message = prost_types::Timestamp;
+    const KIND: Kind = Kind::Timestamp;
+
+    fn to_message(self) -> prost_types::Timestamp {
+        prost_types::Timestamp {
+            seconds: self.timestamp(),
+            // A leap second is 1,000,000,000 nanoseconds or more in chrono; protobuf has none.
+            nanos: self.timestamp_subsec_nanos().min(999_999_999) as i32,
+        }
+    }
+
+    fn from_message(message: prost_types::Timestamp) -> Result<Self, DecodeError> {
+        u32::try_from(message.nanos)
+            .ok()
+            .filter(|nanos| *nanos <= 999_999_999)
+            .and_then(|nanos| chrono::DateTime::from_timestamp(message.seconds, nanos))
+            .ok_or_else(|| super::invalid("timestamp out of range for chrono::DateTime"))
+    }
+
+    fn zero() -> Self {
+        chrono::DateTime::UNIX_EPOCH
+    }
+
+    fn value(self) -> Value<'static> {
+        Value::Timestamp(self.into())
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl WellKnown for chrono::TimeDelta {
+    type Message = prost_types::Duration;
+    const KIND: Kind = Kind::Duration;
+
+    fn to_message(self) -> prost_types::Duration {
+        // chrono's seconds and subsecond nanoseconds share the sign, as protobuf's do.
+        prost_types::Duration {
+            seconds: self.num_seconds(),
+            nanos: self.subsec_nanos(),
+        }
+    }
+
+    fn from_message(message: prost_types::Duration) -> Result<Self, DecodeError> {
+        let same_sign = message.seconds == 0
+            || message.nanos == 0
+            || (message.seconds > 0) == (message.nanos > 0);
+        if !valid_nanos(message.nanos) || !same_sign {
+            return Err(super::invalid("invalid duration"));
+        }
+        chrono::TimeDelta::try_seconds(message.seconds)
+            .and_then(|seconds| {
+                seconds.checked_add(&chrono::TimeDelta::nanoseconds(i64::from(message.nanos)))
+            })
+            .ok_or_else(|| super::invalid("duration out of range for chrono::TimeDelta"))
+    }
+
+    fn zero() -> Self {
+        chrono::TimeDelta::zero()
+    }
+
+    fn value(self) -> Value<'static> {
+        // The magnitude of every TimeDelta fits a std Duration.
+        let magnitude = self.abs().to_std().unwrap_or(Duration::MAX);
+        if self < chrono::TimeDelta::zero() {
+            Value::NegativeDuration(magnitude)
+        } else {
+            Value::Duration(magnitude)
+        }
+    }
+}
+
+#[cfg(feature = "time")]
+impl WellKnown for time::OffsetDateTime {
+    type Message = prost_types::Timestamp;
+    const KIND: Kind = Kind::Timestamp;
+
+    // The offset is not carried: a Timestamp is an instant, read back in UTC.
+    fn to_message(self) -> prost_types::Timestamp {
+        prost_types::Timestamp {
+            seconds: self.unix_timestamp(),
+            nanos: self.nanosecond() as i32,
+        }
+    }
+
+    fn from_message(message: prost_types::Timestamp) -> Result<Self, DecodeError> {
+        if !(0..=999_999_999).contains(&message.nanos) {
+            return Err(super::invalid("invalid timestamp"));
+        }
+        let nanos = i128::from(message.seconds) * 1_000_000_000 + i128::from(message.nanos);
+        time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .map_err(|_| super::invalid("timestamp out of range for time::OffsetDateTime"))
+    }
+
+    fn zero() -> Self {
+        time::OffsetDateTime::UNIX_EPOCH
+    }
+
+    fn value(self) -> Value<'static> {
+        Value::Timestamp(self.into())
+    }
 }
 
 macro_rules! well_known_singular {
-    ($ty:ty, $variant:ident) => {
+    ($ty:ty) => {
         impl Repeatable for $ty {}
 
         impl Singular for $ty {
@@ -76,7 +197,7 @@ macro_rules! well_known_singular {
             }
 
             fn value(&self) -> Value<'_> {
-                Value::$variant(*self)
+                <$ty as WellKnown>::value(*self)
             }
 
             fn encode(&self, number: u32, buf: &mut Vec<u8>) {
@@ -121,5 +242,11 @@ macro_rules! well_known_singular {
 
 // Concrete impls rather than a blanket one over `WellKnown`, so that an unsupported
 // field type is reported with `ProtoField`'s message instead of this private trait.
-well_known_singular!(SystemTime, Timestamp);
-well_known_singular!(Duration, Duration);
+well_known_singular!(SystemTime);
+well_known_singular!(Duration);
+#[cfg(feature = "chrono")]
+well_known_singular!(chrono::DateTime<chrono::Utc>);
+#[cfg(feature = "chrono")]
+well_known_singular!(chrono::TimeDelta);
+#[cfg(feature = "time")]
+well_known_singular!(time::OffsetDateTime);

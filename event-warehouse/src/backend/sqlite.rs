@@ -60,6 +60,9 @@ fn value_of(cell: &Cell) -> SqliteValue {
         Cell::Bytes(v) => SqliteValue::Blob(v.clone()),
         Cell::Timestamp(v) => SqliteValue::Text(text::rfc3339(*v)),
         Cell::Duration(v) => SqliteValue::Real(v.as_secs_f64()),
+        Cell::NegativeDuration(v) => SqliteValue::Real(-v.as_secs_f64()),
+        // Text keeps every digit; SQLite's own numbers are doubles.
+        Cell::Decimal { mantissa, scale } => SqliteValue::Text(text::decimal(*mantissa, *scale)),
     }
 }
 
@@ -75,6 +78,8 @@ impl Backend for Sqlite {
             ColumnKind::Bytes => "BLOB",
             ColumnKind::Text
             | ColumnKind::Tag
+            | ColumnKind::Uuid
+            | ColumnKind::Decimal
             | ColumnKind::Timestamp
             | ColumnKind::Json
             | ColumnKind::EventId => "TEXT",

@@ -45,8 +45,9 @@ fn sized(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
 fn field(out: &mut Vec<u8>, kind: ColumnKind, cell: &Cell) {
     match (kind, cell) {
         (_, Cell::Null) => out.extend_from_slice(&(-1i32).to_be_bytes()),
-        (ColumnKind::EventId, Cell::Text(id)) => {
-            // The loader only makes rows of event ids that parse.
+        (ColumnKind::EventId | ColumnKind::Uuid, Cell::Text(id)) => {
+            // The loader only makes rows of event ids that parse, and a Uuid field's text
+            // is the hyphenated form of its bytes.
             let bytes = parse_uuid(id).unwrap_or([0; 16]);
             sized(out, |out| out.extend_from_slice(&bytes));
         }
@@ -61,11 +62,13 @@ fn field(out: &mut Vec<u8>, kind: ColumnKind, cell: &Cell) {
         (_, Cell::Bool(v)) => sized(out, |out| out.push(u8::from(*v))),
         (_, Cell::Int(v)) => sized(out, |out| out.extend_from_slice(&v.to_be_bytes())),
         (_, Cell::Float(v)) => sized(out, |out| out.extend_from_slice(&v.to_be_bytes())),
-        (_, Cell::UInt(v)) => sized(out, |out| numeric(out, *v)),
+        (_, Cell::UInt(v)) => sized(out, |out| numeric(out, i128::from(*v), 0)),
+        (_, Cell::Decimal { mantissa, scale }) => sized(out, |out| numeric(out, *mantissa, *scale)),
         (_, Cell::Timestamp(t)) => sized(out, |out| {
             out.extend_from_slice(&timestamp_micros(*t).to_be_bytes())
         }),
-        (_, Cell::Duration(d)) => sized(out, |out| interval(out, *d)),
+        (_, Cell::Duration(d)) => sized(out, |out| interval(out, *d, false)),
+        (_, Cell::NegativeDuration(d)) => sized(out, |out| interval(out, *d, true)),
     }
 }
 
@@ -83,32 +86,56 @@ fn timestamp_micros(time: SystemTime) -> i64 {
 }
 
 /// An interval of whole microseconds: `(micros: i64, days: i32, months: i32)`.
-fn interval(out: &mut Vec<u8>, duration: Duration) {
+fn interval(out: &mut Vec<u8>, duration: Duration, negative: bool) {
     let micros = i64::try_from(duration.as_micros()).unwrap_or(i64::MAX);
+    let micros = if negative { -micros } else { micros };
     out.extend_from_slice(&micros.to_be_bytes());
     out.extend_from_slice(&0i32.to_be_bytes());
     out.extend_from_slice(&0i32.to_be_bytes());
 }
 
-/// A non-negative integer as `numeric`: base-10000 digits, most significant first, with
-/// trailing zero digits dropped (the weight keeps the magnitude).
-fn numeric(out: &mut Vec<u8>, value: u64) {
-    let mut digits = Vec::with_capacity(5);
-    let mut rest = value;
-    while rest > 0 {
-        digits.push((rest % 10_000) as i16);
-        rest /= 10_000;
+/// `mantissa * 10^-scale` as `numeric`: base-10000 digits, most significant first, each
+/// group aligned on the decimal point; the weight is the first group's power of 10000, and
+/// leading and trailing zero groups are dropped. The display scale keeps `scale`.
+fn numeric(out: &mut Vec<u8>, mantissa: i128, scale: u32) {
+    let text = mantissa.unsigned_abs().to_string();
+    let scale_digits = scale as usize;
+    // Pad so there is a whole part, then to whole groups on both sides of the point.
+    let text = format!("{text:0>width$}", width = scale_digits + 1);
+    let (whole, fraction) = text.split_at(text.len() - scale_digits);
+    let whole = format!("{whole:0>width$}", width = whole.len().div_ceil(4) * 4);
+    let fraction = format!(
+        "{fraction:0<width$}",
+        width = fraction.len().div_ceil(4) * 4
+    );
+    let group = |digits: &str| digits.parse::<i16>().unwrap_or(0);
+    let mut groups: Vec<i16> = whole
+        .as_bytes()
+        .chunks(4)
+        .chain(fraction.as_bytes().chunks(4))
+        .map(|chunk| group(std::str::from_utf8(chunk).unwrap_or("0")))
+        .collect();
+    let mut weight = (whole.len() / 4) as i16 - 1;
+    while groups.first() == Some(&0) {
+        groups.remove(0);
+        weight -= 1;
     }
-    let weight = digits.len() as i16 - 1;
-    digits.reverse();
-    while digits.last() == Some(&0) {
-        digits.pop();
+    while groups.last() == Some(&0) {
+        groups.pop();
     }
-    out.extend_from_slice(&(digits.len() as i16).to_be_bytes());
-    out.extend_from_slice(&(if value == 0 { 0 } else { weight }).to_be_bytes());
-    out.extend_from_slice(&0i16.to_be_bytes()); // sign: positive
-    out.extend_from_slice(&0i16.to_be_bytes()); // display scale: no decimals
-    for digit in digits {
+    if groups.is_empty() {
+        weight = 0;
+    }
+    let sign: i16 = if mantissa < 0 && !groups.is_empty() {
+        0x4000
+    } else {
+        0
+    };
+    out.extend_from_slice(&(groups.len() as i16).to_be_bytes());
+    out.extend_from_slice(&weight.to_be_bytes());
+    out.extend_from_slice(&sign.to_be_bytes());
+    out.extend_from_slice(&(scale as i16).to_be_bytes());
+    for digit in groups {
         out.extend_from_slice(&digit.to_be_bytes());
     }
 }
@@ -118,8 +145,12 @@ mod tests {
     use super::*;
 
     fn numeric_bytes(value: u64) -> Vec<i16> {
+        decimal_bytes(i128::from(value), 0)
+    }
+
+    fn decimal_bytes(mantissa: i128, scale: u32) -> Vec<i16> {
         let mut out = Vec::new();
-        numeric(&mut out, value);
+        numeric(&mut out, mantissa, scale);
         out.chunks(2)
             .map(|c| i16::from_be_bytes([c[0], c[1]]))
             .collect()
@@ -136,6 +167,15 @@ mod tests {
             numeric_bytes(u64::MAX), // 1844 6744 0737 0955 1615
             [5, 4, 0, 0, 1844, 6744, 737, 955, 1615]
         );
+    }
+
+    #[test]
+    fn decimals_align_their_groups_on_the_point() {
+        // [ndigits, weight, sign, dscale, digits...]; 0x4000 is negative.
+        assert_eq!(decimal_bytes(-1250, 2), [2, 0, 0x4000, 2, 12, 5000]);
+        assert_eq!(decimal_bytes(5, 3), [1, -1, 0, 3, 50]);
+        assert_eq!(decimal_bytes(123_456_789, 4), [3, 1, 0, 4, 1, 2345, 6789]);
+        assert_eq!(decimal_bytes(0, 2), [0, 0, 0, 2]);
     }
 
     #[test]

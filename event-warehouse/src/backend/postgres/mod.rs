@@ -89,7 +89,8 @@ impl Backend for Postgres {
             ColumnKind::Timestamp => "TIMESTAMPTZ",
             ColumnKind::Duration => "INTERVAL",
             ColumnKind::Json => "JSONB",
-            ColumnKind::EventId => "UUID",
+            ColumnKind::EventId | ColumnKind::Uuid => "UUID",
+            ColumnKind::Decimal => "NUMERIC",
         }
     }
 
