@@ -68,3 +68,15 @@ GROUP BY bucket;
 SELECT count(DISTINCT user_id), count(*)
 FROM payment_failed
 WHERE order_id LIKE CAST($1 AS TEXT) || '%' AND reason = 'invalid_token';
+
+-- name: dishes
+-- Dishes ordered per market, from the line items nested in each order: the JSON list is
+-- unnested by position (`line_items -> n` is item n in PostgreSQL's jsonb and in SQLite's
+-- JSON text alike), for orders of up to 64 line items.
+WITH RECURSIVE item_index(n) AS (
+    SELECT 0 UNION ALL SELECT n + 1 FROM item_index WHERE n < 63
+)
+SELECT market, CAST(sum(CAST(line_items -> n ->> 'quantity' AS BIGINT)) AS BIGINT)
+FROM order_placed JOIN item_index ON line_items -> n IS NOT NULL
+WHERE order_id LIKE CAST($1 AS TEXT) || '%'
+GROUP BY market;

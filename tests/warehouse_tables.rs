@@ -492,3 +492,87 @@ fn a_field_named_like_a_record_column_is_refused_with_a_hint() {
         "{error}"
     );
 }
+
+/// The order flow's `dishes` query unnests the line items nested in each order, with the
+/// same SQL text on both backends, and sums what the payloads say.
+fn dishes_query_unnests_line_items(backend: &mut dyn Backend) {
+    use multi_dispatch_events::order_flow::events::{
+        DeliveryAddress, LineItem, Market as OrderMarket, OrderPlaced, Platform,
+    };
+    use multi_dispatch_events::order_flow::warehouse::{named_queries, QUERIES};
+
+    let order = |n: u32, market, quantities: &[u32]| OrderPlaced {
+        order_id: format!("dishes-{n}"),
+        user_id: format!("u-{n}"),
+        restaurant_id: "r-1".into(),
+        market,
+        platform: Platform::Web,
+        basket_pence: 1000,
+        line_items: quantities
+            .iter()
+            .enumerate()
+            .map(|(i, quantity)| LineItem {
+                dish_id: format!("d-{i}"),
+                quantity: *quantity,
+                unit_price_pence: 250,
+            })
+            .collect(),
+        delivery: DeliveryAddress {
+            postcode: "75001".into(),
+            city: "Paris".into(),
+        },
+        placed_at: UNIX_EPOCH,
+    };
+    let orders = [
+        order(1, OrderMarket::Fr, &[2, 1]),
+        order(2, OrderMarket::Fr, &[3]),
+        order(3, OrderMarket::Uk, &[1; 64]),
+        order(4, OrderMarket::It, &[]),
+    ];
+    let table = Table::of::<OrderPlaced>().unwrap();
+    prepare(backend, &table).unwrap();
+    let rows = orders
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            row_of(
+                o,
+                &meta(
+                    &format!("01a217fe-9be3-7000-9139-0000000001{i:02}"),
+                    i as i64,
+                ),
+            )
+        })
+        .collect();
+    backend
+        .write(&Batch {
+            tables: vec![(&table, rows)],
+            rejects: vec![],
+        })
+        .unwrap();
+    let (_, sql) = named_queries(QUERIES)
+        .into_iter()
+        .find(|(name, _)| *name == "dishes")
+        .unwrap();
+    let mut dishes = backend.query(&sql, &["dishes-"]).unwrap();
+    dishes.sort_by(|a, b| a[0].as_str().cmp(&b[0].as_str()));
+    // The order with no line items has no row to sum.
+    assert_eq!(
+        dishes,
+        [
+            vec![Text("fr".into()), Int(6)],
+            vec![Text("uk".into()), Int(64)]
+        ]
+    );
+}
+
+#[test]
+fn the_dishes_query_unnests_line_items_in_sqlite() {
+    dishes_query_unnests_line_items(&mut Sqlite::in_memory().unwrap());
+}
+
+#[test]
+fn the_dishes_query_unnests_line_items_in_postgres() {
+    let mut pg = Postgres::connect(&services::fresh_postgres_database("dishes")).unwrap();
+    dishes_query_unnests_line_items(&mut pg);
+}

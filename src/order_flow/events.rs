@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use event_runtime::{Event, Tag};
+use event_runtime::{Event, Message, Tag};
 
 /// Where the order is placed.
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -77,13 +77,35 @@ pub struct OrderPlaced {
     /// Platform tag.
     #[event(tag)]
     pub platform: Platform,
-    /// Basket value.
+    /// Basket value: the line items' total.
     #[event(metric = "distribution")]
     pub basket_pence: u64,
-    /// Number of items.
-    pub items: u32,
+    /// What was ordered: Kafka only, a list of nested messages.
+    pub line_items: Vec<LineItem>,
+    /// Where it goes: Kafka only, a nested message.
+    pub delivery: DeliveryAddress,
     /// When the user tapped "order".
     pub placed_at: SystemTime,
+}
+
+/// One dish of an order.
+#[derive(Message, Clone, Debug, PartialEq)]
+pub struct LineItem {
+    /// The restaurant's dish.
+    pub dish_id: String,
+    /// How many of it.
+    pub quantity: u32,
+    /// The price of one.
+    pub unit_price_pence: u64,
+}
+
+/// Where an order is delivered.
+#[derive(Message, Clone, Debug, PartialEq)]
+pub struct DeliveryAddress {
+    /// The postcode.
+    pub postcode: String,
+    /// The city.
+    pub city: String,
 }
 
 /// The payment provider was called.

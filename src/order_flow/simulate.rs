@@ -112,6 +112,38 @@ fn provider_answer(rng: &mut Rng, user: &User, method: PaymentMethod) -> Option<
     }
 }
 
+/// `dishes` line items of one each that add up to the basket, without drawing from the
+/// random stream (so the rest of the simulation does not depend on them).
+fn line_items(restaurant_id: &str, basket_pence: u64, dishes: u64) -> Vec<LineItem> {
+    let price = basket_pence / dishes;
+    (0..dishes)
+        .map(|i| LineItem {
+            dish_id: format!("{restaurant_id}-d{i}"),
+            quantity: 1,
+            // The first dish takes the remainder, so the total is the basket.
+            unit_price_pence: if i == 0 {
+                basket_pence - price * (dishes - 1)
+            } else {
+                price
+            },
+        })
+        .collect()
+}
+
+/// The user's address: a postcode made from their id, in their market's city.
+fn delivery_address(user: &User) -> DeliveryAddress {
+    let city = match user.market {
+        Market::Uk => "London",
+        Market::Fr => "Paris",
+        Market::It => "Milan",
+    };
+    let code: u32 = user.id.bytes().map(u32::from).sum();
+    DeliveryAddress {
+        postcode: format!("{:05}", code * 37 % 100_000),
+        city: city.to_owned(),
+    }
+}
+
 /// Publishes the scenario's orders. `progress(done, total)` is called after each order.
 pub fn run(
     events: &Dispatcher,
@@ -133,6 +165,7 @@ pub fn run(
         let order_id = format!("{order_prefix}{n:08}");
         let restaurant_id = format!("r-{:04}", rng.range(0, 800));
         let basket_pence = rng.range(800, 6_000);
+        let dishes = rng.range(1, 8);
         let placed = OrderPlaced {
             order_id: order_id.clone(),
             user_id: user.id.clone(),
@@ -140,7 +173,8 @@ pub fn run(
             market: user.market,
             platform: user.platform,
             basket_pence,
-            items: rng.range(1, 8) as u32,
+            line_items: line_items(&restaurant_id, basket_pence, dishes),
+            delivery: delivery_address(user),
             placed_at: SystemTime::now(),
         };
         publish(&|d| d.publish(&placed));

@@ -82,6 +82,8 @@ pub struct WarehouseView {
     pub invalid_token_users: u64,
     /// Failures with reason `invalid_token`.
     pub invalid_token_failures: u64,
+    /// Dishes ordered per market: the line items nested in each order, summed.
+    pub dishes: BTreeMap<Market, u64>,
 }
 
 /// One decoded payload of the order flow.
@@ -146,6 +148,8 @@ impl WarehouseView {
             *view.events.entry(name).or_default() += 1;
             match event {
                 Decoded::Placed(e) => {
+                    let dishes: u64 = e.line_items.iter().map(|i| u64::from(i.quantity)).sum();
+                    *view.dishes.entry(e.market).or_default() += dishes;
                     users.insert(e.user_id);
                 }
                 Decoded::Attempted(e) => {
@@ -357,6 +361,10 @@ pub fn render_warehouse(w: &WarehouseView) -> Vec<String> {
         "invalid_token bug: {} users, {} failures",
         w.invalid_token_users, w.invalid_token_failures
     ));
+    out.push("dishes ordered (nested line items)".to_owned());
+    for (market, dishes) in &w.dishes {
+        out.push(format!("  in {:<25} {dishes:>6}", market.value()));
+    }
     out
 }
 

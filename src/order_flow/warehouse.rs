@@ -137,6 +137,9 @@ pub fn view_from_sql(
                     view.invalid_token_users = count(&row[0])?;
                     view.invalid_token_failures = count(&row[1])?;
                 }
+                "dishes" => {
+                    view.dishes.insert(tag(&row[0])?, count(&row[1])?);
+                }
                 other => return Err(format!("no reader for query `{other}`")),
             }
         }
@@ -199,7 +202,8 @@ mod tests {
                 "affected_users",
                 "transient_and_blocked",
                 "failures_per_user",
-                "invalid_token"
+                "invalid_token",
+                "dishes"
             ]
         );
         for (name, sql) in named_queries(QUERIES) {

@@ -132,7 +132,8 @@ pub fn comparable(cell: &Cell) -> SqlValue {
         Cell::Int(v) => SqlValue::Int(*v),
         Cell::UInt(v) => SqlValue::Text(v.to_string()),
         Cell::Float(v) => SqlValue::Float(*v),
-        Cell::Text(v) | Cell::Json(v) => SqlValue::Text(v.clone()),
+        Cell::Text(v) => SqlValue::Text(v.clone()),
+        Cell::Json(v) => SqlValue::Text(canonical_json(v)),
         Cell::Bytes(v) => SqlValue::Text(v.iter().map(|b| format!("{b:02x}")).collect()),
         Cell::Timestamp(t) => {
             SqlValue::Int(t.duration_since(UNIX_EPOCH).unwrap().as_micros() as i64)
@@ -141,6 +142,14 @@ pub fn comparable(cell: &Cell) -> SqlValue {
         Cell::NegativeDuration(d) => SqlValue::Int(-(d.as_micros() as i64)),
         Cell::Decimal { mantissa, scale } => SqlValue::Text(rust_decimal_text(*mantissa, *scale)),
     }
+}
+
+/// JSON text in one form whoever wrote it: compact, object keys sorted. PostgreSQL's
+/// `jsonb` prints with spaces and orders keys by length.
+pub fn canonical_json(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+        .to_string()
 }
 
 /// A decimal's text as PostgreSQL prints a `numeric` of that scale.
@@ -187,6 +196,11 @@ pub fn loaded_rows(backend: &mut dyn Backend, order_prefix: &str) -> HashMap<Str
         );
         let event_id_at = table.column_names().position(|c| c == "event_id").unwrap();
         for mut values in backend.query(&sql, &[order_prefix]).unwrap() {
+            for (value, column) in values.iter_mut().zip(&table.columns) {
+                if let (ColumnKind::Json, SqlValue::Text(text)) = (column.kind, &*value) {
+                    *value = SqlValue::Text(canonical_json(text));
+                }
+            }
             let offset = values.pop().unwrap().as_i64().unwrap();
             let partition = values.pop().unwrap().as_i64().unwrap();
             let event_id = values[event_id_at].as_str().unwrap().to_owned();
