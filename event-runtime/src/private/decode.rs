@@ -1,6 +1,6 @@
 //! The decode loop of generated `Event::decode`.
 
-use prost::encoding::{decode_key, skip_field, WireType};
+use prost::encoding::{skip_field, WireType};
 use prost::DecodeError;
 
 use crate::proto::DecodeContext;
@@ -22,7 +22,7 @@ pub fn decode_fields(
     field: &mut FieldReader<'_>,
 ) -> Result<(), DecodeError> {
     while !bytes.is_empty() {
-        let (number, wire_type) = decode_key(&mut bytes)?;
+        let (number, wire_type) = crate::proto::wire::get_key(&mut bytes)?;
         if !field(number, wire_type, &mut bytes, ctx)? {
             skip_field(wire_type, number, &mut bytes, Default::default())?;
         }

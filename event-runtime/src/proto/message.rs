@@ -60,15 +60,7 @@ pub fn encoded_len_repeated<M: Message>(messages: &[M], number: u32) -> usize {
 
 /// Splits the body of a length-delimited field off the front of `buf`.
 pub fn take_body<'b>(wire_type: WireType, buf: &mut &'b [u8]) -> Result<&'b [u8], DecodeError> {
-    encoding::check_wire_type(WireType::LengthDelimited, wire_type)?;
-    let len = encoding::decode_varint(buf)?;
-    let len = usize::try_from(len)
-        .ok()
-        .filter(|len| *len <= buf.len())
-        .ok_or_else(|| invalid("message is longer than the payload"))?;
-    let (body, rest) = buf.split_at(len);
-    *buf = rest;
-    Ok(body)
+    wire::get_len_delimited(wire_type, buf)
 }
 
 /// Reads one occurrence of a message field. A message written more than once keeps the

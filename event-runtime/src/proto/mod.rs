@@ -15,7 +15,7 @@ mod scalar;
 pub mod tag_enum;
 mod text_carried;
 mod well_known;
-mod wire;
+pub(crate) mod wire;
 
 pub use field::{ProtoField, Repeatable};
 pub use map::MapKey;

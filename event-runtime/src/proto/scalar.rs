@@ -16,6 +16,22 @@ fn prost_ctx() -> encoding::DecodeContext {
     encoding::DecodeContext::default()
 }
 
+/// Reads one value with prost's reader (floats, text, bytes: no varint to read inline).
+fn prost_read<'b, T: Default>(
+    wire_type: WireType,
+    buf: &mut &'b [u8],
+    merge: impl FnOnce(
+        WireType,
+        &mut T,
+        &mut &'b [u8],
+        encoding::DecodeContext,
+    ) -> Result<(), DecodeError>,
+) -> Result<T, DecodeError> {
+    let mut value = T::default();
+    merge(wire_type, &mut value, buf, prost_ctx())?;
+    Ok(value)
+}
+
 /// Calls a scalar's writer directly (a `fn` pointer would stop it being inlined), with
 /// the closure's argument types taken from this signature.
 #[inline(always)]
@@ -24,7 +40,7 @@ fn write<T>(writer: impl Fn(u32, &T, &mut Vec<u8>), number: u32, value: &T, buf:
 }
 
 macro_rules! scalar {
-    ($ty:ty, $module:ident, $kind:expr, packed, $write:expr, $value:expr) => {
+    ($ty:ty, $module:ident, $kind:expr, packed, $write:expr, $value:expr, $read:expr) => {
         scalar!(
             $ty,
             $module,
@@ -32,10 +48,12 @@ macro_rules! scalar {
             encode_packed,
             encoded_len_packed,
             $write,
-            $value
+            $value,
+            $read,
+            prost_merge_repeated
         );
     };
-    ($ty:ty, $module:ident, $kind:expr, unpacked, $write:expr, $value:expr) => {
+    ($ty:ty, $module:ident, $kind:expr, unpacked, $write:expr, $value:expr, $read:expr) => {
         scalar!(
             $ty,
             $module,
@@ -43,10 +61,12 @@ macro_rules! scalar {
             encode_repeated,
             encoded_len_repeated,
             $write,
-            $value
+            $value,
+            $read,
+            merge_one
         );
     };
-    ($ty:ty, $module:ident, $kind:expr, $encode_repeated:ident, $len_repeated:ident, $write:expr, $value:expr) => {
+    ($ty:ty, $module:ident, $kind:expr, $encode_repeated:ident, $len_repeated:ident, $write:expr, $value:expr, $read:expr, $merge_repeated:ident) => {
         impl Repeatable for $ty {}
 
         impl Singular for $ty {
@@ -80,9 +100,8 @@ macro_rules! scalar {
                 buf: &mut &[u8],
                 _ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
-                let mut value = <$ty>::default();
-                encoding::$module::merge(wire_type, &mut value, buf, prost_ctx())?;
-                *slot = Some(value);
+                let read: fn(WireType, &mut &[u8]) -> Result<$ty, DecodeError> = $read;
+                *slot = Some(read(wire_type, buf)?);
                 Ok(())
             }
 
@@ -98,11 +117,26 @@ macro_rules! scalar {
                 values: &mut Vec<Self>,
                 wire_type: WireType,
                 buf: &mut &[u8],
-                _ctx: DecodeContext,
+                ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
-                encoding::$module::merge_repeated(wire_type, values, buf, prost_ctx())
+                $merge_repeated!($module, values, wire_type, buf, ctx)
             }
         }
+    };
+}
+
+/// A packed-capable number list: prost reads both its packed and its unpacked form.
+macro_rules! prost_merge_repeated {
+    ($module:ident, $values:expr, $wire_type:expr, $buf:expr, $ctx:expr) => {{
+        let _ = $ctx;
+        encoding::$module::merge_repeated($wire_type, $values, $buf, prost_ctx())
+    }};
+}
+
+/// Text and bytes: one value per occurrence, read as a single value is.
+macro_rules! merge_one {
+    ($module:ident, $values:expr, $wire_type:expr, $buf:expr, $ctx:expr) => {
+        merge_one($values, $wire_type, $buf, $ctx)
     };
 }
 
@@ -112,7 +146,8 @@ scalar!(
     Kind::Bool,
     packed,
     |n, v, buf| wire::put_varint_field(n, u64::from(*v), buf),
-    |v| Value::Bool(*v)
+    |v| Value::Bool(*v),
+    |wire_type, buf| wire::get_varint_field(wire_type, buf).map(|v| v != 0)
 );
 scalar!(
     i32,
@@ -121,7 +156,8 @@ scalar!(
     packed,
     // Negative values are sign-extended to ten bytes, as protobuf requires.
     |n, v, buf| wire::put_varint_field(n, i64::from(*v) as u64, buf),
-    |v| Value::Int(i64::from(*v))
+    |v| Value::Int(i64::from(*v)),
+    |wire_type, buf| wire::get_varint_field(wire_type, buf).map(|v| v as i32)
 );
 scalar!(
     i64,
@@ -129,7 +165,8 @@ scalar!(
     Kind::Int64,
     packed,
     |n, v, buf| wire::put_varint_field(n, *v as u64, buf),
-    |v| Value::Int(*v)
+    |v| Value::Int(*v),
+    |wire_type, buf| wire::get_varint_field(wire_type, buf).map(|v| v as i64)
 );
 scalar!(
     u32,
@@ -137,7 +174,8 @@ scalar!(
     Kind::UInt32,
     packed,
     |n, v, buf| wire::put_varint_field(n, u64::from(*v), buf),
-    |v| Value::Int(i64::from(*v))
+    |v| Value::Int(i64::from(*v)),
+    |wire_type, buf| wire::get_varint_field(wire_type, buf).map(|v| v as u32)
 );
 scalar!(
     u64,
@@ -145,7 +183,8 @@ scalar!(
     Kind::UInt64,
     packed,
     |n, v, buf| wire::put_varint_field(n, *v, buf),
-    |v| Value::UInt(*v)
+    |v| Value::UInt(*v),
+    wire::get_varint_field
 );
 scalar!(
     f32,
@@ -153,7 +192,8 @@ scalar!(
     Kind::Float,
     packed,
     |n, v, buf| wire::put_fixed_field(n, WireType::ThirtyTwoBit, &v.to_le_bytes(), buf),
-    |v| Value::Float(f64::from(*v))
+    |v| Value::Float(f64::from(*v)),
+    |wire_type, buf| prost_read(wire_type, buf, encoding::float::merge)
 );
 scalar!(
     f64,
@@ -161,7 +201,8 @@ scalar!(
     Kind::Double,
     packed,
     |n, v, buf| wire::put_fixed_field(n, WireType::SixtyFourBit, &v.to_le_bytes(), buf),
-    |v| Value::Float(*v)
+    |v| Value::Float(*v),
+    |wire_type, buf| prost_read(wire_type, buf, encoding::double::merge)
 );
 scalar!(
     String,
@@ -169,7 +210,8 @@ scalar!(
     Kind::String,
     unpacked,
     |n, v, buf| wire::put_bytes_field(n, v.as_bytes(), buf),
-    |v| Value::Text(v)
+    |v| Value::Text(v),
+    wire::get_string
 );
 scalar!(
     Vec<u8>,
@@ -177,7 +219,8 @@ scalar!(
     Kind::Bytes,
     unpacked,
     |n, v, buf| wire::put_bytes_field(n, v, buf),
-    |v| Value::Bytes(v)
+    |v| Value::Bytes(v),
+    |wire_type, buf| wire::get_len_delimited(wire_type, buf).map(<[u8]>::to_vec)
 );
 /// `u8`, `u16`, `i8` and `i16`, carried as the 32-bit protobuf integer that holds them. A
 /// value out of the Rust type's range on decode is an error, never a truncation.

@@ -97,6 +97,76 @@ pub(crate) fn packed_varints_len(number: u32, values: impl Iterator<Item = u64>)
     prost::encoding::key_len(number) + prost::encoding::encoded_len_varint(len as u64) + len
 }
 
+/// Reads a base-128 varint. A one-byte value (most keys, lengths and small numbers) is
+/// read inline; prost's reader, which goes through its `Buf` abstraction out of line,
+/// measured a twelfth of a nested payload's decode.
+#[inline]
+pub(crate) fn get_varint(buf: &mut &[u8]) -> Result<u64, prost::DecodeError> {
+    match buf.first() {
+        Some(&byte) if byte < 0x80 => {
+            *buf = &buf[1..];
+            Ok(u64::from(byte))
+        }
+        _ => prost::encoding::decode_varint(buf),
+    }
+}
+
+/// Reads a field key: its number and wire type, refusing what prost refuses.
+#[inline]
+pub(crate) fn get_key(buf: &mut &[u8]) -> Result<(u32, WireType), prost::DecodeError> {
+    let key = get_varint(buf)?;
+    let key = u32::try_from(key).map_err(|_| super::invalid("invalid key value"))?;
+    let wire_type = WireType::try_from(u64::from(key & 0x7))
+        .map_err(|_| super::invalid("invalid wire type"))?;
+    let number = key >> 3;
+    if number == 0 {
+        return Err(super::invalid("invalid tag value: 0"));
+    }
+    Ok((number, wire_type))
+}
+
+/// Reads the value of a varint field, checking its wire type.
+#[inline(always)]
+pub(crate) fn get_varint_field(
+    wire_type: WireType,
+    buf: &mut &[u8],
+) -> Result<u64, prost::DecodeError> {
+    prost::encoding::check_wire_type(WireType::Varint, wire_type)?;
+    get_varint(buf)
+}
+
+/// Splits the value of a length-delimited field (text, bytes, a message) off `buf`.
+#[inline]
+pub(crate) fn get_len_delimited<'b>(
+    wire_type: WireType,
+    buf: &mut &'b [u8],
+) -> Result<&'b [u8], prost::DecodeError> {
+    prost::encoding::check_wire_type(WireType::LengthDelimited, wire_type)?;
+    let len = get_varint(buf)?;
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|len| *len <= buf.len())
+        .ok_or_else(|| super::invalid("buffer underflow"))?;
+    let (value, rest) = buf.split_at(len);
+    *buf = rest;
+    Ok(value)
+}
+
+/// Reads a `string` field's text into a `String`, checking that it is UTF-8.
+///
+/// Copied first, then checked: the check reads a word at a time where the text is
+/// aligned, which a fresh allocation is and a field inside a payload seldom is (checked in
+/// place, it measured a quarter more instructions).
+#[inline]
+pub(crate) fn get_string(
+    wire_type: WireType,
+    buf: &mut &[u8],
+) -> Result<String, prost::DecodeError> {
+    let bytes = get_len_delimited(wire_type, buf)?.to_vec();
+    String::from_utf8(bytes)
+        .map_err(|_| super::invalid("invalid string value: data is not UTF-8 encoded"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,7 +202,33 @@ mod tests {
                 put_key(number, wire_type, &mut ours);
                 encoding::encode_key(number, wire_type, &mut prosts);
                 assert_eq!(ours, prosts, "key {number} {wire_type:?}");
+                let mut read = &ours[..];
+                assert_eq!(get_key(&mut read).unwrap(), (number, wire_type));
+                assert!(read.is_empty());
             }
+        }
+        for bad in [&[0x00][..], &[0x07], &[0x80], &[0xff; 11]] {
+            let (mut ours, mut prosts) = (bad, bad);
+            assert_eq!(
+                get_key(&mut ours).is_err(),
+                encoding::decode_key(&mut prosts).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn varints_read_back_as_prost_reads_them() {
+        for value in (0..64)
+            .map(|shift| 1u64 << shift)
+            .chain([0, 0x7f, 0x80, u64::MAX])
+        {
+            let mut bytes = Vec::new();
+            encoding::encode_varint(value, &mut bytes);
+            bytes.push(0xaa);
+            let mut read = &bytes[..];
+            assert_eq!(get_varint(&mut read).unwrap(), value);
+            assert_eq!(read, [0xaa]);
         }
     }
 }
