@@ -113,6 +113,8 @@ impl Numbering {
 /// A checked event.
 pub struct Event<'a> {
     pub ident: &'a Ident,
+    /// Lifetimes only.
+    pub generics: &'a syn::Generics,
     pub name: String,
     pub topic: String,
     pub max_series: u64,
@@ -222,7 +224,6 @@ pub fn refuse_unsupported(ty: &Type, field_name: &str, errors: &mut Errors) -> b
         "u128" | "i128" => "protobuf has no 128-bit integer: carry it as a `String` of its digits, or as two `u64` fields (high and low)",
         "usize" | "isize" => "its width depends on the platform: use `u64` or `i64`",
         "char" => "use a `String`, or a `u32` holding the code point",
-        "&str" | "Cow" => "an event owns its fields: use a `String`, or `Box<str>`",
         "HashSet" | "BTreeSet" => "protobuf has no set: use a `Vec<T>`, or a map to `bool`",
         "Rc" | "Arc" => "an event is encoded by value: use the inner type, or `Box<T>` for a recursive message",
         _ => return false,
@@ -248,12 +249,7 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
         mut errors,
     } = input;
 
-    if !derive_input.generics.params.is_empty() {
-        errors.at(
-            &derive_input.generics,
-            "an event cannot be generic: its protobuf schema and metric series must be fixed at compile time",
-        );
-    }
+    crate::generics::refuse_non_lifetimes(&derive_input.generics, "an event", &mut errors);
 
     let topic = match &attrs.topic {
         Some(topic) => {
@@ -391,6 +387,7 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
 
     let event = Event {
         ident,
+        generics: &derive_input.generics,
         name,
         topic,
         max_series: attrs.max_series.as_ref().map_or(1000, |m| m.value),

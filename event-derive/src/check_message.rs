@@ -13,6 +13,8 @@ use crate::errors::Errors;
 /// A checked `Message` type.
 pub struct Message<'a> {
     pub ident: &'a Ident,
+    /// Lifetimes only.
+    pub generics: &'a syn::Generics,
     pub shape: Shape<'a>,
     pub reserved_numbers: Vec<u32>,
     pub reserved_names: Vec<String>,
@@ -101,12 +103,11 @@ pub fn check_message(input: MessageInput<'_>) -> syn::Result<Message<'_>> {
         shape,
         mut errors,
     } = input;
-    if !derive_input.generics.params.is_empty() {
-        errors.at(
-            &derive_input.generics,
-            "a `#[derive(Message)]` type cannot be generic or borrow: its protobuf schema must be fixed at compile time",
-        );
-    }
+    crate::generics::refuse_non_lifetimes(
+        &derive_input.generics,
+        "a `#[derive(Message)]` type",
+        &mut errors,
+    );
     refuse_event_container(&attrs, &mut errors);
     let mut numbering = Numbering::new(&attrs, &mut errors);
     let shape = match shape {
@@ -155,6 +156,7 @@ pub fn check_message(input: MessageInput<'_>) -> syn::Result<Message<'_>> {
     };
     errors.finish(Message {
         ident,
+        generics: &derive_input.generics,
         shape,
         reserved_numbers: numbering.reserved_numbers,
         reserved_names: numbering.reserved_names,

@@ -66,6 +66,7 @@ pub fn len(fields: &[BodyField<'_>]) -> TokenStream {
 /// `ctx` in scope) and building `construct { field: value, .. }`.
 pub fn decode(fields: &[BodyField<'_>], message: &str, construct: TokenStream) -> TokenStream {
     let p = quote!(::event_runtime::__private);
+    let de = crate::generics::decode_lifetime();
     let slots: Vec<_> = fields
         .iter()
         .map(|f| format_ident!("__event_slot_{}", f.field.ident))
@@ -76,15 +77,15 @@ pub fn decode(fields: &[BodyField<'_>], message: &str, construct: TokenStream) -
         .collect();
     let slot_inits = fields.iter().zip(&slots).map(|(f, slot)| {
         let ty = f.field.ty;
-        quote_spanned!(type_span(ty)=> let mut #slot: <#ty as #p::ProtoField>::Slot = ::core::default::Default::default();)
+        quote_spanned!(type_span(ty)=> let mut #slot: <<#ty as #p::ProtoField>::Decoder as #p::FieldDecoder<#de, #ty>>::Slot = ::core::default::Default::default();)
     });
     let merges = fields.iter().zip(&slots).map(|(f, slot)| {
         let (ty, number, name) = (f.field.ty, f.field.number, &f.field.name);
-        quote_spanned!(type_span(ty)=> #number => #p::merge_field(<#ty as #p::ProtoField>::merge, &mut #slot, wire_type, buf, ctx, #message, #name),)
+        quote_spanned!(type_span(ty)=> #number => #p::merge_field(<<#ty as #p::ProtoField>::Decoder as #p::FieldDecoder<#de, #ty>>::merge, &mut #slot, wire_type, buf, ctx, #message, #name),)
     });
     let finishes = fields.iter().zip(&slots).map(|(f, slot)| {
         let (ty, name) = (f.field.ty, &f.field.name);
-        quote_spanned!(type_span(ty)=> #p::finish_field(<#ty as #p::ProtoField>::finish, #slot, #message, #name, &mut __event_error),)
+        quote_spanned!(type_span(ty)=> #p::finish_field(<<#ty as #p::ProtoField>::Decoder as #p::FieldDecoder<#de, #ty>>::finish, #slot, #message, #name, &mut __event_error),)
     });
     let idents = fields.iter().map(|f| f.field.ident);
     let reader = if fields.is_empty() {
@@ -133,7 +134,8 @@ pub fn def(
 ) -> TokenStream {
     let p = quote!(::event_runtime::__private);
     let defs = fields.iter().map(|f| {
-        let (ty, number, name) = (f.ty, f.number, &f.name);
+        let (number, name) = (f.number, &f.name);
+        let ty = &f.ty;
         quote_spanned!(type_span(ty)=> #p::FieldDef {
             name: #name,
             number: #number,

@@ -9,7 +9,7 @@ use quote::{format_ident, quote, quote_spanned};
 
 use crate::attr::MetricKind;
 use crate::check::{at, type_span, Event, Field};
-use crate::{expand_body, expand_message};
+use crate::{expand_body, expand_message, generics};
 
 fn metric_kind(kind: MetricKind) -> TokenStream {
     let variant = match kind {
@@ -103,9 +103,12 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
         None => quote!(#p::Option::None),
     };
 
+    let (impl_generics, ty_generics, where_clause) = generics::for_impl(event.generics);
+    let static_generics = generics::static_ty_generics(event.generics);
     let body = expand_body::of_self(&event.fields);
     let message_impl = expand_message::message_impl(
         ident,
+        event.generics,
         expand_body::def(
             &message,
             &event.fields,
@@ -122,7 +125,7 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
     let budget = Literal::usize_unsuffixed(usize::try_from(event.max_series).unwrap_or(usize::MAX));
     let budget_check = quote_spanned! {at(event.budget_span)=>
         const _: () = {
-            let series = <#ident as #rt::Event>::SERIES;
+            let series = <#ident #static_generics as #rt::Event>::SERIES;
             if series > #budget {
                 let message = #p::ConstMessage::new()
                     .text("event `")
@@ -157,7 +160,7 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
     quote! {
         const _: () = {
             #[automatically_derived]
-            impl #rt::Event for #ident {
+            impl #impl_generics #rt::Event for #ident #ty_generics #where_clause {
                 const NAME: &'static str = #name;
                 const TOPIC: &'static str = #topic;
                 const MESSAGE_NAME: &'static str = #message_name;
@@ -166,6 +169,11 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
                 const VALUE_METRICS: &'static [#p::ValueMetric] = &[#(#metric_entries),*];
                 const SERIES: usize = #p::series_product(Self::TAG_COMBINATIONS, #series_per_combination);
                 const SAMPLE_RATE: f64 = #sample_rate;
+
+                #[inline]
+                fn type_id() -> #p::TypeId {
+                    #p::TypeId::of::<#ident #static_generics>()
+                }
 
                 #[allow(unused_mut, unused_variables)]
                 fn for_each_tag(&self, mut visit: impl ::core::ops::FnMut(&'static str, &'static str)) {

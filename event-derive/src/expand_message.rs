@@ -8,7 +8,7 @@ use quote::{format_ident, quote, quote_spanned};
 
 use crate::check::type_span;
 use crate::check_message::{Member, Message, Shape, Variant};
-use crate::expand_body;
+use crate::{expand_body, generics};
 
 pub fn expand(message: &Message<'_>) -> TokenStream {
     match &message.shape {
@@ -24,6 +24,7 @@ pub fn expand(message: &Message<'_>) -> TokenStream {
             );
             let message_impl = message_impl(
                 message.ident,
+                message.generics,
                 def,
                 expand_body::encode(&body),
                 expand_body::len(&body),
@@ -38,9 +39,11 @@ pub fn expand(message: &Message<'_>) -> TokenStream {
     }
 }
 
-/// The `Message` impl of an event or a `#[derive(Message)]` type, from its parts.
+/// The `Message` and `DecodeMessage` impls of an event or a `#[derive(Message)]` type,
+/// from their parts.
 pub fn message_impl(
     ident: &syn::Ident,
+    generics: &syn::Generics,
     def: TokenStream,
     encode: TokenStream,
     len: TokenStream,
@@ -48,9 +51,12 @@ pub fn message_impl(
     visit: TokenStream,
 ) -> TokenStream {
     let p = quote!(::event_runtime::__private);
+    let (impl_generics, ty_generics, where_clause) = generics::for_impl(generics);
+    let (decode_generics, decode_where) = generics::for_decode_impl(generics);
+    let de = generics::decode_lifetime();
     quote! {
         #[automatically_derived]
-        impl #p::Message for #ident {
+        impl #impl_generics #p::Message for #ident #ty_generics #where_clause {
             const DEF: &'static #p::MessageDef = #def;
 
             #[allow(unused_variables)]
@@ -64,14 +70,17 @@ pub fn message_impl(
                 #len
             }
 
-            #[inline]
-            fn decode_fields(bytes: &[u8], ctx: #p::DecodeContext) -> #p::Result<Self, #p::DecodeError> {
-                #decode
-            }
-
             #[allow(unused_variables)]
             fn visit_fields<'__event>(&'__event self, visit: &mut dyn ::core::ops::FnMut(&'static str, #p::FieldValue<'__event>)) {
                 #visit
+            }
+        }
+
+        #[automatically_derived]
+        impl #decode_generics #p::DecodeMessage<#de> for #ident #ty_generics #decode_where {
+            #[inline]
+            fn decode_fields(bytes: &#de [u8], ctx: #p::DecodeContext) -> #p::Result<Self, #p::DecodeError> {
+                #decode
             }
         }
     }
@@ -81,21 +90,20 @@ pub fn message_impl(
 fn message_singular(message: &Message<'_>) -> TokenStream {
     let ident = message.ident;
     let p = quote!(::event_runtime::__private);
+    let (impl_generics, ty_generics, where_clause) = generics::for_impl(message.generics);
+    let de = generics::decode_lifetime();
+    let (decode_generics, decode_where) = generics::for_decode_impl(message.generics);
     quote! {
         #[automatically_derived]
-        impl #p::Repeatable for #ident {}
+        impl #impl_generics #p::Repeatable for #ident #ty_generics #where_clause {}
 
         #[automatically_derived]
-        impl #p::Singular for #ident {
+        impl #impl_generics #p::Singular for #ident #ty_generics #where_clause {
             const KIND: #p::Kind = #p::Kind::Message(#p::MessageRef(#p::message::def::<Self>));
 
             // A message has explicit presence: it is written even when its fields are not.
             fn is_default(&self) -> bool {
                 false
-            }
-
-            fn absent() -> #p::Option<Self> {
-                #p::message::absent::<Self>()
             }
 
             fn value(&self) -> #p::Value<'_> {
@@ -110,15 +118,6 @@ fn message_singular(message: &Message<'_>) -> TokenStream {
                 #p::message::encoded_len(self, number)
             }
 
-            fn merge(
-                slot: &mut #p::Option<Self>,
-                wire_type: #p::WireType,
-                buf: &mut &[u8],
-                ctx: #p::DecodeContext,
-            ) -> #p::Result<(), #p::DecodeError> {
-                #p::message::merge(slot, wire_type, buf, ctx)
-            }
-
             fn encode_repeated(values: &[Self], number: u32, buf: &mut #p::Vec<u8>) {
                 #p::message::encode_repeated(values, number, buf)
             }
@@ -126,11 +125,27 @@ fn message_singular(message: &Message<'_>) -> TokenStream {
             fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
                 #p::message::encoded_len_repeated(values, number)
             }
+        }
+
+        impl #decode_generics #p::DecodeSingular<#de> for #ident #ty_generics #decode_where {
+
+            fn absent() -> #p::Option<Self> {
+                #p::message::absent::<Self>()
+            }
+
+            fn merge(
+                slot: &mut #p::Option<Self>,
+                wire_type: #p::WireType,
+                buf: &mut &#de [u8],
+                ctx: #p::DecodeContext,
+            ) -> #p::Result<(), #p::DecodeError> {
+                #p::message::merge(slot, wire_type, buf, ctx)
+            }
 
             fn merge_repeated(
                 values: &mut #p::Vec<Self>,
                 wire_type: #p::WireType,
-                buf: &mut &[u8],
+                buf: &mut &#de [u8],
                 ctx: #p::DecodeContext,
             ) -> #p::Result<(), #p::DecodeError> {
                 #p::message::merge_repeated(values, wire_type, buf, ctx)
@@ -146,6 +161,7 @@ fn variant_message_name(message: &Message<'_>, variant: &Variant<'_>) -> String 
 
 fn oneof(message: &Message<'_>, variants: &[Variant<'_>]) -> TokenStream {
     let p = quote!(::event_runtime::__private);
+    let de = generics::decode_lifetime();
     let name = message.ident.to_string();
     let oneof_name = snake_case(&name);
 
@@ -185,7 +201,7 @@ fn oneof(message: &Message<'_>, variants: &[Variant<'_>]) -> TokenStream {
                 merges.push(quote_spanned! {type_span(ty)=>
                     #number => {
                         let mut slot = #p::Option::None;
-                        #p::merge_field(<#ty as #p::Singular>::merge, &mut slot, wire_type, buf, ctx, #name, #member_name)?;
+                        #p::merge_field(<<#ty as #p::ProtoField>::Decoder as #p::FieldDecoder<#de, #ty>>::merge, &mut slot, wire_type, buf, ctx, #name, #member_name)?;
                         __event_variant = slot.map(Self::#ident);
                         #p::Result::Ok(true)
                     }
@@ -197,7 +213,26 @@ fn oneof(message: &Message<'_>, variants: &[Variant<'_>]) -> TokenStream {
             Member::Struct(fields) => {
                 let nested_name = variant_message_name(message, variant);
                 let def_fn = format_ident!("__event_def_{}", member_name);
-                let def = expand_body::def(&nested_name, fields, None, &[], &[]);
+                // The description lives outside the impls, where the enum's lifetimes are
+                // not in scope: its types are named with `'static` lifetimes.
+                let static_types: Vec<syn::Type> = fields
+                    .iter()
+                    .map(|f| generics::with_static_lifetimes(f.ty))
+                    .collect();
+                let static_fields: Vec<crate::check::Field<'_>> = fields
+                    .iter()
+                    .zip(&static_types)
+                    .map(|(f, ty)| crate::check::Field {
+                        ident: f.ident,
+                        ty,
+                        name: f.name.clone(),
+                        number: f.number,
+                        is_key: false,
+                        tag: None,
+                        metric: None,
+                    })
+                    .collect();
+                let def = expand_body::def(&nested_name, &static_fields, None, &[], &[]);
                 variant_defs.push(quote! {
                     fn #def_fn() -> &'static #p::MessageDef {
                         #def
@@ -264,6 +299,7 @@ fn oneof(message: &Message<'_>, variants: &[Variant<'_>]) -> TokenStream {
     }};
     let message_impl = message_impl(
         message.ident,
+        message.generics,
         def,
         quote!(match self { #(#encodes)* }),
         quote!(match self { #(#lens)* }),
@@ -285,53 +321,58 @@ fn newtype(message: &Message<'_>, inner: &syn::Type) -> TokenStream {
     let rt = quote!(::event_runtime);
     let p = quote!(::event_runtime::__private);
     let span = type_span(inner);
+    let (impl_generics, ty_generics, where_clause) = generics::for_impl(message.generics);
+    let de = generics::decode_lifetime();
+    let (decode_generics, decode_where) = generics::for_decode_impl(message.generics);
+    // A tag is `'static` (its values are constants), so a newtype that borrows is not one.
+    let tag = message.generics.params.is_empty().then(|| {
+        quote_spanned! {span=>
+            #[automatically_derived]
+            impl #rt::Tag for #ident where for<'__event> #inner: #rt::Tag {
+                const CARDINALITY: usize = <#inner as #rt::Tag>::CARDINALITY;
+                const MAX_VALUE_LEN: usize = <#inner as #rt::Tag>::MAX_VALUE_LEN;
+
+                fn index(&self) -> usize {
+                    <#inner as #rt::Tag>::index(&self.0)
+                }
+
+                fn from_index(index: usize) -> #p::Option<Self> {
+                    <#inner as #rt::Tag>::from_index(index).map(Self)
+                }
+
+                fn value(&self) -> &'static str {
+                    <#inner as #rt::Tag>::value(&self.0)
+                }
+            }
+        }
+    });
     // `for<'__event>` makes each bound a real condition on the impl rather than a fact
     // checked at the definition: the newtype is a key, a tag or a map key exactly when
     // its inner type is one, and using it as one otherwise is the error.
     let conditional = quote_spanned! {span=>
         #[automatically_derived]
-        impl #p::Repeatable for #ident where for<'__event> #inner: #p::Repeatable {}
+        impl #impl_generics #p::Repeatable for #ident #ty_generics where for<'__event> #inner: #p::Repeatable {}
 
         #[automatically_derived]
-        impl #rt::MapKey for #ident where for<'__event> #inner: #rt::MapKey {}
+        impl #impl_generics #rt::MapKey for #ident #ty_generics where for<'__event> #inner: #rt::MapKey {}
 
         #[automatically_derived]
-        impl #p::RecordKey for #ident where for<'__event> #inner: #p::RecordKey {
+        impl #impl_generics #p::RecordKey for #ident #ty_generics where for<'__event> #inner: #p::RecordKey {
             fn key_bytes(&self) -> #p::Option<&[u8]> {
                 <#inner as #p::RecordKey>::key_bytes(&self.0)
             }
         }
 
-        #[automatically_derived]
-        impl #rt::Tag for #ident where for<'__event> #inner: #rt::Tag {
-            const CARDINALITY: usize = <#inner as #rt::Tag>::CARDINALITY;
-            const MAX_VALUE_LEN: usize = <#inner as #rt::Tag>::MAX_VALUE_LEN;
-
-            fn index(&self) -> usize {
-                <#inner as #rt::Tag>::index(&self.0)
-            }
-
-            fn from_index(index: usize) -> #p::Option<Self> {
-                <#inner as #rt::Tag>::from_index(index).map(Self)
-            }
-
-            fn value(&self) -> &'static str {
-                <#inner as #rt::Tag>::value(&self.0)
-            }
-        }
+        #tag
     };
     quote_spanned! {span=>
         const _: () = {
             #[automatically_derived]
-            impl #p::Singular for #ident {
+            impl #impl_generics #p::Singular for #ident #ty_generics #where_clause {
                 const KIND: #p::Kind = <#inner as #p::Singular>::KIND;
 
                 fn is_default(&self) -> bool {
                     <#inner as #p::Singular>::is_default(&self.0)
-                }
-
-                fn absent() -> #p::Option<Self> {
-                    <#inner as #p::Singular>::absent().map(Self)
                 }
 
                 fn value(&self) -> #p::Value<'_> {
@@ -347,18 +388,6 @@ fn newtype(message: &Message<'_>, inner: &syn::Type) -> TokenStream {
                     <#inner as #p::Singular>::encoded_len(&self.0, number)
                 }
 
-                fn merge(
-                    slot: &mut #p::Option<Self>,
-                    wire_type: #p::WireType,
-                    buf: &mut &[u8],
-                    ctx: #p::DecodeContext,
-                ) -> #p::Result<(), #p::DecodeError> {
-                    let mut inner = #p::Option::None;
-                    <#inner as #p::Singular>::merge(&mut inner, wire_type, buf, ctx)?;
-                    *slot = inner.map(Self);
-                    #p::Result::Ok(())
-                }
-
                 // One field per value: protobuf readers accept a number list unpacked too.
                 fn encode_repeated(values: &[Self], number: u32, buf: &mut #p::Vec<u8>) {
                     for value in values {
@@ -369,15 +398,34 @@ fn newtype(message: &Message<'_>, inner: &syn::Type) -> TokenStream {
                 fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
                     values.iter().map(|value| <#inner as #p::Singular>::encoded_len(&value.0, number)).sum()
                 }
+            }
+
+            impl #decode_generics #p::DecodeSingular<#de> for #ident #ty_generics #decode_where {
+
+                fn absent() -> #p::Option<Self> {
+                    <#inner as #p::DecodeSingular<#de>>::absent().map(Self)
+                }
+
+                fn merge(
+                    slot: &mut #p::Option<Self>,
+                    wire_type: #p::WireType,
+                    buf: &mut &#de [u8],
+                    ctx: #p::DecodeContext,
+                ) -> #p::Result<(), #p::DecodeError> {
+                    let mut inner = #p::Option::None;
+                    <#inner as #p::DecodeSingular<#de>>::merge(&mut inner, wire_type, buf, ctx)?;
+                    *slot = inner.map(Self);
+                    #p::Result::Ok(())
+                }
 
                 fn merge_repeated(
                     values: &mut #p::Vec<Self>,
                     wire_type: #p::WireType,
-                    buf: &mut &[u8],
+                    buf: &mut &#de [u8],
                     ctx: #p::DecodeContext,
                 ) -> #p::Result<(), #p::DecodeError> {
                     let mut inner = #p::Vec::new();
-                    <#inner as #p::Singular>::merge_repeated(&mut inner, wire_type, buf, ctx)?;
+                    <#inner as #p::DecodeSingular<#de>>::merge_repeated(&mut inner, wire_type, buf, ctx)?;
                     values.extend(inner.into_iter().map(Self));
                     #p::Result::Ok(())
                 }

@@ -59,10 +59,6 @@ pub fn expand(tag: &TagEnum<'_>) -> TokenStream {
                     false
                 }
 
-                fn absent() -> #p::Option<Self> {
-                    #p::Option::None
-                }
-
                 fn value(&self) -> #p::Value<'_> {
                     #p::Value::Tag(<Self as #rt::Tag>::value(self))
                 }
@@ -75,15 +71,6 @@ pub fn expand(tag: &TagEnum<'_>) -> TokenStream {
                     #p::tag_enum::encoded_len(self, number)
                 }
 
-                fn merge(
-                    slot: &mut #p::Option<Self>,
-                    wire_type: #p::WireType,
-                    buf: &mut &[u8],
-                    ctx: #p::DecodeContext,
-                ) -> #p::Result<(), #p::DecodeError> {
-                    #p::tag_enum::merge(slot, wire_type, buf, ctx)
-                }
-
                 fn encode_repeated(values: &[Self], number: u32, buf: &mut #p::Vec<u8>) {
                     #p::tag_enum::encode_repeated(values, number, buf)
                 }
@@ -91,11 +78,27 @@ pub fn expand(tag: &TagEnum<'_>) -> TokenStream {
                 fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
                     #p::tag_enum::encoded_len_repeated(values, number)
                 }
+            }
+
+            impl<'__event_de> #p::DecodeSingular<'__event_de> for #ident {
+
+                fn absent() -> #p::Option<Self> {
+                    #p::Option::None
+                }
+
+                fn merge(
+                    slot: &mut #p::Option<Self>,
+                    wire_type: #p::WireType,
+                    buf: &mut &'__event_de [u8],
+                    ctx: #p::DecodeContext,
+                ) -> #p::Result<(), #p::DecodeError> {
+                    #p::tag_enum::merge(slot, wire_type, buf, ctx)
+                }
 
                 fn merge_repeated(
                     values: &mut #p::Vec<Self>,
                     wire_type: #p::WireType,
-                    buf: &mut &[u8],
+                    buf: &mut &'__event_de [u8],
                     ctx: #p::DecodeContext,
                 ) -> #p::Result<(), #p::DecodeError> {
                     #p::tag_enum::merge_repeated(values, wire_type, buf, ctx)

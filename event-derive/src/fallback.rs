@@ -25,6 +25,7 @@ pub fn event(input: &DeriveInput, error: syn::Error) -> TokenStream {
                 const VALUE_METRICS: &'static [#p::ValueMetric] = &[];
                 const SERIES: usize = 1;
                 const SAMPLE_RATE: f64 = 1.0;
+                fn type_id() -> #p::TypeId { #p::TypeId::of::<#ident>() }
                 fn for_each_tag(&self, _: impl ::core::ops::FnMut(&'static str, &'static str)) {}
                 fn tag_combination(&self) -> usize { 0 }
                 fn for_each_tag_of_combination(_: usize, _: impl ::core::ops::FnMut(&'static str, &'static str)) {}
@@ -46,8 +47,10 @@ fn message_stub(ident: &syn::Ident) -> TokenStream {
             };
             fn encode_fields(&self, _: &mut #p::Vec<u8>) {}
             fn fields_len(&self) -> usize { 0 }
-            fn decode_fields(_: &[u8], _: #p::DecodeContext) -> #p::Result<Self, #p::DecodeError> { ::core::unreachable!() }
             fn visit_fields<'__event>(&'__event self, _: &mut dyn ::core::ops::FnMut(&'static str, #p::FieldValue<'__event>)) {}
+        }
+        impl<'__event_de> #p::DecodeMessage<'__event_de> for #ident {
+            fn decode_fields(_: &'__event_de [u8], _: #p::DecodeContext) -> #p::Result<Self, #p::DecodeError> { ::core::unreachable!() }
         }
     }
 }
@@ -60,14 +63,17 @@ fn singular_stub(ident: &syn::Ident) -> TokenStream {
         impl #p::Singular for #ident {
             const KIND: #p::Kind = #p::Kind::Empty;
             fn is_default(&self) -> bool { false }
-            fn absent() -> #p::Option<Self> { #p::Option::None }
             fn value(&self) -> #p::Value<'_> { #p::Value::Tag("") }
             fn encode(&self, _: u32, _: &mut #p::Vec<u8>) {}
             fn encoded_len(&self, _: u32) -> usize { 0 }
-            fn merge(_: &mut #p::Option<Self>, _: #p::WireType, _: &mut &[u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }
             fn encode_repeated(_: &[Self], _: u32, _: &mut #p::Vec<u8>) {}
             fn encoded_len_repeated(_: &[Self], _: u32) -> usize { 0 }
-            fn merge_repeated(_: &mut #p::Vec<Self>, _: #p::WireType, _: &mut &[u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }
+        }
+
+        impl<'__event_de> #p::DecodeSingular<'__event_de> for #ident {
+            fn absent() -> #p::Option<Self> { #p::Option::None }
+            fn merge(_: &mut #p::Option<Self>, _: #p::WireType, _: &mut &'__event_de [u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }
+            fn merge_repeated(_: &mut #p::Vec<Self>, _: #p::WireType, _: &mut &'__event_de [u8], _: #p::DecodeContext) -> #p::Result<(), #p::DecodeError> { ::core::unreachable!() }
         }
     }
 }

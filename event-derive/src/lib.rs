@@ -16,6 +16,7 @@ mod expand_event;
 mod expand_message;
 mod expand_tag;
 mod fallback;
+mod generics;
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};

@@ -108,7 +108,7 @@ impl AggregateTables {
     pub fn record<E: Event>(&self, event: &E, format: &LineFormat, out: &mut String) {
         let table = self
             .tables
-            .get_or_insert_with(TypeId::of::<E>(), EventTable::of::<E>);
+            .get_or_insert_with(E::type_id(), EventTable::of::<E>);
         Self::add(table, event, event.tag_combination(), format, out);
     }
 

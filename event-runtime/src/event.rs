@@ -1,9 +1,11 @@
 //! The `Event` trait: what `#[derive(Event)]` generates and the dispatcher consumes.
 
+use std::any::TypeId;
+
 use crate::description::FieldDef;
 use crate::field_value::FieldValue;
 use crate::metric::{MetricNumber, ValueMetric};
-use crate::proto::{DecodeContext, Message};
+use crate::proto::{DecodeContext, DecodeMessage, Message};
 use crate::DecodeError;
 
 /// A business event: one struct, sent to DogStatsD as a counter with its tags and to
@@ -36,7 +38,7 @@ use crate::DecodeError;
 /// event.encode(&mut payload);
 /// assert_eq!(OrderPlaced::decode(&payload).unwrap(), event);
 /// ```
-pub trait Event: Message + Send + Sync + 'static {
+pub trait Event: Message + Send + Sync {
     /// The metric and event name, e.g. `payment.attempted`.
     const NAME: &'static str;
     /// The Kafka topic the payload is written to.
@@ -54,6 +56,10 @@ pub trait Event: Message + Send + Sync + 'static {
     const SERIES: usize;
     /// The fraction of counter increments sent to DogStatsD when not aggregating (`1.0` = all).
     const SAMPLE_RATE: f64;
+
+    /// The type's id, with any lifetime of an event that borrows its fields taken as
+    /// `'static`: the key of the dispatcher's per-event tables.
+    fn type_id() -> TypeId;
 
     /// Calls `visit(key, value)` for each tag, in declaration order, without allocating.
     fn for_each_tag(&self, visit: impl FnMut(&'static str, &'static str));
@@ -80,8 +86,12 @@ pub trait Event: Message + Send + Sync + 'static {
     fn encoded_len(&self) -> usize {
         self.fields_len()
     }
-    /// Reads a payload written by [`Event::encode`] (or any protobuf encoder of the same schema).
-    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+    /// Reads a payload written by [`Event::encode`] (or any protobuf encoder of the same
+    /// schema). An event with borrowed fields borrows them from `bytes`.
+    fn decode<'de>(bytes: &'de [u8]) -> Result<Self, DecodeError>
+    where
+        Self: DecodeMessage<'de>,
+    {
         Self::decode_fields(bytes, DecodeContext::default())
     }
     /// The proto3 `.proto` text of this event's message, with the enums and messages it uses.

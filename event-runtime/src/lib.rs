@@ -198,7 +198,11 @@ pub use event_id::{EventId, HyphenatedId};
 pub use field_value::{FieldValue, Value};
 pub use metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
 pub use prost::DecodeError;
-pub use proto::{DecodeContext, MapKey, Message, ProtoField, Repeatable, Singular};
+pub use proto::{
+    DecodeContext, DecodeMessage, DecodeOwned, DecodeSingular, FieldDecoder, ImplicitDecoder,
+    MapDecoder, MapKey, Message, OptionalDecoder, ProtoField, Repeatable, RepeatedDecoder,
+    Singular,
+};
 pub use record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF};
 pub use record_key::RecordKey;
 pub use recording::{RecordedRecord, RecordingSink};

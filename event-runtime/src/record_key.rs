@@ -5,7 +5,7 @@
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a Kafka record key",
     label = "the `#[event(key)]` field must be bytes or text",
-    note = "use a `String` or `Vec<u8>` (or an `Option` of these); format numeric ids into a `String`"
+    note = "use text or bytes (`String`, `&str`, `Cow<str>`, `Vec<u8>`, `&[u8]`, an `Option` of these, or a `#[derive(Message)]` newtype around one); format numeric ids into a `String`"
 )]
 pub trait RecordKey {
     /// The key's bytes, or `None` for no key.

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::sink::{MetricSink, RecordSink, SinkStats};
-use crate::{DecodeError, Event, KafkaRecord};
+use crate::{DecodeError, DecodeMessage, DecodeOwned, Event, KafkaRecord};
 
 /// A Kafka record as the recording sink kept it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,8 +37,9 @@ impl RecordedRecord {
     }
 
     /// Decodes the payload as an `E`, after the Confluent wire-format header if there is
-    /// one (a protobuf message never starts with a 0 byte, a framed one always does).
-    pub fn decode<E: Event>(&self) -> Result<E, DecodeError> {
+    /// one (a protobuf message never starts with a 0 byte, a framed one always does). An
+    /// event with borrowed fields borrows them from this record.
+    pub fn decode<'r, E: Event + DecodeMessage<'r>>(&'r self) -> Result<E, DecodeError> {
         match crate::confluent::parse_frame(&self.payload) {
             Ok((_, _, payload)) => E::decode(payload),
             Err(_) => E::decode(&self.payload),
@@ -107,11 +108,13 @@ impl RecordingSink {
         self.lock().records.clone()
     }
 
-    /// The recorded events of type `E`, decoded from their payloads.
+    /// The recorded events of type `E`, decoded from their payloads. Events with borrowed
+    /// fields are read from [`RecordingSink::records`] with [`RecordedRecord::decode`],
+    /// which borrows from each record.
     ///
     /// # Panics
     /// If a payload with `E`'s schema name does not decode: that is a bug in this crate.
-    pub fn events<E: Event>(&self) -> Vec<E> {
+    pub fn events<E: Event + DecodeOwned>(&self) -> Vec<E> {
         self.lock()
             .records
             .iter()

@@ -274,3 +274,138 @@ pub mod food {
         }
     }
 }
+
+/// An event whose text and bytes borrow from the handler's own data: built and published
+/// without a copy, and read back pointing into the payload.
+pub mod borrowed {
+    use std::borrow::Cow;
+
+    use event_runtime::{Event, Message};
+
+    use super::Market;
+
+    #[derive(Message, Clone, Copy, Debug, PartialEq)]
+    pub struct Sku<'a>(pub &'a str);
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub struct Address<'a> {
+        pub street: &'a str,
+        pub postcode: Cow<'a, str>,
+        pub floor: Option<&'a str>,
+    }
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub enum Payment<'a> {
+        Card { last4: &'a str },
+        Wallet(&'a str),
+        Cash,
+    }
+
+    #[derive(Event, Clone, Debug, PartialEq)]
+    #[event(name = "order.placed_borrowed", topic = "orders")]
+    pub struct OrderPlaced<'a> {
+        #[event(key)]
+        pub order_id: &'a str,
+        pub user_id: Cow<'a, str>,
+        #[event(tag)]
+        pub market: Market,
+        pub sku: Sku<'a>,
+        pub delivery: Address<'a>,
+        pub payment: Payment<'a>,
+        pub token: &'a [u8],
+        pub raw: Cow<'a, [u8]>,
+        pub tags: Vec<&'a str>,
+        #[event(metric = "distribution")]
+        pub basket_pence: u64,
+    }
+
+    /// An order borrowing every text and byte field from `text` and `bytes`.
+    pub fn sample<'a>(text: &'a str, bytes: &'a [u8]) -> OrderPlaced<'a> {
+        OrderPlaced {
+            order_id: &text[0..3],
+            user_id: Cow::Borrowed(&text[3..6]),
+            market: Market::It,
+            sku: Sku(&text[6..9]),
+            delivery: Address {
+                street: &text[9..12],
+                postcode: Cow::Borrowed(&text[12..15]),
+                floor: Some(&text[15..16]),
+            },
+            payment: Payment::Card {
+                last4: &text[16..20],
+            },
+            token: &bytes[..4],
+            raw: Cow::Borrowed(&bytes[4..]),
+            tags: Vec::new(),
+            basket_pence: 1250,
+        }
+    }
+}
+
+/// The owned twin of [`borrowed::OrderPlaced`]: the same schema with owned fields.
+pub mod owned_twin {
+    use event_runtime::{Event, Message};
+
+    use super::Market;
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub struct Sku(pub String);
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub struct Address {
+        pub street: String,
+        pub postcode: String,
+        pub floor: Option<String>,
+    }
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub enum Payment {
+        Card { last4: String },
+        Wallet(String),
+        Cash,
+    }
+
+    #[derive(Event, Clone, Debug, PartialEq)]
+    #[event(name = "order.placed_borrowed", topic = "orders")]
+    pub struct OrderPlaced {
+        #[event(key)]
+        pub order_id: String,
+        pub user_id: String,
+        #[event(tag)]
+        pub market: Market,
+        pub sku: Sku,
+        pub delivery: Address,
+        pub payment: Payment,
+        pub token: Vec<u8>,
+        pub raw: Vec<u8>,
+        pub tags: Vec<String>,
+        #[event(metric = "distribution")]
+        pub basket_pence: u64,
+    }
+}
+
+/// The owned twin of a borrowing order, field by field.
+pub fn borrowed_owned_twin(order: &borrowed::OrderPlaced<'_>) -> owned_twin::OrderPlaced {
+    owned_twin::OrderPlaced {
+        order_id: order.order_id.to_owned(),
+        user_id: order.user_id.to_string(),
+        market: order.market,
+        sku: owned_twin::Sku(order.sku.0.to_owned()),
+        delivery: owned_twin::Address {
+            street: order.delivery.street.to_owned(),
+            postcode: order.delivery.postcode.to_string(),
+            floor: order.delivery.floor.map(str::to_owned),
+        },
+        payment: match order.payment {
+            borrowed::Payment::Card { last4 } => owned_twin::Payment::Card {
+                last4: last4.to_owned(),
+            },
+            borrowed::Payment::Wallet(name) => owned_twin::Payment::Wallet(name.to_owned()),
+            borrowed::Payment::Cash => owned_twin::Payment::Cash,
+        },
+        token: order.token.to_vec(),
+        raw: order.raw.to_vec(),
+        tags: order.tags.iter().map(|t| (*t).to_owned()).collect(),
+        basket_pence: order.basket_pence,
+    }
+}

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
-use event_runtime::{header, Dispatcher, Event, KafkaConfig, RecordedRecord, RecordingSink};
+use event_runtime::{
+    header, DecodeOwned, Dispatcher, Event, KafkaConfig, RecordedRecord, RecordingSink,
+};
 use event_warehouse::{row_of, Backend, Cell, ColumnKind, RecordMeta, Row, SqlValue, Table};
 use multi_dispatch_events::order_flow::events::*;
 use multi_dispatch_events::order_flow::simulate::{self, Scenario};
@@ -70,7 +72,7 @@ pub fn tables() -> Vec<Table> {
     ]
 }
 
-fn expected<E: Event>(record: &RecordedRecord) -> (String, Row) {
+fn expected<E: Event + DecodeOwned>(record: &RecordedRecord) -> (String, Row) {
     let meta = RecordMeta {
         event_id: record.header(header::EVENT_ID).unwrap().to_owned(),
         published_at: Some(UNIX_EPOCH + Duration::from_millis(record.timestamp_millis as u64)),

@@ -60,7 +60,7 @@ impl DispatcherBuilder {
     /// schema id the registry gave `E::proto_schema()` (see [`crate::confluent`]).
     pub fn schema_registry_id<E: Event>(mut self, schema_id: u32) -> Self {
         self.framing
-            .insert(TypeId::of::<E>(), crate::confluent::frame_header(schema_id));
+            .insert(E::type_id(), crate::confluent::frame_header(schema_id));
         self
     }
 

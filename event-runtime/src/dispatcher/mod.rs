@@ -160,7 +160,7 @@ impl Dispatcher {
             let payload = &mut buffers.payload;
             payload.clear();
             if !inner.framing.is_empty() {
-                if let Some(header) = inner.framing.get(&TypeId::of::<E>()) {
+                if let Some(header) = inner.framing.get(&E::type_id()) {
                     payload.extend_from_slice(header);
                 }
             }

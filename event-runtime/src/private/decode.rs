@@ -7,8 +7,8 @@ use crate::proto::DecodeContext;
 
 /// Reads one field: its number, wire type, the bytes from its value on and the context;
 /// `Ok(false)` for a number the message does not know.
-pub type FieldReader<'a> =
-    dyn FnMut(u32, WireType, &mut &[u8], DecodeContext) -> Result<bool, DecodeError> + 'a;
+pub type FieldReader<'a, 'de> =
+    dyn FnMut(u32, WireType, &mut &'de [u8], DecodeContext) -> Result<bool, DecodeError> + 'a;
 
 /// Reads every field of a message, calling `field` for each; when it returns
 /// `Ok(false)` (a number this version does not know) the field is skipped, as
@@ -16,10 +16,10 @@ pub type FieldReader<'a> =
 ///
 /// `field` is a `dyn`: generic, this loop was compiled once per event type, a tenth of
 /// the code a crate of derived events compiled. Decoding is the loader's, not publish's.
-pub fn decode_fields(
-    mut bytes: &[u8],
+pub fn decode_fields<'de>(
+    mut bytes: &'de [u8],
     ctx: DecodeContext,
-    field: &mut FieldReader<'_>,
+    field: &mut FieldReader<'_, 'de>,
 ) -> Result<(), DecodeError> {
     while !bytes.is_empty() {
         let (number, wire_type) = crate::proto::wire::get_key(&mut bytes)?;
@@ -30,19 +30,19 @@ pub fn decode_fields(
     Ok(())
 }
 
-/// The signature of [`ProtoField::merge`](crate::__private::ProtoField::merge).
-type Merge<S> = fn(&mut S, WireType, &mut &[u8], DecodeContext) -> Result<(), DecodeError>;
+/// The signature of [`FieldDecoder::merge`](crate::__private::FieldDecoder::merge).
+type Merge<'de, S> = fn(&mut S, WireType, &mut &'de [u8], DecodeContext) -> Result<(), DecodeError>;
 
 // Generated code passes `<T as ProtoField>::merge` and `::finish` rather than naming `T`
 // as a type argument here: the trait obligation then arises on the field's own type
 // tokens, so an unsupported type is one error on the field, not one per use.
 
 /// Reads one occurrence of a known field, naming it in any error.
-pub fn merge_field<S>(
-    merge: Merge<S>,
+pub fn merge_field<'de, S>(
+    merge: Merge<'de, S>,
     slot: &mut S,
     wire_type: WireType,
-    buf: &mut &[u8],
+    buf: &mut &'de [u8],
     ctx: DecodeContext,
     message: &'static str,
     field: &'static str,

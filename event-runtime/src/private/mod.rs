@@ -13,8 +13,10 @@ pub use crate::description::{EnumDef, FieldDef, Kind, Label, MessageDef, Message
 pub use crate::field_value::{FieldValue, Value};
 pub use crate::metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
 pub use crate::proto::{
-    message, tag_enum, DecodeContext, Message, ProtoField, Repeatable, Singular,
+    message, tag_enum, DecodeContext, DecodeMessage, DecodeSingular, FieldDecoder, Message,
+    ProtoField, Repeatable, Singular,
 };
+pub use core::any::TypeId;
 
 mod const_message;
 mod decode;

@@ -3,7 +3,7 @@
 use prost::encoding::WireType;
 use prost::DecodeError;
 
-use super::{DecodeContext, Singular};
+use super::{DecodeContext, DecodeSingular, Singular};
 use crate::description::{Kind, Label};
 use crate::field_value::FieldValue;
 
@@ -11,37 +11,55 @@ use crate::field_value::FieldValue;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a field of an event payload",
     label = "this type has no protobuf encoding",
-    note = "supported: bool, i8-i64, u8-u64, f32, f64, String, Box<str>, Vec<u8>, [u8; N], SystemTime, Duration, `#[derive(Tag)]` enums, `#[derive(Message)]` types, Box<T>, and Option<T>, Vec<T>, HashMap<K, V> or BTreeMap<K, V> of these",
+    note = "supported: bool, i8-i64, u8-u64, f32, f64, String, Box<str>, &str, Cow<str>, Vec<u8>, &[u8], Cow<[u8]>, [u8; N], SystemTime, Duration, `#[derive(Tag)]` enums, `#[derive(Message)]` types, Box<T>, and Option<T>, Vec<T>, HashMap<K, V> or BTreeMap<K, V> of these",
     note = "`uuid::Uuid`, `chrono::DateTime<Utc>`, `chrono::TimeDelta`, `time::OffsetDateTime` and `rust_decimal::Decimal` need event-runtime's feature of the same name: `uuid`, `chrono`, `time` or `rust_decimal`",
     note = "for a type of your own, derive `Message` on it, or on a newtype around a supported type: `#[derive(Message)] struct Sku(String);`"
 )]
 pub trait ProtoField: Sized {
-    /// Decoding state: what has been read so far.
-    type Slot: Default;
     /// The presence label in the `.proto` file.
     const LABEL: Label;
     /// What each value is.
     const KIND: Kind;
+    /// How the field is read back: a [`FieldDecoder`] for `Self`. Named here rather than
+    /// required as a trait of its own, so that a type that cannot be a field is reported
+    /// once, as not a `ProtoField`, and not again for each way it is read.
+    type Decoder;
     /// Writes the field, or nothing when proto3 omits it.
     fn encode(&self, number: u32, buf: &mut Vec<u8>);
     /// The length [`ProtoField::encode`] writes.
     fn encoded_len(&self, number: u32) -> usize;
-    /// Reads one occurrence of the field from the wire.
-    fn merge(
-        slot: &mut Self::Slot,
-        wire_type: WireType,
-        buf: &mut &[u8],
-        ctx: DecodeContext,
-    ) -> Result<(), DecodeError>;
-    /// The field's value once the whole message has been read.
-    fn finish(slot: Self::Slot) -> Result<Self, DecodeError>;
     /// The value with its presence, as data.
     fn field_value(&self) -> FieldValue<'_>;
 }
 
+/// Reads a field of type `T` back from a payload whose bytes live for `'de`: a borrowed
+/// field (`&'a str`) is read when `'de` outlives its lifetime, and points into the payload.
+pub trait FieldDecoder<'de, T> {
+    /// Decoding state: what has been read so far.
+    type Slot: Default;
+    /// Reads one occurrence of the field from the wire.
+    fn merge(
+        slot: &mut Self::Slot,
+        wire_type: WireType,
+        buf: &mut &'de [u8],
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError>;
+    /// The field's value once the whole message has been read.
+    fn finish(slot: Self::Slot) -> Result<T, DecodeError>;
+}
+
+/// The decoder of an implicit field: one value, its default when absent.
+pub struct ImplicitDecoder;
+
+/// The decoder of an `Option` field.
+pub struct OptionalDecoder;
+
+/// The decoder of a `Vec` field.
+pub struct RepeatedDecoder;
+
 impl<T: Singular> ProtoField for T {
-    type Slot = Option<T>;
     const LABEL: Label = Label::Implicit;
+    type Decoder = ImplicitDecoder;
     const KIND: Kind = T::KIND;
 
     // Into the derived encode, as the scalar writers are: it is two checks and a write.
@@ -60,28 +78,32 @@ impl<T: Singular> ProtoField for T {
         }
     }
 
-    fn merge(
-        slot: &mut Option<T>,
-        wire_type: WireType,
-        buf: &mut &[u8],
-        ctx: DecodeContext,
-    ) -> Result<(), DecodeError> {
-        T::merge(slot, wire_type, buf, ctx)
-    }
-
-    fn finish(slot: Option<T>) -> Result<Self, DecodeError> {
-        slot.or_else(T::absent)
-            .ok_or_else(|| super::invalid("required field is missing"))
-    }
-
     fn field_value(&self) -> FieldValue<'_> {
         FieldValue::Single(self.value())
     }
 }
 
-impl<T: Singular> ProtoField for Option<T> {
+impl<'de, T: DecodeSingular<'de>> FieldDecoder<'de, T> for ImplicitDecoder {
     type Slot = Option<T>;
+
+    fn merge(
+        slot: &mut Option<T>,
+        wire_type: WireType,
+        buf: &mut &'de [u8],
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        T::merge(slot, wire_type, buf, ctx)
+    }
+
+    fn finish(slot: Option<T>) -> Result<T, DecodeError> {
+        slot.or_else(T::absent)
+            .ok_or_else(|| super::invalid("required field is missing"))
+    }
+}
+
+impl<T: Singular> ProtoField for Option<T> {
     const LABEL: Label = Label::Optional;
+    type Decoder = OptionalDecoder;
     const KIND: Kind = T::KIND;
 
     fn encode(&self, number: u32, buf: &mut Vec<u8>) {
@@ -94,22 +116,26 @@ impl<T: Singular> ProtoField for Option<T> {
         self.as_ref().map_or(0, |value| value.encoded_len(number))
     }
 
+    fn field_value(&self) -> FieldValue<'_> {
+        self.as_ref()
+            .map_or(FieldValue::Null, |value| FieldValue::Single(value.value()))
+    }
+}
+
+impl<'de, T: DecodeSingular<'de>> FieldDecoder<'de, Option<T>> for OptionalDecoder {
+    type Slot = Option<T>;
+
     fn merge(
         slot: &mut Option<T>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         T::merge(slot, wire_type, buf, ctx)
     }
 
-    fn finish(slot: Option<T>) -> Result<Self, DecodeError> {
+    fn finish(slot: Option<T>) -> Result<Option<T>, DecodeError> {
         Ok(slot)
-    }
-
-    fn field_value(&self) -> FieldValue<'_> {
-        self.as_ref()
-            .map_or(FieldValue::Null, |value| FieldValue::Single(value.value()))
     }
 }
 
@@ -124,8 +150,8 @@ impl<T: Singular> ProtoField for Option<T> {
 pub trait Repeatable: Singular {}
 
 impl<T: Repeatable> ProtoField for Vec<T> {
-    type Slot = Vec<T>;
     const LABEL: Label = Label::Repeated;
+    type Decoder = RepeatedDecoder;
     const KIND: Kind = T::KIND;
 
     fn encode(&self, number: u32, buf: &mut Vec<u8>) {
@@ -136,20 +162,24 @@ impl<T: Repeatable> ProtoField for Vec<T> {
         T::encoded_len_repeated(self, number)
     }
 
+    fn field_value(&self) -> FieldValue<'_> {
+        FieldValue::Repeated(self.iter().map(Singular::value).collect())
+    }
+}
+
+impl<'de, T: Repeatable + DecodeSingular<'de>> FieldDecoder<'de, Vec<T>> for RepeatedDecoder {
+    type Slot = Vec<T>;
+
     fn merge(
         slot: &mut Vec<T>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         T::merge_repeated(slot, wire_type, buf, ctx)
     }
 
-    fn finish(slot: Vec<T>) -> Result<Self, DecodeError> {
+    fn finish(slot: Vec<T>) -> Result<Vec<T>, DecodeError> {
         Ok(slot)
-    }
-
-    fn field_value(&self) -> FieldValue<'_> {
-        FieldValue::Repeated(self.iter().map(Singular::value).collect())
     }
 }

@@ -7,7 +7,7 @@ use std::hash::{BuildHasher, Hash};
 use prost::encoding::{self, decode_key, skip_field, WireType};
 use prost::DecodeError;
 
-use super::{invalid, wire, DecodeContext, ProtoField, Singular};
+use super::{invalid, wire, DecodeContext, DecodeSingular, FieldDecoder, ProtoField, Singular};
 use crate::description::{Kind, Label};
 use crate::field_value::{FieldValue, Value};
 
@@ -30,6 +30,9 @@ impl MapKey for u8 {}
 impl MapKey for u16 {}
 impl MapKey for u32 {}
 impl MapKey for u64 {}
+
+/// The decoder of a map field.
+pub struct MapDecoder;
 
 fn entry_body_len<K: Singular, V: Singular>(key: &K, value: &V) -> usize {
     ProtoField::encoded_len(key, 1) + ProtoField::encoded_len(value, 2)
@@ -62,9 +65,9 @@ fn entries_len<'a, K: Singular + 'a, V: Singular + 'a>(
 
 /// Reads one map entry; a missing key is the key type's default, a missing value its
 /// absent value (an error for a Tag enum or a `#[derive(Message)]` enum).
-fn merge_entry<K: Singular, V: Singular>(
+fn merge_entry<'de, K: DecodeSingular<'de>, V: DecodeSingular<'de>>(
     wire_type: WireType,
-    buf: &mut &[u8],
+    buf: &mut &'de [u8],
     ctx: DecodeContext,
 ) -> Result<(K, V), DecodeError> {
     encoding::check_wire_type(WireType::LengthDelimited, wire_type)?;
@@ -110,8 +113,8 @@ where
     V: Singular,
     S: BuildHasher + Default,
 {
-    type Slot = Self;
     const LABEL: Label = Label::Map(K::KIND);
+    type Decoder = MapDecoder;
     const KIND: Kind = V::KIND;
 
     fn encode(&self, number: u32, buf: &mut Vec<u8>) {
@@ -122,10 +125,23 @@ where
         entries_len(self.iter(), number)
     }
 
+    fn field_value(&self) -> FieldValue<'_> {
+        entry_values(self.iter())
+    }
+}
+
+impl<'de, K, V, S> FieldDecoder<'de, HashMap<K, V, S>> for MapDecoder
+where
+    K: MapKey + DecodeSingular<'de> + Eq + Hash,
+    V: DecodeSingular<'de>,
+    S: BuildHasher + Default,
+{
+    type Slot = HashMap<K, V, S>;
+
     fn merge(
-        slot: &mut Self,
+        slot: &mut HashMap<K, V, S>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         let (key, value) = merge_entry(wire_type, buf, ctx)?;
@@ -133,12 +149,8 @@ where
         Ok(())
     }
 
-    fn finish(slot: Self) -> Result<Self, DecodeError> {
+    fn finish(slot: HashMap<K, V, S>) -> Result<HashMap<K, V, S>, DecodeError> {
         Ok(slot)
-    }
-
-    fn field_value(&self) -> FieldValue<'_> {
-        entry_values(self.iter())
     }
 }
 
@@ -147,8 +159,8 @@ where
     K: MapKey + Ord,
     V: Singular,
 {
-    type Slot = Self;
     const LABEL: Label = Label::Map(K::KIND);
+    type Decoder = MapDecoder;
     const KIND: Kind = V::KIND;
 
     fn encode(&self, number: u32, buf: &mut Vec<u8>) {
@@ -159,10 +171,22 @@ where
         entries_len(self.iter(), number)
     }
 
+    fn field_value(&self) -> FieldValue<'_> {
+        entry_values(self.iter())
+    }
+}
+
+impl<'de, K, V> FieldDecoder<'de, BTreeMap<K, V>> for MapDecoder
+where
+    K: MapKey + DecodeSingular<'de> + Ord,
+    V: DecodeSingular<'de>,
+{
+    type Slot = BTreeMap<K, V>;
+
     fn merge(
-        slot: &mut Self,
+        slot: &mut BTreeMap<K, V>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         let (key, value) = merge_entry(wire_type, buf, ctx)?;
@@ -170,11 +194,7 @@ where
         Ok(())
     }
 
-    fn finish(slot: Self) -> Result<Self, DecodeError> {
+    fn finish(slot: BTreeMap<K, V>) -> Result<BTreeMap<K, V>, DecodeError> {
         Ok(slot)
-    }
-
-    fn field_value(&self) -> FieldValue<'_> {
-        entry_values(self.iter())
     }
 }

@@ -20,12 +20,25 @@ pub trait Message: Sized {
     fn encode_fields(&self, buf: &mut Vec<u8>);
     /// The length [`Message::encode_fields`] appends.
     fn fields_len(&self) -> usize;
-    /// Reads a message from the encoding of its fields.
-    fn decode_fields(bytes: &[u8], ctx: DecodeContext) -> Result<Self, DecodeError>;
     /// Calls `visit(name, value)` for each field in declaration order; for a
     /// `#[derive(Message)]` enum, once, for the variant it holds.
     fn visit_fields<'a>(&'a self, visit: &mut dyn FnMut(&'static str, FieldValue<'a>));
 }
+
+/// Reading a [`Message`] from a payload whose bytes live for `'de`. A message with
+/// borrowed fields (`&'a str`) implements it for every `'de` that outlives `'a`, and its
+/// fields then point into the payload: nothing is copied.
+pub trait DecodeMessage<'de>: Message {
+    /// Reads a message from the encoding of its fields.
+    fn decode_fields(bytes: &'de [u8], ctx: DecodeContext) -> Result<Self, DecodeError>;
+}
+
+/// A message that owns its fields, so it can be read from a payload of any lifetime: what
+/// a reader that decodes into a value it keeps needs (the recording sink, the warehouse
+/// loader), as serde's `DeserializeOwned`.
+pub trait DecodeOwned: for<'de> DecodeMessage<'de> {}
+
+impl<T: for<'de> DecodeMessage<'de>> DecodeOwned for T {}
 
 /// The description of `M`, as a function a [`MessageRef`](crate::schema::MessageRef)
 /// can hold.
@@ -65,10 +78,10 @@ pub fn take_body<'b>(wire_type: WireType, buf: &mut &'b [u8]) -> Result<&'b [u8]
 
 /// Reads one occurrence of a message field. A message written more than once keeps the
 /// last occurrence.
-pub fn merge<M: Message>(
+pub fn merge<'de, M: DecodeMessage<'de>>(
     slot: &mut Option<M>,
     wire_type: WireType,
-    buf: &mut &[u8],
+    buf: &mut &'de [u8],
     ctx: DecodeContext,
 ) -> Result<(), DecodeError> {
     let body = take_body(wire_type, buf)?;
@@ -77,10 +90,10 @@ pub fn merge<M: Message>(
 }
 
 /// Reads one occurrence of a repeated message field.
-pub fn merge_repeated<M: Message>(
+pub fn merge_repeated<'de, M: DecodeMessage<'de>>(
     messages: &mut Vec<M>,
     wire_type: WireType,
-    buf: &mut &[u8],
+    buf: &mut &'de [u8],
     ctx: DecodeContext,
 ) -> Result<(), DecodeError> {
     let body = take_body(wire_type, buf)?;
@@ -91,7 +104,7 @@ pub fn merge_repeated<M: Message>(
 /// The value of a message field absent from the wire: the message read from no bytes,
 /// as proto3 reads an unset message, or `None` where that is not a value (a
 /// `#[derive(Message)]` enum must hold a variant; a Tag enum field has no default).
-pub fn absent<M: Message>() -> Option<M> {
+pub fn absent<'de, M: DecodeMessage<'de>>() -> Option<M> {
     M::decode_fields(&[], DecodeContext::default()).ok()
 }
 

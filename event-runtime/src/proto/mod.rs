@@ -8,6 +8,7 @@
 //! types as nested messages), `field` (implicit, optional and repeated presence around any
 //! of them) and `map` (`HashMap` and `BTreeMap`).
 
+mod borrowed;
 mod field;
 mod map;
 pub mod message;
@@ -17,9 +18,11 @@ mod text_carried;
 mod well_known;
 pub(crate) mod wire;
 
-pub use field::{ProtoField, Repeatable};
-pub use map::MapKey;
-pub use message::Message;
+pub use field::{
+    FieldDecoder, ImplicitDecoder, OptionalDecoder, ProtoField, Repeatable, RepeatedDecoder,
+};
+pub use map::{MapDecoder, MapKey};
+pub use message::{DecodeMessage, DecodeOwned, Message};
 
 use prost::encoding::WireType;
 use prost::DecodeError;
@@ -59,7 +62,7 @@ impl DecodeContext {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a field of an event payload",
     label = "this type has no protobuf encoding",
-    note = "supported: bool, i8-i64, u8-u64, f32, f64, String, Box<str>, Vec<u8>, [u8; N], SystemTime, Duration, `#[derive(Tag)]` enums, `#[derive(Message)]` types, Box<T>, and Option<T>, Vec<T>, HashMap<K, V> or BTreeMap<K, V> of these",
+    note = "supported: bool, i8-i64, u8-u64, f32, f64, String, Box<str>, &str, Cow<str>, Vec<u8>, &[u8], Cow<[u8]>, [u8; N], SystemTime, Duration, `#[derive(Tag)]` enums, `#[derive(Message)]` types, Box<T>, and Option<T>, Vec<T>, HashMap<K, V> or BTreeMap<K, V> of these",
     note = "`uuid::Uuid`, `chrono::DateTime<Utc>`, `chrono::TimeDelta`, `time::OffsetDateTime` and `rust_decimal::Decimal` need event-runtime's feature of the same name: `uuid`, `chrono`, `time` or `rust_decimal`",
     note = "for a type of your own, derive `Message` on it, or on a newtype around a supported type: `#[derive(Message)] struct Sku(String);`"
 )]
@@ -68,31 +71,44 @@ pub trait Singular: Sized {
     const KIND: Kind;
     /// Whether proto3 omits this value from the wire when the field is not `optional`.
     fn is_default(&self) -> bool;
-    /// The value of a field that is absent from the wire, or `None` if absence is an error
-    /// (a Tag enum has no default: protobuf's 0 is `UNSPECIFIED`).
-    fn absent() -> Option<Self>;
     /// The value as data, for consumers that store fields rather than encode them.
     fn value(&self) -> Value<'_>;
     /// Writes the field key and the value.
     fn encode(&self, number: u32, buf: &mut Vec<u8>);
     /// The length [`Singular::encode`] writes.
     fn encoded_len(&self, number: u32) -> usize;
-    /// Reads one value into `slot` (the last value on the wire wins).
-    fn merge(
-        slot: &mut Option<Self>,
-        wire_type: WireType,
-        buf: &mut &[u8],
-        ctx: DecodeContext,
-    ) -> Result<(), DecodeError>;
     /// Writes a repeated field (packed where protobuf packs).
     fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>);
     /// The length [`Singular::encode_repeated`] writes.
     fn encoded_len_repeated(values: &[Self], number: u32) -> usize;
+}
+
+/// Reading a [`Singular`] back from a payload whose bytes live for `'de`: owned types read
+/// from any payload, and borrowed ones (`&'a str`, `Cow<'a, [u8]>`) point into it, as
+/// serde's `Deserialize<'de>` does.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a field of an event payload",
+    label = "this type has no protobuf encoding",
+    note = "supported: bool, i8-i64, u8-u64, f32, f64, String, Box<str>, &str, Cow<str>, Vec<u8>, &[u8], Cow<[u8]>, [u8; N], SystemTime, Duration, `#[derive(Tag)]` enums, `#[derive(Message)]` types, Box<T>, and Option<T>, Vec<T>, HashMap<K, V> or BTreeMap<K, V> of these",
+    note = "`uuid::Uuid`, `chrono::DateTime<Utc>`, `chrono::TimeDelta`, `time::OffsetDateTime` and `rust_decimal::Decimal` need event-runtime's feature of the same name: `uuid`, `chrono`, `time` or `rust_decimal`",
+    note = "for a type of your own, derive `Message` on it, or on a newtype around a supported type: `#[derive(Message)] struct Sku(String);`"
+)]
+pub trait DecodeSingular<'de>: Singular {
+    /// The value of a field that is absent from the wire, or `None` if absence is an error
+    /// (a Tag enum has no default: protobuf's 0 is `UNSPECIFIED`).
+    fn absent() -> Option<Self>;
+    /// Reads one value into `slot` (the last value on the wire wins).
+    fn merge(
+        slot: &mut Option<Self>,
+        wire_type: WireType,
+        buf: &mut &'de [u8],
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError>;
     /// Reads one occurrence of a repeated field, packed or not.
     fn merge_repeated(
         values: &mut Vec<Self>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         ctx: DecodeContext,
     ) -> Result<(), DecodeError>;
 }
@@ -110,10 +126,10 @@ pub(crate) fn encoded_len_each<T: Singular>(values: &[T], number: u32) -> usize 
 }
 
 /// Reads one occurrence of a repeated length-delimited field.
-pub(crate) fn merge_one<T: Singular>(
+pub(crate) fn merge_one<'de, T: DecodeSingular<'de>>(
     values: &mut Vec<T>,
     wire_type: WireType,
-    buf: &mut &[u8],
+    buf: &mut &'de [u8],
     ctx: DecodeContext,
 ) -> Result<(), DecodeError> {
     let mut slot = None;

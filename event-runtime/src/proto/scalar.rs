@@ -5,7 +5,8 @@ use prost::encoding::{self, WireType};
 use prost::DecodeError;
 
 use super::{
-    encode_each, encoded_len_each, invalid, merge_one, wire, DecodeContext, Repeatable, Singular,
+    encode_each, encoded_len_each, invalid, merge_one, wire, DecodeContext, DecodeSingular,
+    Repeatable, Singular,
 };
 use crate::description::Kind;
 use crate::field_value::Value;
@@ -76,10 +77,6 @@ macro_rules! scalar {
                 *self == <$ty>::default()
             }
 
-            fn absent() -> Option<Self> {
-                Some(<$ty>::default())
-            }
-
             fn value(&self) -> Value<'_> {
                 let to_value: fn(&$ty) -> Value<'_> = $value;
                 to_value(self)
@@ -94,17 +91,6 @@ macro_rules! scalar {
                 encoding::$module::encoded_len(number, self)
             }
 
-            fn merge(
-                slot: &mut Option<Self>,
-                wire_type: WireType,
-                buf: &mut &[u8],
-                _ctx: DecodeContext,
-            ) -> Result<(), DecodeError> {
-                let read: fn(WireType, &mut &[u8]) -> Result<$ty, DecodeError> = $read;
-                *slot = Some(read(wire_type, buf)?);
-                Ok(())
-            }
-
             fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
                 encoding::$module::$encode_repeated(number, values, buf);
             }
@@ -112,11 +98,28 @@ macro_rules! scalar {
             fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
                 encoding::$module::$len_repeated(number, values)
             }
+        }
+
+        impl<'de> DecodeSingular<'de> for $ty {
+            fn absent() -> Option<Self> {
+                Some(<$ty>::default())
+            }
+
+            fn merge(
+                slot: &mut Option<Self>,
+                wire_type: WireType,
+                buf: &mut &'de [u8],
+                _ctx: DecodeContext,
+            ) -> Result<(), DecodeError> {
+                let read: fn(WireType, &mut &[u8]) -> Result<$ty, DecodeError> = $read;
+                *slot = Some(read(wire_type, buf)?);
+                Ok(())
+            }
 
             fn merge_repeated(
                 values: &mut Vec<Self>,
                 wire_type: WireType,
-                buf: &mut &[u8],
+                buf: &mut &'de [u8],
                 ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
                 $merge_repeated!($module, values, wire_type, buf, ctx)
@@ -233,10 +236,6 @@ macro_rules! narrow {
                 *self == 0
             }
 
-            fn absent() -> Option<Self> {
-                Some(0)
-            }
-
             fn value(&self) -> Value<'_> {
                 Value::Int(i64::from(*self))
             }
@@ -251,10 +250,24 @@ macro_rules! narrow {
                 encoding::$module::encoded_len(number, &<$wide>::from(*self))
             }
 
+            fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+                wire::put_packed_varints(number, values.iter().map(|v| i64::from(*v) as u64), buf);
+            }
+
+            fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+                wire::packed_varints_len(number, values.iter().map(|v| i64::from(*v) as u64))
+            }
+        }
+
+        impl<'de> DecodeSingular<'de> for $ty {
+            fn absent() -> Option<Self> {
+                Some(0)
+            }
+
             fn merge(
                 slot: &mut Option<Self>,
                 wire_type: WireType,
-                buf: &mut &[u8],
+                buf: &mut &'de [u8],
                 _ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
                 let mut wide: $wide = 0;
@@ -263,18 +276,10 @@ macro_rules! narrow {
                 Ok(())
             }
 
-            fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
-                wire::put_packed_varints(number, values.iter().map(|v| i64::from(*v) as u64), buf);
-            }
-
-            fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
-                wire::packed_varints_len(number, values.iter().map(|v| i64::from(*v) as u64))
-            }
-
             fn merge_repeated(
                 values: &mut Vec<Self>,
                 wire_type: WireType,
-                buf: &mut &[u8],
+                buf: &mut &'de [u8],
                 _ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
                 let mut wide: Vec<$wide> = Vec::new();
@@ -306,10 +311,6 @@ impl Singular for Box<str> {
         self.is_empty()
     }
 
-    fn absent() -> Option<Self> {
-        Some(Box::from(""))
-    }
-
     fn value(&self) -> Value<'_> {
         Value::Text(self)
     }
@@ -323,10 +324,24 @@ impl Singular for Box<str> {
         encoding::key_len(number) + encoding::encoded_len_varint(self.len() as u64) + self.len()
     }
 
+    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+        encode_each(values, number, buf);
+    }
+
+    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+        encoded_len_each(values, number)
+    }
+}
+
+impl<'de> DecodeSingular<'de> for Box<str> {
+    fn absent() -> Option<Self> {
+        Some(Box::from(""))
+    }
+
     fn merge(
         slot: &mut Option<Self>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         let mut text = None;
@@ -335,18 +350,10 @@ impl Singular for Box<str> {
         Ok(())
     }
 
-    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
-        encode_each(values, number, buf);
-    }
-
-    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
-        encoded_len_each(values, number)
-    }
-
     fn merge_repeated(
         values: &mut Vec<Self>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         merge_one(values, wire_type, buf, ctx)
@@ -362,11 +369,6 @@ impl<const N: usize> Singular for [u8; N] {
         N == 0
     }
 
-    fn absent() -> Option<Self> {
-        // An absent field is protobuf's empty bytes, which only fit N = 0.
-        <[u8; N]>::try_from(&[][..]).ok()
-    }
-
     fn value(&self) -> Value<'_> {
         Value::Bytes(self)
     }
@@ -380,10 +382,25 @@ impl<const N: usize> Singular for [u8; N] {
         encoding::key_len(number) + encoding::encoded_len_varint(N as u64) + N
     }
 
+    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+        encode_each(values, number, buf);
+    }
+
+    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+        encoded_len_each(values, number)
+    }
+}
+
+impl<'de, const N: usize> DecodeSingular<'de> for [u8; N] {
+    fn absent() -> Option<Self> {
+        // An absent field is protobuf's empty bytes, which only fit N = 0.
+        <[u8; N]>::try_from(&[][..]).ok()
+    }
+
     fn merge(
         slot: &mut Option<Self>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         _ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         let mut bytes: Vec<u8> = Vec::new();
@@ -394,18 +411,10 @@ impl<const N: usize> Singular for [u8; N] {
         Ok(())
     }
 
-    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
-        encode_each(values, number, buf);
-    }
-
-    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
-        encoded_len_each(values, number)
-    }
-
     fn merge_repeated(
         values: &mut Vec<Self>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         merge_one(values, wire_type, buf, ctx)
@@ -420,10 +429,6 @@ impl<T: Singular> Singular for Box<T> {
         T::is_default(self)
     }
 
-    fn absent() -> Option<Self> {
-        T::absent().map(Box::new)
-    }
-
     fn value(&self) -> Value<'_> {
         T::value(self)
     }
@@ -436,10 +441,24 @@ impl<T: Singular> Singular for Box<T> {
         T::encoded_len(self, number)
     }
 
+    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+        encode_each(values, number, buf);
+    }
+
+    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+        encoded_len_each(values, number)
+    }
+}
+
+impl<'de, T: DecodeSingular<'de>> DecodeSingular<'de> for Box<T> {
+    fn absent() -> Option<Self> {
+        T::absent().map(Box::new)
+    }
+
     fn merge(
         slot: &mut Option<Self>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         let mut inner = slot.take().map(|boxed| *boxed);
@@ -448,18 +467,10 @@ impl<T: Singular> Singular for Box<T> {
         result
     }
 
-    fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
-        encode_each(values, number, buf);
-    }
-
-    fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
-        encoded_len_each(values, number)
-    }
-
     fn merge_repeated(
         values: &mut Vec<Self>,
         wire_type: WireType,
-        buf: &mut &[u8],
+        buf: &mut &'de [u8],
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         // A packed run of a boxed number holds several values in one occurrence.

@@ -50,10 +50,6 @@ macro_rules! text_carried {
                 false
             }
 
-            fn absent() -> Option<Self> {
-                None
-            }
-
             fn value(&self) -> crate::field_value::Value<'_> {
                 let to_value: fn(&$ty) -> crate::field_value::Value<'_> = $to_value;
                 to_value(self)
@@ -67,15 +63,6 @@ macro_rules! text_carried {
                 $with_text(self, |text| carried::encoded_len(text.len(), number))
             }
 
-            fn merge(
-                slot: &mut Option<Self>,
-                wire_type: prost::encoding::WireType,
-                buf: &mut &[u8],
-                _ctx: crate::proto::DecodeContext,
-            ) -> Result<(), prost::DecodeError> {
-                carried::merge(slot, wire_type, buf, $parse)
-            }
-
             fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
                 crate::proto::encode_each(values, number, buf);
             }
@@ -83,11 +70,26 @@ macro_rules! text_carried {
             fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
                 crate::proto::encoded_len_each(values, number)
             }
+        }
+
+        impl<'de> crate::proto::DecodeSingular<'de> for $ty {
+            fn absent() -> Option<Self> {
+                None
+            }
+
+            fn merge(
+                slot: &mut Option<Self>,
+                wire_type: prost::encoding::WireType,
+                buf: &mut &'de [u8],
+                _ctx: crate::proto::DecodeContext,
+            ) -> Result<(), prost::DecodeError> {
+                carried::merge(slot, wire_type, buf, $parse)
+            }
 
             fn merge_repeated(
                 values: &mut Vec<Self>,
                 wire_type: prost::encoding::WireType,
-                buf: &mut &[u8],
+                buf: &mut &'de [u8],
                 ctx: crate::proto::DecodeContext,
             ) -> Result<(), prost::DecodeError> {
                 crate::proto::merge_one(values, wire_type, buf, ctx)

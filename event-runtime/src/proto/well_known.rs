@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 use prost::encoding::{self, WireType};
 use prost::DecodeError;
 
-use super::{encode_each, encoded_len_each, merge_one, DecodeContext, Repeatable, Singular};
+use super::{
+    encode_each, encoded_len_each, merge_one, DecodeContext, DecodeSingular, Repeatable, Singular,
+};
 use crate::description::Kind;
 use crate::field_value::Value;
 
@@ -191,11 +193,6 @@ macro_rules! well_known_singular {
                 false
             }
 
-            // Absent means a producer that predates the field: protobuf's zero value.
-            fn absent() -> Option<Self> {
-                Some(<$ty as WellKnown>::zero())
-            }
-
             fn value(&self) -> Value<'_> {
                 <$ty as WellKnown>::value(*self)
             }
@@ -208,10 +205,25 @@ macro_rules! well_known_singular {
                 encoding::message::encoded_len(number, &self.to_message())
             }
 
+            fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
+                encode_each(values, number, buf);
+            }
+
+            fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
+                encoded_len_each(values, number)
+            }
+        }
+
+        impl<'de> DecodeSingular<'de> for $ty {
+            // Absent means a producer that predates the field: protobuf's zero value.
+            fn absent() -> Option<Self> {
+                Some(<$ty as WellKnown>::zero())
+            }
+
             fn merge(
                 slot: &mut Option<Self>,
                 wire_type: WireType,
-                buf: &mut &[u8],
+                buf: &mut &'de [u8],
                 _ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
                 let mut message = <<$ty as WellKnown>::Message>::default();
@@ -220,18 +232,10 @@ macro_rules! well_known_singular {
                 Ok(())
             }
 
-            fn encode_repeated(values: &[Self], number: u32, buf: &mut Vec<u8>) {
-                encode_each(values, number, buf);
-            }
-
-            fn encoded_len_repeated(values: &[Self], number: u32) -> usize {
-                encoded_len_each(values, number)
-            }
-
             fn merge_repeated(
                 values: &mut Vec<Self>,
                 wire_type: WireType,
-                buf: &mut &[u8],
+                buf: &mut &'de [u8],
                 ctx: DecodeContext,
             ) -> Result<(), DecodeError> {
                 merge_one(values, wire_type, buf, ctx)

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use event_runtime::Event;
+use event_runtime::{DecodeOwned, Event};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
@@ -141,8 +141,9 @@ impl<B: Backend> Loader<B> {
         }
     }
 
-    /// Loads events of type `E` into their table.
-    pub fn event<E: Event>(mut self) -> Self {
+    /// Loads events of type `E` into their table. `E` owns its fields (`DecodeOwned`): a
+    /// loader decodes each record into a value it keeps until the row is built.
+    pub fn event<E: Event + DecodeOwned>(mut self) -> Self {
         self.events.push(Table::of::<E>().map(|table| EventTable {
             table,
             decode: decode_row::<E>,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use event_runtime::{confluent, header, DecodeError, Event};
+use event_runtime::{confluent, header, DecodeError, DecodeOwned, Event};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
@@ -17,7 +17,10 @@ use crate::table::Table;
 
 type DecodeRow = fn(&[u8], &RecordMeta) -> Result<Row, DecodeError>;
 
-pub(super) fn decode_row<E: Event>(payload: &[u8], meta: &RecordMeta) -> Result<Row, DecodeError> {
+pub(super) fn decode_row<E: Event + DecodeOwned>(
+    payload: &[u8],
+    meta: &RecordMeta,
+) -> Result<Row, DecodeError> {
     Ok(row_of(&E::decode(payload)?, meta))
 }
 
