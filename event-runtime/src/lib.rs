@@ -94,8 +94,8 @@
 //! | `i8`, `i16`, `i32` / `i64` | `int32` / `int64` (a value out of the Rust type's range fails to decode) |
 //! | `u8`, `u16`, `u32` / `u64` | `uint32` / `uint64` |
 //! | `f32` / `f64` | `float` / `double` |
-//! | `String`, `Box<str>` | `string` |
-//! | `Vec<u8>`, `[u8; N]` | `bytes` (an array's length is checked on decode) |
+//! | `String`, `Box<str>`, `&'a str`, `Cow<'a, str>` | `string` |
+//! | `Vec<u8>`, `[u8; N]`, `&'a [u8]`, `Cow<'a, [u8]>` | `bytes` (an array's length is checked on decode) |
 //! | `SystemTime` / `Duration` | `google.protobuf.Timestamp` / `google.protobuf.Duration` |
 //! | `chrono::DateTime<Utc>`, `time::OffsetDateTime` (features `chrono`, `time`) | `google.protobuf.Timestamp` (an instant: the offset is not kept) |
 //! | `chrono::TimeDelta` (feature `chrono`) | `google.protobuf.Duration`, negative ones too |
@@ -160,6 +160,51 @@
 //!
 //! A type the table does not list has no encoding of its own: derive `Message` on a
 //! newtype around a supported type (`struct Sku(String);`), or on a struct of its parts.
+//! (Implementing [`Singular`] and [`DecodeSingular`] by hand is possible too, but a
+//! newtype keeps the wire format one the derive vouches for.)
+//!
+//! ## Borrowed events
+//!
+//! An event or message may borrow its text and bytes (`&'a str`, `&'a [u8]`, `Cow<'a, _>`)
+//! from what the handler already holds: building and publishing it copies nothing, and
+//! `decode` reads it back with every such field pointing into the payload, as serde's
+//! borrowed `Deserialize` does. Readers that keep what they decode (the recording sink's
+//! `events`, the warehouse loader) take events that own their fields ([`DecodeOwned`]).
+//!
+//! ```
+//! use event_runtime::{Event, Message, Tag};
+//!
+//! #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+//! enum Market { Uk, Fr }
+//!
+//! #[derive(Message, Debug, PartialEq)]
+//! struct Address<'a> { street: &'a str, postcode: &'a str }
+//!
+//! #[derive(Event, Debug, PartialEq)]
+//! #[event(name = "order.placed", topic = "orders")]
+//! struct OrderPlaced<'a> {
+//!     #[event(key)]
+//!     order_id: &'a str,
+//!     #[event(tag)]
+//!     market: Market,
+//!     delivery: Address<'a>,
+//! }
+//!
+//! let request = String::from("o-1|1 Rue de Rivoli|75001");
+//! let parts: Vec<&str> = request.split('|').collect();
+//! let order = OrderPlaced {
+//!     order_id: parts[0],
+//!     market: Market::Fr,
+//!     delivery: Address { street: parts[1], postcode: parts[2] },
+//! };
+//! let mut payload = Vec::new();
+//! order.encode(&mut payload);
+//! let read = OrderPlaced::decode(&payload)?;
+//! assert_eq!(read, order);
+//! // The decoded text is a view of the payload, not a copy.
+//! assert!(payload.as_ptr_range().contains(&read.delivery.street.as_ptr()));
+//! # Ok::<(), event_runtime::DecodeError>(())
+//! ```
 
 // Two places may use `unsafe`: the allocation-free Kafka enqueue (sinks/kafka/produce.rs)
 // and the unchecked text of an event id (`HyphenatedId::as_str`).
