@@ -115,3 +115,78 @@ fn protoc_decodes_nested_messages_lists_maps_and_oneofs() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Runs `protoc --decode` of `message` in the exported `file` over `payload`.
+fn protoc_decode(dir: &std::path::Path, file: &str, message: &str, payload: &[u8]) -> String {
+    let mut child = protoc()
+        .arg(format!("--proto_path={}", dir.display()))
+        .args([format!("--decode={message}"), file.to_owned()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(payload).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "protoc --decode failed: {stderr}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn protoc_decodes_borrowed_fields_as_their_owned_twins() {
+    let dir = std::env::temp_dir().join(format!("protoc-borrowed-{}", std::process::id()));
+    SchemaSet::new()
+        .event::<common::borrowed::OrderPlaced<'_>>()
+        .export(&dir)
+        .unwrap();
+    let order = common::borrowed::sample("o-1u-9skuRueP0123A4242", &[1, 2, 3, 4, 5, 6]);
+    let mut payload = Vec::new();
+    order.encode(&mut payload);
+    let text = protoc_decode(&dir, "order_placed.proto", "events.OrderPlaced", &payload);
+    for expected in [
+        "order_id: \"o-1\"",
+        "user_id: \"u-9\"",
+        "sku: \"sku\"",
+        "delivery {\n  street: \"Rue\"\n  postcode: \"P01\"\n  floor: \"2\"\n}",
+        "payment {\n  card {\n    last4: \"3A42\"\n  }\n}",
+        "token: \"\\001\\002\\003\\004\"",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} not in protoc's output:\n{text}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(all(
+    feature = "uuid",
+    feature = "chrono",
+    feature = "time",
+    feature = "rust_decimal"
+))]
+#[test]
+fn protoc_decodes_the_common_rust_types() {
+    let dir = std::env::temp_dir().join(format!("protoc-types-{}", std::process::id()));
+    SchemaSet::new()
+        .event::<common::common_types::InvoicePaid>()
+        .export(&dir)
+        .unwrap();
+    let mut payload = Vec::new();
+    common::common_types::sample().encode(&mut payload);
+    let text = protoc_decode(&dir, "invoice_paid.proto", "events.InvoicePaid", &payload);
+    for expected in [
+        "invoice_id: \"01a217fe-9be3-7000-9139-59794b914441\"",
+        "paid_at {\n  seconds: 1764000000\n  nanos: 123456789\n}",
+        "clock_skew {\n  nanos: -250000000\n}",
+        "amount: \"-12.50\"",
+        "line_amounts: \"79228162514264337593543950335\"",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} not in protoc's output:\n{text}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

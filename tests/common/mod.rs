@@ -409,3 +409,58 @@ pub fn borrowed_owned_twin(order: &borrowed::OrderPlaced<'_>) -> owned_twin::Ord
         basket_pence: order.basket_pence,
     }
 }
+
+/// An invoice with the common Rust types behind their features.
+#[cfg(all(
+    feature = "uuid",
+    feature = "chrono",
+    feature = "time",
+    feature = "rust_decimal"
+))]
+pub mod common_types {
+    use std::str::FromStr;
+
+    use chrono::{DateTime, TimeDelta, Utc};
+    use event_runtime::{Event, Message};
+    use rust_decimal::Decimal;
+    use uuid::Uuid;
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    pub struct Refund {
+        pub amount: Decimal,
+        pub processed_at: time::OffsetDateTime,
+    }
+
+    #[derive(Event, Clone, Debug, PartialEq)]
+    #[event(name = "service.invoice_paid", topic = "invoices")]
+    pub struct InvoicePaid {
+        #[event(key)]
+        pub invoice_id: Uuid,
+        pub customer_id: Option<Uuid>,
+        pub paid_at: DateTime<Utc>,
+        pub took: TimeDelta,
+        pub clock_skew: TimeDelta,
+        pub amount: Decimal,
+        pub line_amounts: Vec<Decimal>,
+        pub refund: Option<Refund>,
+    }
+
+    pub fn sample() -> InvoicePaid {
+        InvoicePaid {
+            invoice_id: Uuid::from_str("01a217fe-9be3-7000-9139-59794b914441").unwrap(),
+            customer_id: Some(Uuid::from_u128(0x1234)),
+            paid_at: DateTime::from_timestamp(1_764_000_000, 123_456_789).unwrap(),
+            took: TimeDelta::milliseconds(1500),
+            clock_skew: TimeDelta::milliseconds(-250),
+            amount: Decimal::from_str("-12.50").unwrap(),
+            line_amounts: vec![
+                Decimal::from_str("0.005").unwrap(),
+                Decimal::from_str("79228162514264337593543950335").unwrap(),
+            ],
+            refund: Some(Refund {
+                amount: Decimal::from_str("3.10").unwrap(),
+                processed_at: time::OffsetDateTime::from_unix_timestamp(1_764_000_100).unwrap(),
+            }),
+        }
+    }
+}
