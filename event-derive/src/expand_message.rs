@@ -86,6 +86,34 @@ pub fn message_impl(
     }
 }
 
+/// `ProtoField` for a type used as a plain field (the runtime has no blanket impl over
+/// `Singular`, so that a type that is not one is reported once).
+pub fn implicit_field(ident: &syn::Ident, generics: &syn::Generics) -> TokenStream {
+    let p = quote!(::event_runtime::__private);
+    let (impl_generics, ty_generics, where_clause) = generics::for_impl(generics);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #p::ProtoField for #ident #ty_generics #where_clause {
+            const LABEL: #p::Label = #p::Label::Implicit;
+            const KIND: #p::Kind = <Self as #p::Singular>::KIND;
+            type Decoder = #p::ImplicitDecoder;
+
+            #[inline]
+            fn encode(&self, number: u32, buf: &mut #p::Vec<u8>) {
+                #p::implicit::encode(self, number, buf)
+            }
+
+            fn encoded_len(&self, number: u32) -> usize {
+                #p::implicit::encoded_len(self, number)
+            }
+
+            fn field_value(&self) -> #p::FieldValue<'_> {
+                #p::implicit::field_value(self)
+            }
+        }
+    }
+}
+
 /// `Singular` for a type that is a message: a length-delimited field of its own.
 fn message_singular(message: &Message<'_>) -> TokenStream {
     let ident = message.ident;
@@ -93,7 +121,10 @@ fn message_singular(message: &Message<'_>) -> TokenStream {
     let (impl_generics, ty_generics, where_clause) = generics::for_impl(message.generics);
     let de = generics::decode_lifetime();
     let (decode_generics, decode_where) = generics::for_decode_impl(message.generics);
+    let implicit = implicit_field(ident, message.generics);
     quote! {
+        #implicit
+
         #[automatically_derived]
         impl #impl_generics #p::Repeatable for #ident #ty_generics #where_clause {}
 
@@ -365,8 +396,11 @@ fn newtype(message: &Message<'_>, inner: &syn::Type) -> TokenStream {
 
         #tag
     };
+    let implicit = implicit_field(ident, message.generics);
     quote_spanned! {span=>
         const _: () = {
+            #implicit
+
             #[automatically_derived]
             impl #impl_generics #p::Singular for #ident #ty_generics #where_clause {
                 const KIND: #p::Kind = <#inner as #p::Singular>::KIND;

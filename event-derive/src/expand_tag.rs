@@ -20,8 +20,11 @@ pub fn expand(tag: &TagEnum<'_>) -> TokenStream {
     let max_len = values.iter().map(|v| v.len()).max().unwrap_or(0);
     let enum_name = ident.to_string();
 
+    let implicit = crate::expand_message::implicit_field(ident, &syn::Generics::default());
     quote! {
         const _: () = {
+            #implicit
+
             #[automatically_derived]
             impl #rt::Tag for #ident {
                 const CARDINALITY: usize = #cardinality;

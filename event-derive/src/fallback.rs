@@ -58,7 +58,9 @@ fn message_stub(ident: &syn::Ident) -> TokenStream {
 /// A stub `Singular` impl, so a field of the type raises no errors of its own.
 fn singular_stub(ident: &syn::Ident) -> TokenStream {
     let p = quote!(::event_runtime::__private);
+    let implicit = crate::expand_message::implicit_field(ident, &syn::Generics::default());
     quote! {
+        #implicit
         impl #p::Repeatable for #ident {}
         impl #p::Singular for #ident {
             const KIND: #p::Kind = #p::Kind::Empty;

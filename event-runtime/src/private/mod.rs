@@ -12,6 +12,8 @@ pub use prost::DecodeError;
 pub use crate::description::{EnumDef, FieldDef, Kind, Label, MessageDef, MessageRef};
 pub use crate::field_value::{FieldValue, Value};
 pub use crate::metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
+pub use crate::proto::field::implicit;
+pub use crate::proto::ImplicitDecoder;
 pub use crate::proto::{
     message, tag_enum, DecodeContext, DecodeMessage, DecodeSingular, FieldDecoder, Message,
     ProtoField, Repeatable, Singular,

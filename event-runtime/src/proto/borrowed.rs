@@ -33,6 +33,8 @@ macro_rules! borrowed {
     ($ty:ty, $kind:expr, $bytes:expr, $value:expr, $empty:expr, $read:expr) => {
         impl<'a> Repeatable for $ty {}
 
+        crate::proto::implicit_field!(['a] $ty);
+
         impl<'a> Singular for $ty {
             const KIND: Kind = $kind;
 

@@ -1,5 +1,7 @@
 //! Presence: a field is an implicit value, an `Option` (`optional`) or a `Vec` (`repeated`).
 
+use std::marker::PhantomData;
+
 use prost::encoding::WireType;
 use prost::DecodeError;
 
@@ -51,37 +53,69 @@ pub trait FieldDecoder<'de, T> {
 /// The decoder of an implicit field: one value, its default when absent.
 pub struct ImplicitDecoder;
 
-/// The decoder of an `Option` field.
-pub struct OptionalDecoder;
+/// The decoder of an `Option` field. Named after its element's decoder, so that an
+/// element type that cannot be a field leaves this one unnamed rather than reported again.
+pub struct OptionalDecoder<D>(PhantomData<D>);
 
-/// The decoder of a `Vec` field.
-pub struct RepeatedDecoder;
+/// The decoder of a `Vec` field, named after its element's as [`OptionalDecoder`] is.
+pub struct RepeatedDecoder<D>(PhantomData<D>);
 
-impl<T: Singular> ProtoField for T {
-    const LABEL: Label = Label::Implicit;
-    type Decoder = ImplicitDecoder;
-    const KIND: Kind = T::KIND;
+/// The implicit field of one value, which every [`Singular`] type is: its own
+/// `ProtoField` impl, made by [`implicit_field!`] here and by the derives, rather than one
+/// blanket impl over `Singular`. With a blanket impl, any type at all would match it, and
+/// a type that cannot be a field would be reported once per trait the derived code needs
+/// of it; without one, it matches nothing and is reported once.
+pub mod implicit {
+    use super::{FieldValue, Singular};
 
-    // Into the derived encode, as the scalar writers are: it is two checks and a write.
+    /// Writes the value unless proto3 omits it (it is the default).
     #[inline]
-    fn encode(&self, number: u32, buf: &mut Vec<u8>) {
-        if !self.is_default() {
-            Singular::encode(self, number, buf);
+    pub fn encode<T: Singular>(value: &T, number: u32, buf: &mut Vec<u8>) {
+        if !value.is_default() {
+            value.encode(number, buf);
         }
     }
 
-    fn encoded_len(&self, number: u32) -> usize {
-        if self.is_default() {
+    /// The length [`encode`] writes.
+    pub fn encoded_len<T: Singular>(value: &T, number: u32) -> usize {
+        if value.is_default() {
             0
         } else {
-            Singular::encoded_len(self, number)
+            value.encoded_len(number)
         }
     }
 
-    fn field_value(&self) -> FieldValue<'_> {
-        FieldValue::Single(self.value())
+    /// The value as data.
+    pub fn field_value<T: Singular>(value: &T) -> FieldValue<'_> {
+        FieldValue::Single(value.value())
     }
 }
+
+/// `ProtoField` for a [`Singular`] type used as a plain field.
+macro_rules! implicit_field {
+    ([$($generics:tt)*] $ty:ty) => {
+        impl<$($generics)*> $crate::proto::ProtoField for $ty {
+            const LABEL: $crate::description::Label = $crate::description::Label::Implicit;
+            const KIND: $crate::description::Kind = <$ty as $crate::proto::Singular>::KIND;
+            type Decoder = $crate::proto::ImplicitDecoder;
+
+            // Into the derived encode, as the scalar writers are: two checks and a write.
+            #[inline]
+            fn encode(&self, number: u32, buf: &mut Vec<u8>) {
+                $crate::proto::field::implicit::encode(self, number, buf)
+            }
+
+            fn encoded_len(&self, number: u32) -> usize {
+                $crate::proto::field::implicit::encoded_len(self, number)
+            }
+
+            fn field_value(&self) -> $crate::field_value::FieldValue<'_> {
+                $crate::proto::field::implicit::field_value(self)
+            }
+        }
+    };
+}
+pub(crate) use implicit_field;
 
 impl<'de, T: DecodeSingular<'de>> FieldDecoder<'de, T> for ImplicitDecoder {
     type Slot = Option<T>;
@@ -101,19 +135,20 @@ impl<'de, T: DecodeSingular<'de>> FieldDecoder<'de, T> for ImplicitDecoder {
     }
 }
 
-impl<T: Singular> ProtoField for Option<T> {
+impl<T: Singular + ProtoField> ProtoField for Option<T> {
     const LABEL: Label = Label::Optional;
-    type Decoder = OptionalDecoder;
-    const KIND: Kind = T::KIND;
+    type Decoder = OptionalDecoder<T::Decoder>;
+    const KIND: Kind = <T as Singular>::KIND;
 
     fn encode(&self, number: u32, buf: &mut Vec<u8>) {
         if let Some(value) = self {
-            value.encode(number, buf);
+            Singular::encode(value, number, buf);
         }
     }
 
     fn encoded_len(&self, number: u32) -> usize {
-        self.as_ref().map_or(0, |value| value.encoded_len(number))
+        self.as_ref()
+            .map_or(0, |value| Singular::encoded_len(value, number))
     }
 
     fn field_value(&self) -> FieldValue<'_> {
@@ -122,7 +157,7 @@ impl<T: Singular> ProtoField for Option<T> {
     }
 }
 
-impl<'de, T: DecodeSingular<'de>> FieldDecoder<'de, Option<T>> for OptionalDecoder {
+impl<'de, T: DecodeSingular<'de>, D> FieldDecoder<'de, Option<T>> for OptionalDecoder<D> {
     type Slot = Option<T>;
 
     fn merge(
@@ -149,10 +184,10 @@ impl<'de, T: DecodeSingular<'de>> FieldDecoder<'de, Option<T>> for OptionalDecod
 )]
 pub trait Repeatable: Singular {}
 
-impl<T: Repeatable> ProtoField for Vec<T> {
+impl<T: Repeatable + ProtoField> ProtoField for Vec<T> {
     const LABEL: Label = Label::Repeated;
-    type Decoder = RepeatedDecoder;
-    const KIND: Kind = T::KIND;
+    type Decoder = RepeatedDecoder<T::Decoder>;
+    const KIND: Kind = <T as Singular>::KIND;
 
     fn encode(&self, number: u32, buf: &mut Vec<u8>) {
         T::encode_repeated(self, number, buf);
@@ -167,7 +202,7 @@ impl<T: Repeatable> ProtoField for Vec<T> {
     }
 }
 
-impl<'de, T: Repeatable + DecodeSingular<'de>> FieldDecoder<'de, Vec<T>> for RepeatedDecoder {
+impl<'de, T: Repeatable + DecodeSingular<'de>, D> FieldDecoder<'de, Vec<T>> for RepeatedDecoder<D> {
     type Slot = Vec<T>;
 
     fn merge(

@@ -7,6 +7,7 @@ use std::hash::{BuildHasher, Hash};
 use prost::encoding::{self, decode_key, skip_field, WireType};
 use prost::DecodeError;
 
+use super::field::implicit;
 use super::{invalid, wire, DecodeContext, DecodeSingular, FieldDecoder, ProtoField, Singular};
 use crate::description::{Kind, Label};
 use crate::field_value::{FieldValue, Value};
@@ -35,7 +36,7 @@ impl MapKey for u64 {}
 pub struct MapDecoder;
 
 fn entry_body_len<K: Singular, V: Singular>(key: &K, value: &V) -> usize {
-    ProtoField::encoded_len(key, 1) + ProtoField::encoded_len(value, 2)
+    implicit::encoded_len(key, 1) + implicit::encoded_len(value, 2)
 }
 
 fn encode_entries<'a, K: Singular + 'a, V: Singular + 'a>(
@@ -46,8 +47,8 @@ fn encode_entries<'a, K: Singular + 'a, V: Singular + 'a>(
     for (key, value) in entries {
         wire::put_key(number, WireType::LengthDelimited, buf);
         wire::put_varint(entry_body_len(key, value) as u64, buf);
-        ProtoField::encode(key, 1, buf);
-        ProtoField::encode(value, 2, buf);
+        implicit::encode(key, 1, buf);
+        implicit::encode(value, 2, buf);
     }
 }
 

@@ -9,7 +9,7 @@
 //! of them) and `map` (`HashMap` and `BTreeMap`).
 
 mod borrowed;
-mod field;
+pub(crate) mod field;
 mod map;
 pub mod message;
 mod scalar;
@@ -18,6 +18,7 @@ mod text_carried;
 mod well_known;
 pub(crate) mod wire;
 
+pub(crate) use field::implicit_field;
 pub use field::{
     FieldDecoder, ImplicitDecoder, OptionalDecoder, ProtoField, Repeatable, RepeatedDecoder,
 };

@@ -70,6 +70,8 @@ macro_rules! scalar {
     ($ty:ty, $module:ident, $kind:expr, $encode_repeated:ident, $len_repeated:ident, $write:expr, $value:expr, $read:expr, $merge_repeated:ident) => {
         impl Repeatable for $ty {}
 
+        crate::proto::implicit_field!([] $ty);
+
         impl Singular for $ty {
             const KIND: Kind = $kind;
 
@@ -229,6 +231,8 @@ scalar!(
 /// value out of the Rust type's range on decode is an error, never a truncation.
 macro_rules! narrow {
     ($ty:ty, $wide:ty, $module:ident, $kind:expr, $error:literal) => {
+        crate::proto::implicit_field!([] $ty);
+
         impl Singular for $ty {
             const KIND: Kind = $kind;
 
@@ -295,6 +299,9 @@ macro_rules! narrow {
 
 narrow!(u8, u32, uint32, Kind::UInt32, "value out of range for u8");
 impl Repeatable for u16 {}
+crate::proto::implicit_field!([] Box<str>);
+crate::proto::implicit_field!([const N: usize] [u8; N]);
+crate::proto::implicit_field!([T: Singular] Box<T>);
 impl Repeatable for i8 {}
 impl Repeatable for i16 {}
 impl Repeatable for Box<str> {}

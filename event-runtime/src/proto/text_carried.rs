@@ -43,6 +43,8 @@ macro_rules! text_carried {
     ($ty:ty, $kind:expr, $to_value:expr, $with_text:ident, $parse:expr) => {
         impl crate::proto::Repeatable for $ty {}
 
+        crate::proto::implicit_field!([] $ty);
+
         impl crate::proto::Singular for $ty {
             const KIND: crate::description::Kind = $kind;
 

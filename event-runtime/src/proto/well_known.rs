@@ -184,6 +184,8 @@ macro_rules! well_known_singular {
     ($ty:ty) => {
         impl Repeatable for $ty {}
 
+        crate::proto::implicit_field!([] $ty);
+
         impl Singular for $ty {
             const KIND: Kind = <$ty as WellKnown>::KIND;
 
