@@ -120,6 +120,7 @@ pub(crate) use implicit_field;
 impl<'de, T: DecodeSingular<'de>> FieldDecoder<'de, T> for ImplicitDecoder {
     type Slot = Option<T>;
 
+    #[inline]
     fn merge(
         slot: &mut Option<T>,
         wire_type: WireType,
@@ -129,6 +130,7 @@ impl<'de, T: DecodeSingular<'de>> FieldDecoder<'de, T> for ImplicitDecoder {
         T::merge(slot, wire_type, buf, ctx)
     }
 
+    #[inline]
     fn finish(slot: Option<T>) -> Result<T, DecodeError> {
         slot.or_else(T::absent)
             .ok_or_else(|| super::invalid("required field is missing"))
@@ -160,6 +162,7 @@ impl<T: Singular + ProtoField> ProtoField for Option<T> {
 impl<'de, T: DecodeSingular<'de>, D> FieldDecoder<'de, Option<T>> for OptionalDecoder<D> {
     type Slot = Option<T>;
 
+    #[inline]
     fn merge(
         slot: &mut Option<T>,
         wire_type: WireType,
@@ -169,6 +172,7 @@ impl<'de, T: DecodeSingular<'de>, D> FieldDecoder<'de, Option<T>> for OptionalDe
         T::merge(slot, wire_type, buf, ctx)
     }
 
+    #[inline]
     fn finish(slot: Option<T>) -> Result<Option<T>, DecodeError> {
         Ok(slot)
     }
@@ -205,6 +209,7 @@ impl<T: Repeatable + ProtoField> ProtoField for Vec<T> {
 impl<'de, T: Repeatable + DecodeSingular<'de>, D> FieldDecoder<'de, Vec<T>> for RepeatedDecoder<D> {
     type Slot = Vec<T>;
 
+    #[inline]
     fn merge(
         slot: &mut Vec<T>,
         wire_type: WireType,
@@ -214,6 +219,7 @@ impl<'de, T: Repeatable + DecodeSingular<'de>, D> FieldDecoder<'de, Vec<T>> for 
         T::merge_repeated(slot, wire_type, buf, ctx)
     }
 
+    #[inline]
     fn finish(slot: Vec<T>) -> Result<Vec<T>, DecodeError> {
         Ok(slot)
     }
