@@ -225,6 +225,7 @@ mod proto;
 mod record;
 mod record_key;
 mod recording;
+pub mod redaction;
 mod report;
 pub mod schema;
 mod sink;

@@ -20,8 +20,9 @@ mod running;
 use reader::{decode_row, Collected, EventTable, Reader};
 pub use running::RunningLoader;
 
-/// Where to consume from, and how much to write at once.
-#[derive(Clone, Debug)]
+/// Where to consume from, and how much to write at once. Its `Debug` shows secret
+/// properties (passwords, secrets, private keys) as `[redacted]`.
+#[derive(Clone)]
 pub struct LoaderConfig {
     /// Kafka bootstrap servers.
     pub bootstrap_servers: String,
@@ -36,6 +37,27 @@ pub struct LoaderConfig {
     pub batch_idle: Duration,
     /// Extra consumer properties (security settings, ...), applied last.
     pub properties: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for LoaderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let properties: Vec<(&str, &str)> = self
+            .properties
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect();
+        f.debug_struct("LoaderConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("group_id", &self.group_id)
+            .field("batch_size", &self.batch_size)
+            .field("batch_linger", &self.batch_linger)
+            .field("batch_idle", &self.batch_idle)
+            .field(
+                "properties",
+                &event_runtime::redaction::Redacted(&properties),
+            )
+            .finish()
+    }
 }
 
 impl LoaderConfig {

@@ -40,7 +40,10 @@ use crate::sink::{RecordSink, SinkStats};
 use crate::KafkaRecord;
 
 /// Configures the Kafka sink: librdkafka properties plus the full-queue policy.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` shows secret properties (passwords, secrets, OAuth bearer settings, private
+/// keys) as `[redacted]`, so logging a configuration writes none of them.
+#[derive(Clone, PartialEq, Eq)]
 pub struct KafkaConfig {
     properties: BTreeMap<String, String>,
     block_when_full: Duration,
@@ -102,9 +105,28 @@ impl KafkaConfig {
         self
     }
 
-    /// The value of a property, as it will be given to librdkafka.
+    /// Every property as `(key, value)`.
+    fn pairs(&self) -> Vec<(&str, &str)> {
+        self.properties
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+            .collect()
+    }
+
+    /// The value of a property, as it will be given to librdkafka (secrets included: this
+    /// is the one place that shows them).
     pub fn get(&self, key: &str) -> Option<&str> {
         self.properties.get(key).map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for KafkaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaConfig")
+            .field("properties", &crate::redaction::Redacted(&self.pairs()))
+            .field("block_when_full", &self.block_when_full)
+            .field("drop_flush_timeout", &self.drop_flush_timeout)
+            .finish()
     }
 }
 
@@ -180,7 +202,8 @@ impl KafkaSink {
             .create_with_context(CountingContext(Arc::clone(&outcomes)))
             .map_err(|e| BuildError::Sink {
                 sink: "kafka",
-                message: e.to_string(),
+                // librdkafka repeats a value it rejects; a secret's is cut out.
+                message: crate::redaction::scrub(&e.to_string(), config.pairs()),
             })?;
         Ok(KafkaSink {
             producer,
