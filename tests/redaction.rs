@@ -65,3 +65,23 @@ fn the_loader_configuration_does_not_print_its_secrets() {
     assert!(shown.contains("\"sasl.username\": \"loader\""), "{shown}");
     assert!(shown.contains("[redacted]"));
 }
+
+/// A loader whose consumer librdkafka refuses says which property, not the secret in it.
+#[cfg(feature = "warehouse")]
+#[test]
+fn the_loader_s_configuration_error_does_not_carry_its_secret() {
+    let config = event_warehouse::LoaderConfig::new("127.0.0.1:1", "loaders")
+        .set("sasl.oauthbearer.client.secret", "s3cret-client-secret")
+        .set("sasl.oauthbearer.method", "not-a-method");
+    let loader =
+        event_warehouse::Loader::new(config, event_warehouse::Sqlite::in_memory().unwrap())
+            .event::<multi_dispatch_events::order_flow::events::OrderPlaced>();
+    let error = match loader.start() {
+        Ok(_) => panic!("librdkafka accepted an unknown OAuth bearer method"),
+        Err(error) => error,
+    };
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains("s3cret-client-secret"), "{text}");
+        assert!(text.contains("sasl.oauthbearer"), "{text}");
+    }
+}

@@ -24,6 +24,9 @@ pub enum WarehouseError {
     Database(String),
     /// Kafka refused an operation.
     Kafka(rdkafka::error::KafkaError),
+    /// librdkafka refused the consumer's configuration. The message has the value of every
+    /// secret property cut out, since librdkafka repeats a value it refuses.
+    KafkaConfig(String),
 }
 
 impl fmt::Display for WarehouseError {
@@ -46,6 +49,9 @@ impl fmt::Display for WarehouseError {
             }
             WarehouseError::Database(message) => write!(f, "database: {message}"),
             WarehouseError::Kafka(error) => write!(f, "kafka: {error}"),
+            WarehouseError::KafkaConfig(message) => {
+                write!(f, "kafka: the consumer could not be configured: {message}")
+            }
         }
     }
 }

@@ -204,7 +204,16 @@ impl<B: Backend> Loader<B> {
         for (key, value) in &config.properties {
             client.set(key, value);
         }
-        let consumer: BaseConsumer = client.create()?;
+        let consumer: BaseConsumer = client.create().map_err(|error| {
+            let properties = config
+                .properties
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str()));
+            WarehouseError::KafkaConfig(event_runtime::redaction::scrub(
+                &error.to_string(),
+                properties,
+            ))
+        })?;
         let mut topics: Vec<&str> = events.iter().map(|e| e.table.topic).collect();
         topics.sort_unstable();
         topics.dedup();
