@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use event_names::{
     check_metric_name, check_tag_key, check_tag_value, check_topic, is_reserved_tag_key, snake_case,
 };
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens as _};
 use syn::spanned::Spanned as _;
 use syn::{Ident, Type};
 
@@ -465,6 +466,29 @@ pub fn check_tag(input: TagInput<'_>) -> syn::Result<TagEnum<'_>> {
 /// the struct itself comes from a `macro_rules!` expansion.
 pub fn type_span(ty: &Type) -> Span {
     at(ty.span())
+}
+
+/// `<<ty as ProtoField>::Decoder as FieldDecoder<'de, ty>>::item`, the path to a field
+/// decoder's item, spanned so that the whole path covers exactly the type as written.
+///
+/// An unsatisfied bound of the type's `ProtoField` impl (a map's key that is no `MapKey`)
+/// is then reported at the same span as on the encode side, and rustc reports it once.
+/// Spanned at the derive ([`type_span`]), the path would cover only the type's first token
+/// and the same error would be reported a second time there.
+pub fn decoder_item(ty: &Type, item: &str) -> TokenStream {
+    let mut tokens = ty.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    let de = crate::generics::decode_lifetime();
+    let item = Ident::new(item, last);
+    // Two separate `<`: a joint `<<` is one token to rustc, and its second half would
+    // start one column into the type.
+    let open = quote_spanned!(first=> < <);
+    let rest = quote_spanned! {last=>
+        as ::event_runtime::__private::ProtoField>::Decoder
+            as ::event_runtime::__private::FieldDecoder<#de, #ty>>::#item
+    };
+    quote!(#open #ty #rest)
 }
 
 /// `span`'s location with the derive's hygiene (see [`type_span`]).

@@ -6,7 +6,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::check::{type_span, Field};
+use crate::check::{decoder_item, type_span, Field};
 
 /// A field and the expression that borrows it (`&self.amount`, or a binding of a match).
 pub struct BodyField<'a> {
@@ -66,7 +66,6 @@ pub fn len(fields: &[BodyField<'_>]) -> TokenStream {
 /// `ctx` in scope) and building `construct { field: value, .. }`.
 pub fn decode(fields: &[BodyField<'_>], message: &str, construct: TokenStream) -> TokenStream {
     let p = quote!(::event_runtime::__private);
-    let de = crate::generics::decode_lifetime();
     let slots: Vec<_> = fields
         .iter()
         .map(|f| format_ident!("__event_slot_{}", f.field.ident))
@@ -77,15 +76,18 @@ pub fn decode(fields: &[BodyField<'_>], message: &str, construct: TokenStream) -
         .collect();
     let slot_inits = fields.iter().zip(&slots).map(|(f, slot)| {
         let ty = f.field.ty;
-        quote_spanned!(type_span(ty)=> let mut #slot: <<#ty as #p::ProtoField>::Decoder as #p::FieldDecoder<#de, #ty>>::Slot = ::core::default::Default::default();)
+        let slot_type = decoder_item(ty, "Slot");
+        quote_spanned!(type_span(ty)=> let mut #slot: #slot_type = ::core::default::Default::default();)
     });
     let merges = fields.iter().zip(&slots).map(|(f, slot)| {
         let (ty, number, name) = (f.field.ty, f.field.number, &f.field.name);
-        quote_spanned!(type_span(ty)=> #number => #p::merge_field(<<#ty as #p::ProtoField>::Decoder as #p::FieldDecoder<#de, #ty>>::merge, &mut #slot, wire_type, buf, ctx, #message, #name),)
+        let merge = decoder_item(ty, "merge");
+        quote_spanned!(type_span(ty)=> #number => #p::merge_field(#merge, &mut #slot, wire_type, buf, ctx, #message, #name),)
     });
     let finishes = fields.iter().zip(&slots).map(|(f, slot)| {
         let (ty, name) = (f.field.ty, &f.field.name);
-        quote_spanned!(type_span(ty)=> #p::finish_field(<<#ty as #p::ProtoField>::Decoder as #p::FieldDecoder<#de, #ty>>::finish, #slot, #message, #name, &mut __event_error),)
+        let finish = decoder_item(ty, "finish");
+        quote_spanned!(type_span(ty)=> #p::finish_field(#finish, #slot, #message, #name, &mut __event_error),)
     });
     let idents = fields.iter().map(|f| f.field.ident);
     let reader = if fields.is_empty() {

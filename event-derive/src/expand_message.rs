@@ -6,7 +6,7 @@ use event_names::snake_case;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::check::type_span;
+use crate::check::{decoder_item, type_span};
 use crate::check_message::{Member, Message, Shape, Variant};
 use crate::{expand_body, generics};
 
@@ -192,7 +192,6 @@ fn variant_message_name(message: &Message<'_>, variant: &Variant<'_>) -> String 
 
 fn oneof(message: &Message<'_>, variants: &[Variant<'_>]) -> TokenStream {
     let p = quote!(::event_runtime::__private);
-    let de = generics::decode_lifetime();
     let name = message.ident.to_string();
     let oneof_name = snake_case(&name);
 
@@ -229,10 +228,11 @@ fn oneof(message: &Message<'_>, variants: &[Variant<'_>]) -> TokenStream {
                 // A member is written even at its default: being set is what it says.
                 encodes.push(quote_spanned!(type_span(ty)=> Self::#ident(value) => <#ty as #p::Singular>::encode(value, #number, buf),));
                 lens.push(quote_spanned!(type_span(ty)=> Self::#ident(value) => <#ty as #p::Singular>::encoded_len(value, #number),));
+                let merge = decoder_item(ty, "merge");
                 merges.push(quote_spanned! {type_span(ty)=>
                     #number => {
                         let mut slot = #p::Option::None;
-                        #p::merge_field(<<#ty as #p::ProtoField>::Decoder as #p::FieldDecoder<#de, #ty>>::merge, &mut slot, wire_type, buf, ctx, #name, #member_name)?;
+                        #p::merge_field(#merge, &mut slot, wire_type, buf, ctx, #name, #member_name)?;
                         __event_variant = slot.map(Self::#ident);
                         #p::Result::Ok(true)
                     }
