@@ -81,6 +81,12 @@ impl EventId {
         self.0
     }
 
+    /// The id with these 128 bits, as [`EventId::as_u128`] gave them (a record read back
+    /// from the Kafka sink's spool keeps its id).
+    pub fn from_u128(bits: u128) -> Self {
+        EventId(bits)
+    }
+
     /// The canonical hyphenated form, written to a stack buffer.
     ///
     /// Written on every publish, so each byte's two digits come from a table at once: digit

@@ -253,9 +253,9 @@ pub use record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF};
 pub use record_key::RecordKey;
 pub use recording::{RecordedRecord, RecordingSink};
 pub use report::{DeliveryReport, SinkReport};
-pub use sink::{MetricSink, RecordSink, SinkStats};
+pub use sink::{MetricSink, RecordSink, SinkStats, SpoolStats};
 #[cfg(feature = "kafka")]
-pub use sinks::kafka::{KafkaConfig, KafkaSink};
+pub use sinks::kafka::{KafkaConfig, KafkaSink, SpoolMode, SyncPolicy};
 #[cfg(feature = "statsd")]
 pub use sinks::statsd::{StatsdConfig, StatsdSink, StatsdTarget};
 pub use statsd_line::LineFormat;

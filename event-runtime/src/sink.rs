@@ -20,19 +20,41 @@ pub struct SinkStats {
     pub dropped: u64,
     /// Attempted and failed (e.g. the broker rejected it, the agent is unreachable).
     pub failed: u64,
+    /// The Kafka sink's disk spool, when it has one.
+    pub spool: Option<SpoolStats>,
 }
 
 impl SinkStats {
-    /// Published but not yet delivered, dropped or failed.
+    /// Published but not yet delivered, dropped or failed, nor kept in a spool for the
+    /// next start.
     pub fn pending(&self) -> u64 {
+        let kept = self.spool.map_or(0, |spool| spool.kept);
         self.published
-            .saturating_sub(self.delivered + self.dropped + self.failed)
+            .saturating_sub(self.delivered + self.dropped + self.failed + kept)
     }
 
     /// Everything not delivered: pending, dropped and failed.
     pub fn undelivered(&self) -> u64 {
         self.published.saturating_sub(self.delivered)
     }
+}
+
+/// What a Kafka sink's disk spool did, in records (and its size in bytes now).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpoolStats {
+    /// Records published in this run and written to the spool.
+    pub spooled: u64,
+    /// Records found in the spool at start (left by an earlier run) and sent again, with
+    /// their original event id, timestamp, key and headers. Counted in `published` too.
+    pub replayed: u64,
+    /// Bytes the spool's files hold now.
+    pub bytes: u64,
+    /// Damaged records found in the spool (a flipped byte, a tail torn by a crash): never
+    /// sent. Not counted in `published`: their content is unknown.
+    pub corrupt: u64,
+    /// Records left in the spool by `shutdown` (or a drop) for the next start to send.
+    /// Counted in `published`, and neither delivered nor failed.
+    pub kept: u64,
 }
 
 /// A destination for DogStatsD lines.

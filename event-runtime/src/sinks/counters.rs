@@ -46,6 +46,7 @@ impl Counters {
             delivered,
             dropped,
             failed,
+            spool: None,
         }
     }
 }

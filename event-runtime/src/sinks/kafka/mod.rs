@@ -10,6 +10,12 @@
 //! at all) for room, then drops the record and counts it as `dropped`. Memory stays
 //! bounded, and no record is lost without being counted.
 //!
+//! **A disk spool** ([`KafkaConfig::spool`]) takes what the queue has no room for instead
+//! of dropping it: records wait in checksummed segment files and one thread feeds them to
+//! librdkafka in order as room returns. Write-ahead ([`KafkaConfig::spool_write_ahead`]),
+//! every record is on disk before librdkafka sees it, so a crash of the application loses
+//! nothing that was synced; a restart sends what the spool holds first.
+//!
 //! **No loss by default.** `enable.idempotence=true` and `acks=all`: the broker
 //! acknowledges a record once every in-sync replica has it, and retries cannot duplicate
 //! or reorder records of one partition.
@@ -21,10 +27,13 @@
 //! records are counted as failed and a warning names the count on stderr, so nothing
 //! disappears silently.
 
+mod feeder;
 mod produce;
+pub(crate) mod spool;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -38,6 +47,8 @@ use super::Counters;
 use crate::error::BuildError;
 use crate::sink::{RecordSink, SinkStats};
 use crate::KafkaRecord;
+use spool::{Spool, SpoolSettings};
+pub use spool::{SpoolMode, SyncPolicy};
 
 /// Configures the Kafka sink: librdkafka properties plus the full-queue policy.
 ///
@@ -48,6 +59,9 @@ pub struct KafkaConfig {
     properties: BTreeMap<String, String>,
     block_when_full: Duration,
     drop_flush_timeout: Duration,
+    spool_dir: Option<PathBuf>,
+    spool_max_bytes: Option<u64>,
+    spool_mode: SpoolMode,
 }
 
 impl KafkaConfig {
@@ -74,6 +88,9 @@ impl KafkaConfig {
             properties,
             block_when_full: Duration::ZERO,
             drop_flush_timeout: Duration::from_secs(5),
+            spool_dir: None,
+            spool_max_bytes: None,
+            spool_mode: SpoolMode::Overflow,
         }
     }
 
@@ -97,6 +114,66 @@ impl KafkaConfig {
     pub fn block_when_full(mut self, bound: Duration) -> Self {
         self.block_when_full = bound;
         self
+    }
+
+    /// Spools to `dir` what librdkafka's queue has no room for, rather than dropping it
+    /// ([`SpoolMode::Overflow`]; see [`KafkaConfig::spool_write_ahead`] for the other
+    /// mode). `publish` stays non-blocking, and [`KafkaConfig::block_when_full`] no longer
+    /// applies. At most [`KafkaConfig::spool_max_bytes`] on disk (default 1 GiB); beyond it
+    /// records are dropped and counted.
+    ///
+    /// Records the directory holds at start, left by an earlier run, are sent first, with
+    /// their original event id, timestamp, key and headers. One sink per directory.
+    ///
+    /// Unless `message.timeout.ms` is set, a spool sets it to 0 (no limit): a record waits
+    /// for the broker in librdkafka's bounded queue as the rest wait on disk, rather than
+    /// fail after librdkafka's 300 s.
+    pub fn spool(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// The spool's bound on disk, in bytes (default 1 GiB). Needs [`KafkaConfig::spool`].
+    pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
+        self.spool_max_bytes = Some(bytes);
+        self
+    }
+
+    /// Makes the spool write-ahead: every record is appended before it is handed to
+    /// librdkafka and removed once delivered, synced as `sync` says. A SIGKILL of the
+    /// application then loses nothing that was synced; records delivered but not yet
+    /// marked so in the spool when it dies are sent again (duplicates with the same event
+    /// id, which the warehouse loader stores once). Needs [`KafkaConfig::spool`].
+    pub fn spool_write_ahead(mut self, sync: SyncPolicy) -> Self {
+        self.spool_mode = SpoolMode::WriteAhead(sync);
+        self
+    }
+
+    /// The spool settings, checked.
+    fn spool_settings(&self) -> Result<Option<SpoolSettings>, BuildError> {
+        let Some(dir) = &self.spool_dir else {
+            if self.spool_max_bytes.is_some() || self.spool_mode != SpoolMode::Overflow {
+                return Err(BuildError::Sink {
+                    sink: "kafka",
+                    message: "spool_max_bytes and spool_write_ahead need a spool directory: call KafkaConfig::spool(dir) too".to_owned(),
+                });
+            }
+            return Ok(None);
+        };
+        let mut settings = SpoolSettings::new(dir.clone());
+        settings.mode = self.spool_mode;
+        if let Some(bytes) = self.spool_max_bytes {
+            settings.max_bytes = bytes;
+        }
+        if let SpoolMode::WriteAhead(SyncPolicy::Interval(interval)) = settings.mode {
+            if interval.is_zero() {
+                return Err(BuildError::Sink {
+                    sink: "kafka",
+                    message: "a write-ahead sync interval of zero: use SyncPolicy::EveryRecord to sync every record".to_owned(),
+                });
+            }
+        }
+        Ok(Some(settings))
     }
 
     /// How long dropping the sink without a shutdown waits for delivery (default 5 s).
@@ -126,6 +203,9 @@ impl std::fmt::Debug for KafkaConfig {
             .field("properties", &crate::redaction::Redacted(&self.pairs()))
             .field("block_when_full", &self.block_when_full)
             .field("drop_flush_timeout", &self.drop_flush_timeout)
+            .field("spool_dir", &self.spool_dir)
+            .field("spool_max_bytes", &self.spool_max_bytes)
+            .field("spool_mode", &self.spool_mode)
             .finish()
     }
 }
@@ -148,12 +228,16 @@ impl Outcomes {
     }
 }
 
-struct CountingContext(Arc<Outcomes>);
+/// Counts delivery reports, and settles spooled records in their spool.
+struct CountingContext {
+    outcomes: Arc<Outcomes>,
+    spool: Option<Arc<Spool>>,
+}
 
 impl ClientContext for CountingContext {
     fn error(&self, error: KafkaError, reason: &str) {
         *self
-            .0
+            .outcomes
             .last_error
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(format!("{error}: {reason}"));
@@ -161,14 +245,29 @@ impl ClientContext for CountingContext {
 }
 
 impl ProducerContext for CountingContext {
-    type DeliveryOpaque = ();
+    /// The record's spool ticket, or 0 for a record that is not in the spool.
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, ticket: usize) {
+        let spooled = self.spool.as_ref().filter(|_| ticket != 0);
         match result {
-            Ok(_) => Counters::add(&self.0.counters.delivered, 1),
-            Err((error, _)) => self.0.fail(error_name(error), 1),
+            Ok(_) => Counters::add(&self.outcomes.counters.delivered, 1),
+            // Purged by a shutdown, but safe on disk: it stays for the next start.
+            Err((error, _)) if spooled.is_some() && is_purge(error) => {
+                spooled.expect("checked").keep(ticket as u64);
+                return;
+            }
+            Err((error, _)) => self.outcomes.fail(error_name(error), 1),
+        }
+        if let Some(spool) = spooled {
+            spool.settle(ticket as u64);
         }
     }
+}
+
+fn is_purge(error: &KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::{PurgeInflight, PurgeQueue};
+    matches!(error.rdkafka_error_code(), Some(PurgeQueue | PurgeInflight))
 }
 
 fn error_name(error: &KafkaError) -> String {
@@ -178,11 +277,27 @@ fn error_name(error: &KafkaError) -> String {
     }
 }
 
-/// Sends Kafka records with librdkafka; see the module docs for the guarantees.
-pub struct KafkaSink {
+/// The producer and its topic handles, shared with the spool's feeder thread.
+struct Transport {
     // Declared (so dropped) before the producer: a topic handle must not outlive its client.
     topics: produce::Topics,
     producer: ThreadedProducer<CountingContext>,
+}
+
+impl Transport {
+    fn enqueue(&self, record: &KafkaRecord<'_>, ticket: u64) -> produce::Enqueued {
+        produce::enqueue(&self.producer, &self.topics, record, ticket as usize)
+    }
+}
+
+/// Sends Kafka records with librdkafka; see the module docs for the guarantees.
+pub struct KafkaSink {
+    // Declared (so dropped) before the transport: it holds the transport too.
+    feeder: Mutex<Option<feeder::Feeder>>,
+    transport: Arc<Transport>,
+    spool: Option<Arc<Spool>>,
+    /// Records left in the spool by shutdown, for the next start.
+    kept: AtomicU64,
     outcomes: Arc<Outcomes>,
     block_when_full: Duration,
     drop_flush_timeout: Duration,
@@ -193,22 +308,54 @@ impl KafkaSink {
     /// Creates the producer. librdkafka connects in the background: a missing broker is
     /// not an error here, its records wait in the queue.
     pub fn new(config: &KafkaConfig) -> Result<Self, BuildError> {
+        let spool_settings = config.spool_settings()?;
         let mut client = ClientConfig::new();
         for (key, value) in &config.properties {
             client.set(key, value);
         }
+        if spool_settings.is_some() && config.get("message.timeout.ms").is_none() {
+            client.set("message.timeout.ms", "0");
+        }
+        let spool = spool_settings
+            .map(|settings| {
+                let dir = settings.dir.display().to_string();
+                Spool::open(settings)
+                    .map(Arc::new)
+                    .map_err(|e| BuildError::Sink {
+                        sink: "kafka",
+                        message: format!("cannot open the spool directory {dir}: {e}"),
+                    })
+            })
+            .transpose()?;
         let outcomes = Arc::new(Outcomes::default());
+        let context = CountingContext {
+            outcomes: Arc::clone(&outcomes),
+            spool: spool.clone(),
+        };
         let producer = client
-            .create_with_context(CountingContext(Arc::clone(&outcomes)))
+            .create_with_context(context)
             .map_err(|e| BuildError::Sink {
                 sink: "kafka",
                 // librdkafka repeats a value it rejects; a secret's is cut out.
                 message: crate::redaction::scrub(&e.to_string(), config.pairs()),
             })?;
-        Ok(KafkaSink {
+        let transport = Arc::new(Transport {
             producer,
-            outcomes,
             topics: produce::Topics::default(),
+        });
+        let feeder = spool.as_ref().map(|spool| {
+            feeder::Feeder::start(
+                Arc::clone(spool),
+                Arc::clone(&transport),
+                Arc::clone(&outcomes),
+            )
+        });
+        Ok(KafkaSink {
+            feeder: Mutex::new(feeder),
+            transport,
+            spool,
+            kept: AtomicU64::new(0),
+            outcomes,
             block_when_full: config.block_when_full,
             drop_flush_timeout: config.drop_flush_timeout,
             shut_down: AtomicBool::new(false),
@@ -234,11 +381,18 @@ impl KafkaSink {
             .clone()
     }
 
+    /// The last error the spool's disk gave (a full disk, a directory that became
+    /// unwritable), if any. The records it cost are counted as dropped.
+    pub fn spool_error(&self) -> Option<String> {
+        self.spool.as_ref().and_then(|spool| spool.last_error())
+    }
+
     /// The fatal error that stopped this producer, if one did (for example the broker lost
     /// the idempotent producer's sequence state). After it, every record fails and is
     /// counted as failed; build a new dispatcher to recover.
     pub fn fatal_error(&self) -> Option<String> {
-        self.producer
+        self.transport
+            .producer
             .client()
             .fatal_error()
             .map(|(code, reason)| format!("{code:?}: {reason}"))
@@ -247,24 +401,44 @@ impl KafkaSink {
     /// Raises a fatal error in librdkafka, for tests of how one is surfaced.
     #[doc(hidden)]
     pub fn raise_fatal_error_for_tests(&self, reason: &str) {
-        produce::raise_fatal_error(&self.producer, reason);
+        produce::raise_fatal_error(&self.transport.producer, reason);
     }
 
     /// Records in librdkafka's queue or in flight to the broker, plus what librdkafka has
     /// yet to report (its out-queue length also counts delivery reports and error
     /// callbacks waiting to be served, such as a connection refused by a broker that is down).
     pub fn in_flight(&self) -> u64 {
-        self.producer.in_flight_count().max(0) as u64
+        self.transport.producer.in_flight_count().max(0) as u64
+    }
+
+    /// Stops the feeder, purges what librdkafka holds (spooled records stay in the spool),
+    /// and leaves the spool synced with its place recorded, for the next start.
+    fn stop_spool(&self) {
+        if let Some(feeder) = self
+            .feeder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            feeder.stop();
+        }
+        self.purge_remaining();
+        if let Some(spool) = &self.spool {
+            let _ = spool.sync();
+            spool.maintain();
+            self.kept.store(spool.unsettled(), Ordering::Release);
+        }
     }
 
     /// Purges what librdkafka still holds and waits briefly for the purge reports, so every
     /// record is counted as delivered or failed.
     fn purge_remaining(&self) {
-        self.producer
+        self.transport
+            .producer
             .purge(PurgeConfig::default().queue().inflight());
         let deadline = Instant::now() + Duration::from_secs(2);
-        while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
-            let _ = self.producer.flush(Duration::from_millis(50));
+        while self.transport.producer.in_flight_count() > 0 && Instant::now() < deadline {
+            let _ = self.transport.producer.flush(Duration::from_millis(50));
         }
     }
 }
@@ -276,9 +450,25 @@ impl RecordSink for KafkaSink {
 
     fn send(&self, record: &KafkaRecord<'_>) {
         Counters::add(&self.outcomes.counters.published, 1);
+        if let Some(spool) = &self.spool {
+            if !spool.takes_new_records() {
+                match self.transport.enqueue(record, 0) {
+                    produce::Enqueued::Ok => return,
+                    produce::Enqueued::QueueFull => {}
+                    produce::Enqueued::Failed(code) => {
+                        self.outcomes.fail(format!("{code:?}"), 1);
+                        return;
+                    }
+                }
+            }
+            if spool.append(record).is_err() {
+                Counters::add(&self.outcomes.counters.dropped, 1);
+            }
+            return;
+        }
         let mut deadline = None;
         loop {
-            match produce::enqueue(&self.producer, &self.topics, record) {
+            match self.transport.enqueue(record, 0) {
                 produce::Enqueued::Ok => return,
                 produce::Enqueued::QueueFull => {
                     let deadline =
@@ -299,18 +489,35 @@ impl RecordSink for KafkaSink {
     }
 
     fn flush(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        if let Some(spool) = &self.spool {
+            let _ = spool.sync();
+            while !spool.drained() && Instant::now() < deadline {
+                let _ = self.transport.producer.flush(Duration::from_millis(10));
+            }
+        }
         // An error here only means the timeout passed; the counts say what is pending.
-        let _ = self.producer.flush(timeout);
+        let _ = self
+            .transport
+            .producer
+            .flush(deadline.saturating_duration_since(Instant::now()));
     }
 
     fn shutdown(&self, timeout: Duration) {
         self.flush(timeout);
-        self.purge_remaining();
+        self.stop_spool();
         self.shut_down.store(true, Ordering::Release);
     }
 
     fn stats(&self) -> SinkStats {
-        self.outcomes.counters.snapshot()
+        let mut stats = self.outcomes.counters.snapshot();
+        if let Some(spool) = &self.spool {
+            stats.dropped += spool.lost();
+            let mut spool_stats = spool.stats();
+            spool_stats.kept = self.kept.load(Ordering::Acquire);
+            stats.spool = Some(spool_stats);
+        }
+        stats
     }
 }
 
@@ -319,13 +526,15 @@ impl Drop for KafkaSink {
         if self.shut_down.load(Ordering::Acquire) {
             return;
         }
-        let _ = self.producer.flush(self.drop_flush_timeout);
+        RecordSink::flush(self, self.drop_flush_timeout);
         let pending = self.stats().pending();
+        self.stop_spool();
         if pending > 0 {
-            self.purge_remaining();
+            let kept = self.kept.load(Ordering::Acquire);
             eprintln!(
                 "event-runtime: the Kafka sink was dropped with {pending} records undelivered after {:?}; \
-                 they were purged and counted as failed. Call Dispatcher::shutdown to get this report.",
+                 {kept} of them stay in the spool for the next start, the rest were purged and counted as failed. \
+                 Call Dispatcher::shutdown to get this report.",
                 self.drop_flush_timeout
             );
         }

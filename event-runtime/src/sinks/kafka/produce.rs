@@ -97,11 +97,13 @@ pub(super) enum Enqueued {
     Failed(rdkafka::error::RDKafkaErrorCode),
 }
 
-/// Enqueues one record; librdkafka copies the topic, key, value and headers.
+/// Enqueues one record; librdkafka copies the topic, key, value and headers. `opaque`
+/// comes back with the record's delivery report (its spool ticket, or 0).
 pub(super) fn enqueue(
     producer: &ThreadedProducer<CountingContext>,
     topics: &Topics,
     record: &KafkaRecord<'_>,
+    opaque: usize,
 ) -> Enqueued {
     let headers = record.headers();
     let (key_ptr, key_len) = record.key.map_or((ptr::null_mut(), 0), |k| {
@@ -116,8 +118,8 @@ pub(super) fn enqueue(
         // librdkafka takes a reference of its own for the record. The argument list
         // follows `rd_kafka_producev`'s vararg protocol: each `RD_KAFKA_VTYPE_*` tag is
         // followed by exactly the arguments it documents, and the list ends with
-        // `RD_KAFKA_VTYPE_END`. The opaque is null, which is the `()` delivery opaque of
-        // `CountingContext`.
+        // `RD_KAFKA_VTYPE_END`. The opaque is a plain integer, which is how rdkafka reads
+        // `CountingContext`'s `usize` delivery opaque back.
         unsafe {
             rd_kafka_producev(
                 producer.client().native_ptr(),
@@ -150,7 +152,7 @@ pub(super) fn enqueue(
                 headers[3].1.as_ptr() as *const c_void,
                 headers[3].1.len() as isize,
                 RD_KAFKA_VTYPE_OPAQUE,
-                ptr::null_mut::<c_void>(),
+                opaque as *mut c_void,
                 RD_KAFKA_VTYPE_END,
             )
         }
