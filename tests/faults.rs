@@ -7,11 +7,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Command;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::broker::Broker;
 use common::services;
 use event_runtime::{Dispatcher, Event, KafkaConfig, KafkaSink, Tag};
 use multi_dispatch_events::readback::read_topics;
@@ -39,80 +38,6 @@ fn event(run: &str, sequence: u64) -> Sequenced {
         run: run.to_owned(),
         sequence,
         lane: if sequence % 2 == 0 { Lane::A } else { Lane::B },
-    }
-}
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// Holds the broker for one test, and starts it again when the test ends, however it ends.
-struct Broker<'a>(#[allow(dead_code)] MutexGuard<'a, ()>);
-
-impl Broker<'_> {
-    fn take() -> Self {
-        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
-        services::kafka_bootstrap();
-        Broker(guard)
-    }
-
-    fn services(action: &str) {
-        let status = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/services.sh"))
-            .arg(action)
-            .status()
-            .expect("scripts/services.sh runs");
-        assert!(status.success(), "scripts/services.sh {action} failed");
-    }
-
-    fn kill(&self) {
-        Self::services("kafka-kill");
-    }
-
-    fn start(&self) {
-        Self::services("kafka-start");
-        wait_until_serving();
-    }
-}
-
-/// Waits until the restarted broker leads every partition of the test topic: its port
-/// opens before it has finished loading its logs.
-fn wait_until_serving() {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::types::RDKafkaRespErr;
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", services_bootstrap())
-        .create()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while Instant::now() < deadline {
-        if let Ok(metadata) =
-            consumer.fetch_metadata(Some(Sequenced::TOPIC), Duration::from_secs(5))
-        {
-            // A topic this broker has never seen is ready too: producing creates it.
-            let ready = metadata.topics().iter().all(|t| match t.error() {
-                Some(error) => error == RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
-                None => t.partitions().iter().all(|p| p.leader() >= 0),
-            });
-            if ready {
-                return;
-            }
-        }
-        thread::sleep(Duration::from_millis(200));
-    }
-    panic!(
-        "the restarted broker did not serve {} within 90 s",
-        Sequenced::TOPIC
-    );
-}
-
-impl Drop for Broker<'_> {
-    fn drop(&mut self) {
-        let up = std::net::TcpStream::connect(
-            std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default(),
-        )
-        .is_ok();
-        if !up {
-            Self::services("kafka-start");
-            wait_until_serving();
-        }
     }
 }
 
@@ -149,7 +74,7 @@ fn assert_order_per_key(records: &[Sequenced]) {
 
 #[test]
 fn broker_killed_mid_stream_loses_and_duplicates_nothing() {
-    let broker = Broker::take();
+    let broker = Broker::take(Sequenced::TOPIC);
     let run = services::run_id();
     let config =
         KafkaConfig::new(services::kafka_bootstrap()).block_when_full(Duration::from_secs(60));
@@ -204,11 +129,12 @@ fn broker_killed_mid_stream_loses_and_duplicates_nothing() {
 
 #[test]
 fn a_broker_that_starts_late_gets_every_event_and_publish_never_waits_for_it() {
-    let broker = Broker::take();
+    let broker = Broker::take(Sequenced::TOPIC);
     broker.kill();
     let run = services::run_id();
-    let sink =
-        std::sync::Arc::new(KafkaSink::new(&KafkaConfig::new(services_bootstrap())).unwrap());
+    let sink = std::sync::Arc::new(
+        KafkaSink::new(&KafkaConfig::new(services::kafka_bootstrap_unchecked())).unwrap(),
+    );
     let events = Dispatcher::builder()
         .record_sink(std::sync::Arc::clone(&sink))
         .build()
@@ -233,37 +159,22 @@ fn a_broker_that_starts_late_gets_every_event_and_publish_never_waits_for_it() {
     assert_order_per_key(&records);
 }
 
-/// The bootstrap address without checking that the broker is reachable (it is not, yet).
-fn services_bootstrap() -> String {
-    std::env::var("KAFKA_BOOTSTRAP_SERVERS")
-        .expect("KAFKA_BOOTSTRAP_SERVERS is set by scripts/test")
-}
-
-fn resident_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn an_outage_longer_than_the_queue_drops_exactly_the_overflow_in_bounded_memory() {
-    let broker = Broker::take();
+    let broker = Broker::take(Sequenced::TOPIC);
     broker.kill();
     let run = services::run_id();
-    let config = KafkaConfig::new(services_bootstrap())
+    let config = KafkaConfig::new(services::kafka_bootstrap_unchecked())
         .set("queue.buffering.max.messages", "10000")
         .set("queue.buffering.max.kbytes", "4096");
     let events = Dispatcher::builder().kafka(config).build().unwrap();
-    let before = resident_kib();
+    let before = common::resident_kib();
     let started = Instant::now();
     for sequence in 0..200_000 {
         events.publish(&event(&run, sequence));
     }
     let publishing = started.elapsed();
-    let grown = resident_kib().saturating_sub(before);
+    let grown = common::resident_kib().saturating_sub(before);
     let stats = events.stats().sink("kafka").unwrap();
     assert_eq!(
         (stats.published, stats.dropped, stats.pending()),
@@ -284,10 +195,10 @@ fn an_outage_longer_than_the_queue_drops_exactly_the_overflow_in_bounded_memory(
 
 #[test]
 fn shutdown_with_the_broker_down_returns_within_its_timeout_and_reports_the_count() {
-    let broker = Broker::take();
+    let broker = Broker::take(Sequenced::TOPIC);
     broker.kill();
     let events = Dispatcher::builder()
-        .kafka(KafkaConfig::new(services_bootstrap()))
+        .kafka(KafkaConfig::new(services::kafka_bootstrap_unchecked()))
         .build()
         .unwrap();
     for sequence in 0..1_000 {

@@ -43,15 +43,21 @@ pub fn run_live(
     if let Some(statsd) = &live.statsd {
         builder = builder.statsd(statsd.clone());
     }
+    // A burst of orders outruns the broker: what librdkafka's queue has no room for waits
+    // in a spool of this run's own, rather than being dropped, and publishing never waits.
+    // (Backpressure would also suit a batch job, but the spool is what a service uses.)
+    let spool = std::env::temp_dir().join(format!("order-flow-spool-{}", std::process::id()));
     builder = match &live.kafka {
-        Some(bootstrap) => builder.kafka(KafkaConfig::new(bootstrap.as_str())),
+        Some(bootstrap) => builder.kafka(KafkaConfig::new(bootstrap.as_str()).spool(&spool)),
         None => builder.record_sink(recording.clone()),
     };
     let events = builder.build().map_err(|e| e.to_string())?;
     let summary = simulate::run(&events, scenario, progress);
     let report = events
-        .shutdown(Duration::from_secs(60))
+        .shutdown(Duration::from_secs(120))
         .map_err(|e| e.to_string())?;
+    // Delivered in full (or `shutdown` said otherwise above): nothing is left in it.
+    let _ = std::fs::remove_dir_all(&spool);
 
     let lines = recording.statsd_lines();
     let metrics = MetricsView::from_lines(lines.iter().map(String::as_str));

@@ -4,11 +4,23 @@
 
 use std::time::{Duration, SystemTime};
 
+#[cfg(feature = "kafka")]
+pub mod broker;
 pub mod services;
 #[cfg(feature = "warehouse")]
 pub mod warehouse;
 
 use event_runtime::{Event, Tag};
+
+/// This process's resident memory now, in KiB (Linux's `VmRSS`).
+pub fn resident_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Market {

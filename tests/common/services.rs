@@ -33,6 +33,12 @@ pub fn kafka_bootstrap() -> String {
     servers
 }
 
+/// The test broker's bootstrap servers, without checking that it is reachable (a test
+/// that killed it, or starts before it).
+pub fn kafka_bootstrap_unchecked() -> String {
+    required_env("KAFKA_BOOTSTRAP_SERVERS")
+}
+
 /// statsd_exporter's DogStatsD UDP address.
 pub fn statsd_udp() -> String {
     statsd_metrics_text();

@@ -1,0 +1,447 @@
+//! The Kafka sink's disk spool against the real broker: a burst far larger than
+//! librdkafka's queue, an outage, a SIGKILL of the application in write-ahead mode, a
+//! spool at its size bound, and a damaged segment. Every event is checked by its sequence
+//! number in what the broker stores. Figures printed here are in RELIABILITY.md.
+#![cfg(feature = "kafka")]
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::broker::Broker;
+use common::services;
+use event_runtime::{Dispatcher, Event, KafkaConfig, KafkaSink, RecordSink, SinkStats, SyncPolicy};
+use multi_dispatch_events::readback::read_topics;
+
+/// One event type per test, so each test's topic holds only its own runs.
+macro_rules! sequenced {
+    ($name:ident, $event:tt, $topic:tt) => {
+        #[derive(Event, Clone, Debug, PartialEq)]
+        #[event(name = $event, topic = $topic)]
+        struct $name {
+            #[event(key)]
+            key: String,
+            run: String,
+            sequence: u64,
+        }
+
+        impl Sequenced for $name {
+            fn new(run: &str, sequence: u64) -> Self {
+                $name {
+                    key: format!("k{}", sequence % 64),
+                    run: run.to_owned(),
+                    sequence,
+                }
+            }
+            fn parts(&self) -> (&str, &str, u64) {
+                (&self.run, &self.key, self.sequence)
+            }
+        }
+    };
+}
+
+trait Sequenced: Event + event_runtime::DecodeOwned + Sized {
+    fn new(run: &str, sequence: u64) -> Self;
+    /// (run, key, sequence)
+    fn parts(&self) -> (&str, &str, u64);
+}
+
+sequenced!(Burst, "spool.burst", "spool-burst");
+sequenced!(Outage, "spool.outage", "spool-outage");
+sequenced!(Crash, "spool.crash", "spool-crash");
+sequenced!(Damaged, "spool.damaged", "spool-damaged");
+sequenced!(Bounded, "spool.bounded", "spool-bounded");
+
+/// What the broker holds of one run: how often each sequence number was stored, and
+/// whether each key's records are in publish order.
+struct Stored {
+    copies: BTreeMap<u64, u32>,
+    in_order_per_key: bool,
+}
+
+impl Stored {
+    fn read<E: Sequenced>(run: &str, at_least: usize) -> Stored {
+        let records = read_topics(
+            &services::kafka_bootstrap(),
+            &[E::TOPIC],
+            |r| E::decode(&r.payload).is_ok_and(|e| e.parts().0 == run),
+            |kept| kept.len() >= at_least,
+            Duration::from_secs(300),
+        )
+        .unwrap();
+        let mut copies = BTreeMap::new();
+        let mut last: HashMap<String, u64> = HashMap::new();
+        let mut in_order_per_key = true;
+        for record in &records {
+            let event = E::decode(&record.payload).unwrap();
+            let (_, key, sequence) = event.parts();
+            *copies.entry(sequence).or_insert(0) += 1;
+            if let Some(previous) = last.insert(key.to_owned(), sequence) {
+                // A duplicate re-sent after a crash may repeat a sequence, never go back
+                // past one already stored after it.
+                in_order_per_key &= previous <= sequence;
+            }
+        }
+        Stored {
+            copies,
+            in_order_per_key,
+        }
+    }
+
+    fn exactly_once(&self, sequences: impl Iterator<Item = u64>) -> bool {
+        let expected: Vec<u64> = sequences.collect();
+        self.copies.len() == expected.len()
+            && expected.iter().all(|s| self.copies.get(s) == Some(&1))
+    }
+
+    fn duplicates(&self) -> u64 {
+        self.copies.values().map(|&n| u64::from(n) - 1).sum()
+    }
+}
+
+fn spool_stats(stats: &SinkStats) -> event_runtime::SpoolStats {
+    stats.spool.expect("a sink with a spool reports its stats")
+}
+
+fn files_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn a_burst_of_a_million_events_through_a_10k_queue_loses_none() {
+    const EVENTS: u64 = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let run = services::run_id();
+    let config = KafkaConfig::new(services::kafka_bootstrap())
+        .set("queue.buffering.max.messages", "10000")
+        .spool(dir.path());
+    let sink = Arc::new(KafkaSink::new(&config).unwrap());
+    let events = Dispatcher::builder()
+        .record_sink(Arc::clone(&sink))
+        .build()
+        .unwrap();
+    let rss_before = common::resident_kib();
+    let mut rss_peak = rss_before;
+    let started = Instant::now();
+    for sequence in 0..EVENTS {
+        events.publish(&Burst::new(&run, sequence));
+        if sequence % 10_000 == 0 {
+            rss_peak = rss_peak.max(common::resident_kib());
+        }
+    }
+    let published_in = started.elapsed();
+    let report = events.shutdown(Duration::from_secs(300)).unwrap();
+    let stats = report.sink("kafka").unwrap();
+    let spool = spool_stats(&stats);
+    eprintln!(
+        "burst: {EVENTS} published in {published_in:?}, {} through the spool, delivered in {:?}; \
+         peak RSS growth {} MiB",
+        spool.spooled,
+        started.elapsed(),
+        (rss_peak - rss_before) / 1024
+    );
+    assert_eq!(
+        (
+            stats.published,
+            stats.delivered,
+            stats.dropped,
+            stats.failed
+        ),
+        (EVENTS, EVENTS, 0, 0)
+    );
+    assert!(
+        spool.spooled > EVENTS / 2,
+        "the burst went through the spool: {spool:?}"
+    );
+    assert_eq!(spool.bytes, 0, "a drained spool holds nothing");
+    assert_eq!(files_bytes(dir.path()), 0);
+    assert!(
+        rss_peak - rss_before < 256 * 1024,
+        "memory stays bounded while a million records wait: grew {} KiB",
+        rss_peak - rss_before
+    );
+
+    let stored = Stored::read::<Burst>(&run, EVENTS as usize);
+    assert!(
+        stored.exactly_once(0..EVENTS),
+        "{} distinct, {} duplicates",
+        stored.copies.len(),
+        stored.duplicates()
+    );
+    assert!(stored.in_order_per_key);
+}
+
+#[test]
+fn an_outage_spills_to_disk_and_everything_is_delivered_when_the_broker_returns() {
+    const EVENTS: u64 = 2_000_000;
+    let broker = Broker::take(Outage::TOPIC);
+    let dir = tempfile::tempdir().unwrap();
+    let run = services::run_id();
+    // The broker is known to the producer first, as in production, then goes away.
+    let config = KafkaConfig::new(services::kafka_bootstrap())
+        .set("queue.buffering.max.messages", "10000")
+        .spool(dir.path());
+    let sink = Arc::new(KafkaSink::new(&config).unwrap());
+    let events = Dispatcher::builder()
+        .record_sink(Arc::clone(&sink))
+        .build()
+        .unwrap();
+    events.publish(&Outage::new(&run, 0));
+    events.flush(Duration::from_secs(30));
+    broker.kill();
+    let rss_before = common::resident_kib();
+    let mut rss_peak = rss_before;
+    let started = Instant::now();
+    for sequence in 1..EVENTS {
+        events.publish(&Outage::new(&run, sequence));
+        if sequence % 10_000 == 0 {
+            rss_peak = rss_peak.max(common::resident_kib());
+        }
+    }
+    let spilled_in = started.elapsed();
+    let during = events.stats().sink("kafka").unwrap();
+    let spool_during = spool_stats(&during);
+    eprintln!(
+        "outage: {} events spilled in {spilled_in:?} ({:.0} events/s, {:.1} MB/s), peak RSS growth {} MiB",
+        spool_during.spooled,
+        spool_during.spooled as f64 / spilled_in.as_secs_f64(),
+        spool_during.bytes as f64 / spilled_in.as_secs_f64() / 1e6,
+        (rss_peak - rss_before) / 1024
+    );
+    assert_eq!(during.dropped, 0);
+    assert!(spool_during.bytes > 0);
+    broker.start();
+    let report = events.shutdown(Duration::from_secs(300)).unwrap();
+    let stats = report.sink("kafka").unwrap();
+    assert_eq!(
+        (
+            stats.published,
+            stats.delivered,
+            stats.dropped,
+            stats.failed
+        ),
+        (EVENTS, EVENTS, 0, 0)
+    );
+    assert_eq!(
+        spool_stats(&stats).bytes,
+        0,
+        "disk use returns to zero once delivered"
+    );
+    assert_eq!(files_bytes(dir.path()), 0);
+    assert!(
+        rss_peak - rss_before < 256 * 1024,
+        "grew {} KiB",
+        rss_peak - rss_before
+    );
+
+    let stored = Stored::read::<Outage>(&run, EVENTS as usize);
+    assert!(
+        stored.exactly_once(0..EVENTS),
+        "{} distinct, {} duplicates",
+        stored.copies.len(),
+        stored.duplicates()
+    );
+    assert!(stored.in_order_per_key);
+}
+
+/// The application in the crash test: publishes write-ahead, says when the last record
+/// is synced, and waits to be killed. Run only as `write_ahead_survives_a_sigkill`'s child.
+#[test]
+#[ignore = "the child process of write_ahead_survives_a_sigkill"]
+fn crash_child() {
+    let dir = std::env::var("SPOOL_CRASH_DIR").expect("run by write_ahead_survives_a_sigkill");
+    let run = std::env::var("SPOOL_CRASH_RUN").unwrap();
+    let events: u64 = std::env::var("SPOOL_CRASH_EVENTS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let config = KafkaConfig::new(services::kafka_bootstrap_unchecked())
+        .set("queue.buffering.max.messages", "10000")
+        .spool(dir)
+        .spool_write_ahead(SyncPolicy::Interval(Duration::from_millis(500)));
+    let dispatcher = Dispatcher::builder().kafka(config).build().unwrap();
+    for sequence in 0..events {
+        dispatcher.publish(&Crash::new(&run, sequence));
+    }
+    // Past one sync interval, every record above is on disk.
+    std::thread::sleep(Duration::from_millis(1200));
+    println!("synced {events}");
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+#[test]
+fn write_ahead_survives_a_sigkill_mid_outage() {
+    const EVENTS: u64 = 200_000;
+    let broker = Broker::take(Crash::TOPIC);
+    let dir = tempfile::tempdir().unwrap();
+    let run = services::run_id();
+    broker.kill();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "crash_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SPOOL_CRASH_DIR", dir.path())
+        .env("SPOOL_CRASH_RUN", &run)
+        .env("SPOOL_CRASH_EVENTS", EVENTS.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("synced ") {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert!(n > 0, "the child exited before it synced");
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(
+        files_bytes(dir.path()) > 0,
+        "the killed application left its spool"
+    );
+
+    broker.start();
+    let config = KafkaConfig::new(services::kafka_bootstrap())
+        .spool(dir.path())
+        .spool_write_ahead(SyncPolicy::Interval(Duration::from_millis(500)));
+    let sink = KafkaSink::new(&config).unwrap();
+    sink.shutdown(Duration::from_secs(300));
+    let stats = sink.stats();
+    let spool = spool_stats(&stats);
+    eprintln!(
+        "crash: {} records replayed after the SIGKILL, {} corrupt",
+        spool.replayed, spool.corrupt
+    );
+    assert_eq!(
+        spool.replayed, EVENTS,
+        "every record accepted before the last sync is sent"
+    );
+    assert_eq!(
+        (stats.published, stats.delivered, stats.failed),
+        (EVENTS, EVENTS, 0)
+    );
+    assert_eq!(spool.corrupt, 0);
+    assert_eq!(files_bytes(dir.path()), 0);
+
+    let stored = Stored::read::<Crash>(&run, EVENTS as usize);
+    eprintln!("crash: {} duplicates in Kafka", stored.duplicates());
+    // The broker was down from before the child started: nothing was in flight.
+    assert!(
+        stored.exactly_once(0..EVENTS),
+        "{} distinct, {} duplicates",
+        stored.copies.len(),
+        stored.duplicates()
+    );
+    assert!(stored.in_order_per_key);
+}
+
+#[test]
+fn at_its_size_bound_the_spool_drops_and_counts_exactly_and_publish_never_blocks() {
+    const EVENTS: u64 = 50_000;
+    let dir = tempfile::tempdir().unwrap();
+    let run = services::run_id();
+    // Nothing listens there: every record waits.
+    let config = KafkaConfig::new("127.0.0.1:9")
+        .set("queue.buffering.max.messages", "1000")
+        .spool(dir.path())
+        .spool_max_bytes(1 << 20);
+    let sink = Arc::new(KafkaSink::new(&config).unwrap());
+    let events = Dispatcher::builder()
+        .record_sink(Arc::clone(&sink))
+        .build()
+        .unwrap();
+    let mut slowest = Duration::ZERO;
+    for sequence in 0..EVENTS {
+        let started = Instant::now();
+        events.publish(&Bounded::new(&run, sequence));
+        slowest = slowest.max(started.elapsed());
+    }
+    let stats = events.stats().sink("kafka").unwrap();
+    let spool = spool_stats(&stats);
+    eprintln!(
+        "bound: {} spooled, {} dropped at 1 MiB; slowest publish {slowest:?}",
+        spool.spooled, stats.dropped
+    );
+    assert_eq!(stats.published, EVENTS);
+    assert!(stats.dropped > 0 && spool.spooled > 0);
+    // librdkafka's queue holds the first 1000; the spool the rest, up to its bound.
+    assert_eq!(1000 + spool.spooled + stats.dropped, EVENTS);
+    assert!(spool.bytes <= 1 << 20);
+    let report = events
+        .shutdown(Duration::from_millis(200))
+        .unwrap_err()
+        .report;
+    let stats = report.sink("kafka").unwrap();
+    let spool = spool_stats(&stats);
+    assert_eq!(
+        spool.kept, spool.spooled,
+        "what the spool holds stays for the next start"
+    );
+    assert_eq!(
+        stats.failed, 1000,
+        "librdkafka's own queue is purged and counted"
+    );
+    assert_eq!(stats.pending(), 0);
+}
+
+/// Offsets of the frames in a segment: each starts with the spool's magic `MDE1`.
+fn frame_starts(bytes: &[u8]) -> Vec<usize> {
+    (0..bytes.len().saturating_sub(3))
+        .filter(|&at| &bytes[at..at + 4] == b"MDE1")
+        .collect()
+}
+
+#[test]
+fn a_damaged_segment_costs_only_its_damaged_records() {
+    const EVENTS: u64 = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let run = services::run_id();
+    {
+        // Written with no broker to reach: everything stays in the spool.
+        let config = KafkaConfig::new("127.0.0.1:9")
+            .spool(dir.path())
+            .spool_write_ahead(SyncPolicy::EveryRecord);
+        let events = Dispatcher::builder().kafka(config).build().unwrap();
+        for sequence in 0..EVENTS {
+            events.publish(&Damaged::new(&run, sequence));
+        }
+        let report = events
+            .shutdown(Duration::from_millis(200))
+            .unwrap_err()
+            .report;
+        assert_eq!(spool_stats(&report.sink("kafka").unwrap()).kept, EVENTS);
+    }
+    let segment = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "seg"))
+        .unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let starts = frame_starts(&bytes);
+    assert_eq!(starts.len() as u64, EVENTS);
+    // A flipped byte in record 500's body, and the last record torn off mid-frame.
+    bytes[starts[500] + 20] ^= 0x01;
+    bytes.truncate(starts[999] + 10);
+    std::fs::write(&segment, bytes).unwrap();
+
+    let config = KafkaConfig::new(services::kafka_bootstrap()).spool(dir.path());
+    let sink = KafkaSink::new(&config).unwrap();
+    sink.shutdown(Duration::from_secs(60));
+    let stats = sink.stats();
+    let spool = spool_stats(&stats);
+    assert_eq!((spool.replayed, spool.corrupt), (EVENTS - 2, 2));
+    assert_eq!((stats.published, stats.delivered), (EVENTS - 2, EVENTS - 2));
+    let stored = Stored::read::<Damaged>(&run, EVENTS as usize - 2);
+    assert!(stored.exactly_once((0..EVENTS).filter(|&s| s != 500 && s != 999)));
+}
