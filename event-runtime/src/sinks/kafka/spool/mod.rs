@@ -89,6 +89,9 @@ struct Active {
     buffered_records: u64,
     /// Bytes in the file plus in `buffered`.
     len: u64,
+    /// A write failed and may have left part of a frame: nothing more is appended to this
+    /// file, so the feeder reads the partial frame as a closed segment's torn tail.
+    broken: bool,
 }
 
 #[derive(Default)]
@@ -217,6 +220,7 @@ impl Spool {
                 buffered: Vec::with_capacity(WRITE_THROUGH_BYTES + 4096),
                 buffered_records: 0,
                 len: 0,
+                broken: false,
             });
         }
         let active = writer.active.as_mut().expect("made above");
@@ -235,7 +239,7 @@ impl Spool {
                 }
             }
         }
-        if active.len >= self.settings.segment_bytes() {
+        if active.len >= self.settings.segment_bytes() || active.broken {
             self.rotate(&mut writer);
         }
         drop(writer);
@@ -294,6 +298,7 @@ impl Spool {
             Ok(()) => None,
             Err(error) => {
                 self.io_error(error);
+                active.broken = true;
                 self.lost.fetch_add(records, Ordering::Relaxed);
                 let size = active.file.metadata().map_or(0, |m| m.len());
                 let before = active.len - written;
@@ -327,6 +332,10 @@ impl Spool {
                 return Ok(());
             };
             self.write_out(active);
+            if active.broken {
+                self.rotate(&mut writer);
+                return Ok(());
+            }
             active.file.try_clone()?
         };
         *lock(&self.last_sync) = Instant::now();
@@ -347,8 +356,11 @@ impl Spool {
             drop(writer);
             return self.unread_segments(reader);
         };
-        if !active.buffered.is_empty() {
+        if !active.buffered.is_empty() || active.broken {
             self.write_out(active);
+            if active.broken {
+                self.rotate(&mut writer);
+            }
             return true;
         }
         if reader.seq != Some(active.seq) || reader.offset() < active.len {
