@@ -249,7 +249,7 @@ pub use proto::{
     MapDecoder, MapKey, Message, OptionalDecoder, ProtoField, Repeatable, RepeatedDecoder,
     Singular,
 };
-pub use record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF};
+pub use record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF, UNDELIVERED_METRIC};
 pub use record_key::RecordKey;
 pub use recording::{RecordedRecord, RecordingSink};
 pub use report::{DeliveryReport, SinkReport};

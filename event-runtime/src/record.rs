@@ -14,6 +14,16 @@ pub mod header {
     pub const CONTENT_TYPE: &str = "content_type";
 }
 
+/// The counter the dispatcher sends (under its prefix, with its constant tags) for records
+/// a record sink dropped or failed, tagged `event:<event name>` and `sink:<sink name>`:
+/// `shop.events.undelivered:3|c|#event:payment.attempted,sink:kafka,env:prod`.
+///
+/// An event's own counter is sent when it is published, before Kafka has answered; a
+/// dashboard subtracts this one to count only what reached Kafka. Sent every aggregation
+/// interval (10 s when aggregation is off), at `flush` and at `shutdown`. Records a spool
+/// keeps for the next start are not undelivered.
+pub const UNDELIVERED_METRIC: &str = "events.undelivered";
+
 /// The `content_type` header value.
 pub const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
 

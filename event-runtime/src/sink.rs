@@ -84,6 +84,13 @@ pub trait RecordSink: Send + Sync {
     }
     /// The counts so far.
     fn stats(&self) -> SinkStats;
+    /// Hands `report` the number of records of each event name that this sink dropped or
+    /// failed since the last call. The dispatcher sends them as the
+    /// [`UNDELIVERED_METRIC`](crate::UNDELIVERED_METRIC) counter, so the StatsD side can
+    /// be reconciled with what reached this sink's destination. The default reports none.
+    fn take_undelivered(&self, report: &mut dyn FnMut(&str, u64)) {
+        let _ = report;
+    }
 }
 
 /// Share a sink with the dispatcher and keep a handle to it (e.g. to read
@@ -118,5 +125,8 @@ impl<T: RecordSink + ?Sized> RecordSink for std::sync::Arc<T> {
     }
     fn stats(&self) -> SinkStats {
         (**self).stats()
+    }
+    fn take_undelivered(&self, report: &mut dyn FnMut(&str, u64)) {
+        (**self).take_undelivered(report)
     }
 }

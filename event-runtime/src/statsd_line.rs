@@ -84,6 +84,27 @@ impl LineFormat {
         });
     }
 
+    /// Appends the [`UNDELIVERED_METRIC`](crate::UNDELIVERED_METRIC) counter line: `count`
+    /// records of `event_name` that the record sink `sink` dropped or failed.
+    pub fn write_undelivered(&self, event_name: &str, sink: &str, count: u64, out: &mut String) {
+        self.write_head(
+            out,
+            crate::UNDELIVERED_METRIC,
+            MetricNumber::Unsigned(count),
+            MetricKind::Count,
+            1.0,
+        );
+        // Both values are the crate's own names: an event type's checked name, a sink's.
+        out.push_str("|#event:");
+        out.push_str(event_name);
+        out.push_str(",sink:");
+        out.push_str(sink);
+        if !self.constant_tags.is_empty() {
+            out.push(',');
+            out.push_str(&self.constant_tags);
+        }
+    }
+
     /// Appends one line per value metric of the event, each starting with `\n` when
     /// `out` is not empty. Non-finite floats are skipped: DogStatsD cannot parse them.
     pub fn write_value_metrics<E: Event>(&self, event: &E, out: &mut String) {

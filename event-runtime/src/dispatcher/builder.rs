@@ -13,6 +13,9 @@ use crate::sink::{MetricSink, RecordSink};
 use crate::statsd_line::LineFormat;
 use crate::{Event, RecordingSink};
 
+/// How often aggregated metrics (and, without aggregation, undelivered counts) are sent.
+const DEFAULT_AGGREGATION_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Configures a [`Dispatcher`]. Runtime strings are checked by [`DispatcherBuilder::build`].
 pub struct DispatcherBuilder {
     aggregation: Option<Duration>,
@@ -30,7 +33,7 @@ pub struct DispatcherBuilder {
 impl Default for DispatcherBuilder {
     fn default() -> Self {
         DispatcherBuilder {
-            aggregation: Some(Duration::from_secs(10)),
+            aggregation: Some(DEFAULT_AGGREGATION_INTERVAL),
             framing: HashMap::new(),
             prefix: String::new(),
             constant_tags: Vec::new(),
@@ -158,7 +161,10 @@ impl DispatcherBuilder {
             aggregates: aggregate.map(|_| AggregateTables::default()),
             framing: self.framing,
         });
-        let flusher = aggregate.and_then(|interval| Flusher::start(&inner, interval));
+        // Without aggregation the flusher still sends the record sinks' undelivered counts.
+        let reconcile = !inner.metric_sinks.is_empty() && !inner.record_sinks.is_empty();
+        let interval = aggregate.or(reconcile.then_some(DEFAULT_AGGREGATION_INTERVAL));
+        let flusher = interval.and_then(|interval| Flusher::start(&inner, interval));
         Ok(Dispatcher { inner, flusher })
     }
 }

@@ -1,4 +1,5 @@
-//! The thread that sends the aggregated counters every interval.
+//! The thread that sends the aggregated counters, and the record sinks' undelivered
+//! counts, every interval.
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use super::Inner;
 
-/// The thread that sends aggregated counters every interval.
+/// The thread that sends aggregated counters and undelivered counts every interval.
 pub(super) struct Flusher {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: JoinHandle<()>,
@@ -26,7 +27,7 @@ impl Flusher {
                         .wait_timeout(stopped, interval)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
-                    shared.send_aggregates();
+                    shared.send_periodic();
                 }
             })
             .ok()?;

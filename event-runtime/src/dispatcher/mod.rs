@@ -21,6 +21,9 @@ use crate::sink::{MetricSink, RecordSink};
 use crate::statsd_line::LineFormat;
 use crate::{Event, EventId, KafkaRecord};
 
+/// How long `shutdown` may still flush the undelivered counter once its timeout has passed.
+const UNDELIVERED_GRACE: Duration = Duration::from_millis(200);
+
 /// Per-thread buffers, reused by every publish so that the steady state allocates nothing.
 struct Buffers {
     lines: String,
@@ -94,6 +97,31 @@ struct Inner {
 }
 
 impl Inner {
+    /// What the flusher sends every interval.
+    fn send_periodic(&self) {
+        self.send_aggregates();
+        self.send_undelivered();
+    }
+
+    /// Sends, per record sink and event name, the records dropped or failed since the last
+    /// call, as the [`UNDELIVERED_METRIC`](crate::UNDELIVERED_METRIC) counter.
+    fn send_undelivered(&self) {
+        if self.metric_sinks.is_empty() {
+            return;
+        }
+        let mut line = String::new();
+        for record_sink in &self.record_sinks {
+            record_sink.take_undelivered(&mut |event_name, count| {
+                line.clear();
+                self.format
+                    .write_undelivered(event_name, record_sink.name(), count, &mut line);
+                for sink in &self.metric_sinks {
+                    sink.send_lines(&line);
+                }
+            });
+        }
+    }
+
     /// Sends the aggregated counts and value metrics to the metric sinks.
     fn send_aggregates(&self) {
         let Some(aggregates) = &self.aggregates else {
@@ -114,7 +142,7 @@ impl Drop for Dispatcher {
         if let Some(flusher) = self.flusher.take() {
             flusher.stop();
         }
-        self.inner.send_aggregates();
+        self.inner.send_periodic();
     }
 }
 
@@ -205,10 +233,12 @@ impl Dispatcher {
     pub fn flush(&self, timeout: Duration) -> DeliveryReport {
         let deadline = Instant::now() + timeout;
         self.inner.send_aggregates();
-        for sink in &self.inner.metric_sinks {
+        for sink in &self.inner.record_sinks {
             sink.flush(deadline.saturating_duration_since(Instant::now()));
         }
-        for sink in &self.inner.record_sinks {
+        // After the record sinks: what they could not deliver is known only now.
+        self.inner.send_undelivered();
+        for sink in &self.inner.metric_sinks {
             sink.flush(deadline.saturating_duration_since(Instant::now()));
         }
         self.stats()
@@ -228,6 +258,16 @@ impl Dispatcher {
         }
         for sink in &self.inner.record_sinks {
             sink.shutdown(deadline.saturating_duration_since(Instant::now()));
+        }
+        // What the record sinks gave up at shutdown is known only now: a last flush of the
+        // metric sinks sends it, with a moment's grace when the deadline has passed.
+        self.inner.send_undelivered();
+        for sink in &self.inner.metric_sinks {
+            sink.flush(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(UNDELIVERED_GRACE),
+            );
         }
         let report = self.stats();
         if report.undelivered() == 0 {

@@ -78,7 +78,7 @@ fn feed(spool: &Spool, transport: &Transport, outcomes: &Outcomes, stop: &Atomic
                     std::thread::sleep(FULL_WAIT);
                 }
                 produce::Enqueued::Failed(code) => {
-                    outcomes.fail(format!("{code:?}"), 1);
+                    outcomes.fail(format!("{code:?}"), record.event_name);
                     spool.settle(ticket);
                     break;
                 }

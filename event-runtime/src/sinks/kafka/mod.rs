@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
-use rdkafka::message::DeliveryResult;
+use rdkafka::message::{DeliveryResult, Headers as _, Message as _};
 use rdkafka::producer::{Producer, ProducerContext, PurgeConfig, ThreadedProducer};
 use rdkafka::ClientContext;
 
@@ -218,13 +218,37 @@ struct Outcomes {
     failures: Mutex<BTreeMap<String, u64>>,
     /// The last client-level error librdkafka reported (broker down, fatal idempotence).
     last_error: Mutex<Option<String>>,
+    /// Records dropped or failed per event name, not yet handed to the dispatcher.
+    undelivered: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Outcomes {
-    fn fail(&self, reason: String, n: u64) {
-        Counters::add(&self.counters.failed, n);
+    /// Counts a record of `event_name` that failed for `reason`.
+    fn fail(&self, reason: String, event_name: &str) {
+        Counters::add(&self.counters.failed, 1);
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        *failures.entry(reason).or_default() += n;
+        *failures.entry(reason).or_default() += 1;
+        drop(failures);
+        self.undelivered(event_name);
+    }
+
+    /// Counts a record of `event_name` dropped by a documented policy.
+    fn drop_record(&self, event_name: &str) {
+        Counters::add(&self.counters.dropped, 1);
+        self.undelivered(event_name);
+    }
+
+    fn undelivered(&self, event_name: &str) {
+        let mut undelivered = self
+            .undelivered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match undelivered.get_mut(event_name) {
+            Some(n) => *n += 1,
+            None => {
+                undelivered.insert(event_name.to_owned(), 1);
+            }
+        }
     }
 }
 
@@ -257,7 +281,19 @@ impl ProducerContext for CountingContext {
                 spooled.expect("checked").keep(ticket as u64);
                 return;
             }
-            Err((error, _)) => self.outcomes.fail(error_name(error), 1),
+            Err((error, message)) => {
+                let event_name = message
+                    .headers()
+                    .and_then(|headers| {
+                        headers
+                            .iter()
+                            .find(|h| h.key == crate::header::EVENT_NAME)?
+                            .value
+                    })
+                    .and_then(|name| std::str::from_utf8(name).ok())
+                    .unwrap_or("unknown");
+                self.outcomes.fail(error_name(error), event_name);
+            }
         }
         if let Some(spool) = spooled {
             spool.settle(ticket as u64);
@@ -456,13 +492,13 @@ impl RecordSink for KafkaSink {
                     produce::Enqueued::Ok => return,
                     produce::Enqueued::QueueFull => {}
                     produce::Enqueued::Failed(code) => {
-                        self.outcomes.fail(format!("{code:?}"), 1);
+                        self.outcomes.fail(format!("{code:?}"), record.event_name);
                         return;
                     }
                 }
             }
             if spool.append(record).is_err() {
-                Counters::add(&self.outcomes.counters.dropped, 1);
+                self.outcomes.drop_record(record.event_name);
             }
             return;
         }
@@ -474,14 +510,14 @@ impl RecordSink for KafkaSink {
                     let deadline =
                         *deadline.get_or_insert_with(|| Instant::now() + self.block_when_full);
                     if Instant::now() >= deadline {
-                        Counters::add(&self.outcomes.counters.dropped, 1);
+                        self.outcomes.drop_record(record.event_name);
                         return;
                     }
                     // librdkafka's own threads drain the queue; give them a moment.
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 produce::Enqueued::Failed(code) => {
-                    self.outcomes.fail(format!("{code:?}"), 1);
+                    self.outcomes.fail(format!("{code:?}"), record.event_name);
                     return;
                 }
             }
@@ -507,6 +543,19 @@ impl RecordSink for KafkaSink {
         self.flush(timeout);
         self.stop_spool();
         self.shut_down.store(true, Ordering::Release);
+    }
+
+    fn take_undelivered(&self, report: &mut dyn FnMut(&str, u64)) {
+        let taken = std::mem::take(
+            &mut *self
+                .outcomes
+                .undelivered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for (event_name, count) in &taken {
+            report(event_name, *count);
+        }
     }
 
     fn stats(&self) -> SinkStats {
