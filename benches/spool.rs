@@ -49,8 +49,9 @@ fn setting(name: &str, default: u64) -> u64 {
 }
 
 fn bootstrap() -> String {
-    std::env::var("KAFKA_BOOTSTRAP_SERVERS")
-        .expect("start the test broker: scripts/services.sh start && eval \"$(scripts/services.sh env)\"")
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS").expect(
+        "start the test broker: scripts/services.sh start && eval \"$(scripts/services.sh env)\"",
+    )
 }
 
 fn dispatcher(config: KafkaConfig) -> Dispatcher {
@@ -106,7 +107,10 @@ fn not_spilling(rounds: u64, dir: &Path) {
         ratios.push(b / a);
     }
     let spool = spooled.stats().sink("kafka").unwrap().spool.unwrap();
-    assert_eq!(spool.spooled, 0, "the spool must not have spilled: {spool:?}");
+    assert_eq!(
+        spool.spooled, 0,
+        "the spool must not have spilled: {spool:?}"
+    );
     assert_all_delivered("no spool", memory, sent_memory);
     assert_all_delivered("spool, not spilling", spooled, sent_spooled);
     println!(
@@ -134,7 +138,8 @@ fn throughput(config: KafkaConfig, n: u64) -> f64 {
 }
 
 fn write_ahead(rounds: u64, n: u64, dir: &Path) {
-    let memory = || KafkaConfig::new(bootstrap());
+    // Backpressure for the in-memory path: a sustained run outruns its 100,000-record queue.
+    let memory = || KafkaConfig::new(bootstrap()).block_when_full(Duration::from_secs(60));
     let wal = |round| {
         KafkaConfig::new(bootstrap())
             .spool(dir.join(format!("write-ahead-{round}")))

@@ -13,33 +13,46 @@ use crate::sinks::Counters;
 
 /// How often the feeder deletes settled segments and records acknowledged offsets.
 const MAINTAIN_EVERY: Duration = Duration::from_millis(10);
-/// How long the feeder waits for an append once it has caught up.
+/// How long the feeder waits for an append once it has caught up, with records still
+/// waiting for their delivery reports (their segments to delete, their acks to record).
 const IDLE_WAIT: Duration = Duration::from_millis(5);
+/// How long it waits with an empty spool: an append or a stop wakes it at once, so this
+/// only bounds how long a lost wake-up could go unnoticed.
+const EMPTY_WAIT: Duration = Duration::from_millis(250);
 /// How long the feeder waits for room when librdkafka's queue is full.
 const FULL_WAIT: Duration = Duration::from_micros(200);
 
 /// The running feeder thread.
 pub(super) struct Feeder {
+    spool: Arc<Spool>,
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
 
 impl Feeder {
-    pub fn start(spool: Arc<Spool>, transport: Arc<Transport>, outcomes: Arc<Outcomes>) -> Self {
+    pub fn start(
+        spool: Arc<Spool>,
+        transport: Arc<Transport>,
+        outcomes: Arc<Outcomes>,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let stop = Arc::clone(&stop);
+            let (spool, stop) = (Arc::clone(&spool), Arc::clone(&stop));
             std::thread::Builder::new()
                 .name("event-spool".into())
-                .spawn(move || feed(&spool, &transport, &outcomes, &stop))
-                .expect("spawn the spool feeder thread")
+                .spawn(move || feed(&spool, &transport, &outcomes, &stop))?
         };
-        Feeder { stop, thread }
+        Ok(Feeder {
+            spool,
+            stop,
+            thread,
+        })
     }
 
     /// Stops after the record being fed, and waits for the thread.
     pub fn stop(self) {
         self.stop.store(true, Ordering::Release);
+        self.spool.wake_feeder();
         let _ = self.thread.join();
     }
 }
@@ -55,9 +68,14 @@ fn feed(spool: &Spool, transport: &Transport, outcomes: &Outcomes, stop: &Atomic
     };
     while !stop.load(Ordering::Acquire) {
         let Some((record, position)) = spool.next(&mut reader) else {
-            if !spool.caught_up(&reader) {
+            if !spool.caught_up(&mut reader) {
                 maintain(false);
-                spool.wait_for_append(IDLE_WAIT);
+                let idle = if spool.is_empty() {
+                    EMPTY_WAIT
+                } else {
+                    IDLE_WAIT
+                };
+                spool.wait_for_append(&reader, idle);
             }
             continue;
         };

@@ -379,13 +379,20 @@ impl KafkaSink {
             producer,
             topics: produce::Topics::default(),
         });
-        let feeder = spool.as_ref().map(|spool| {
-            feeder::Feeder::start(
-                Arc::clone(spool),
-                Arc::clone(&transport),
-                Arc::clone(&outcomes),
-            )
-        });
+        let feeder = spool
+            .as_ref()
+            .map(|spool| {
+                feeder::Feeder::start(
+                    Arc::clone(spool),
+                    Arc::clone(&transport),
+                    Arc::clone(&outcomes),
+                )
+                .map_err(|e| BuildError::Sink {
+                    sink: "kafka",
+                    message: format!("cannot start the spool's feeder thread: {e}"),
+                })
+            })
+            .transpose()?;
         Ok(KafkaSink {
             feeder: Mutex::new(feeder),
             transport,

@@ -80,6 +80,8 @@ pub struct Spool {
 struct Writer {
     active: Option<Active>,
     next_seq: u64,
+    /// Records appended so far: the feeder waits only if none came since it caught up.
+    appends: u64,
 }
 
 struct Active {
@@ -174,6 +176,7 @@ impl Spool {
             writer: Mutex::new(Writer {
                 active: None,
                 next_seq,
+                appends: 0,
             }),
             ledger: Mutex::new(Ledger {
                 segments,
@@ -223,6 +226,7 @@ impl Spool {
                 broken: false,
             });
         }
+        writer.appends += 1;
         let active = writer.active.as_mut().expect("made above");
         frame::write(record, &mut active.buffered).ok_or(Refused::TooLarge)?;
         active.buffered_records += 1;
@@ -350,8 +354,9 @@ impl Spool {
     /// the writer buffers, and if nothing is new, closes the segment (in overflow mode, or
     /// once it is large) so it can be deleted, and in overflow mode stops spilling.
     /// Returns whether there is something new to read.
-    pub fn caught_up(&self, reader: &Reader) -> bool {
+    pub fn caught_up(&self, reader: &mut Reader) -> bool {
         let mut writer = lock(&self.writer);
+        reader.appends_seen = writer.appends;
         let Some(active) = writer.active.as_mut() else {
             drop(writer);
             return self.unread_segments(reader);
@@ -386,9 +391,23 @@ impl Spool {
         current_has_more || ledger.segments.range(reader.next_seq..).next().is_some()
     }
 
-    /// Waits up to `timeout` for an append.
-    pub fn wait_for_append(&self, timeout: Duration) {
+    /// Nothing is on disk: no segment is open, waiting or being settled.
+    pub fn is_empty(&self) -> bool {
+        lock(&self.ledger).segments.is_empty()
+    }
+
+    /// Wakes the feeder if it waits for an append (to stop it).
+    pub fn wake_feeder(&self) {
+        let _writer = lock(&self.writer);
+        self.appended.notify_all();
+    }
+
+    /// Waits up to `timeout` for an append, unless one came since `reader` caught up.
+    pub fn wait_for_append(&self, reader: &Reader, timeout: Duration) {
         let writer = lock(&self.writer);
+        if writer.appends != reader.appends_seen {
+            return;
+        }
         self.feeder_waiting.store(true, Ordering::Release);
         let _ = self.appended.wait_timeout(writer, timeout);
         self.feeder_waiting.store(false, Ordering::Release);
@@ -625,6 +644,8 @@ pub struct Reader {
     pos: usize,
     /// The file offset of `buf[0]`.
     buf_offset: u64,
+    /// The writer's append count when the reader last caught up.
+    appends_seen: u64,
 }
 
 impl Reader {
