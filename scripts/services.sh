@@ -6,7 +6,10 @@
 #   - PostgreSQL, from Debian's postgresql, a throwaway cluster for the warehouse loader
 #   - the build's system libraries: OpenSSL headers and pkg-config (feature kafka-tls)
 # The broker also listens with TLS, on a certificate made with Java's keytool.
+#   - on demand (`cluster-start`), a 3-node KRaft cluster from the same jars: combined broker
+#     and controller roles, replication factor 3, min.insync.replicas=2, for the failover test
 # Usage: scripts/services.sh provision|start|stop|env|status|kafka-kill|kafka-start
+#        scripts/services.sh cluster-start|cluster-kill N|cluster-launch N
 #   provision installs without starting (CI runs it before building with every feature).
 # Everything lives under .services/ (ignored by git); jars and binaries are cached there,
 # so a second start skips the downloads. `env` prints the variables the tests read.
@@ -19,6 +22,8 @@ kafka_tls_port=${KAFKA_TEST_TLS_PORT:-19094}
 statsd_port=${STATSD_TEST_PORT:-19125}
 statsd_web_port=${STATSD_TEST_WEB_PORT:-19102}
 pg_port=${POSTGRES_TEST_PORT:-15432}
+# The 3-node cluster: node N listens on $cluster_port_base+N, its controller on +10+N.
+cluster_port_base=${KAFKA_TEST_CLUSTER_PORT_BASE:-19200}
 # Outside the checkout: the server runs as the postgres user when we are root, and it must
 # be able to reach its data directory wherever the repository was cloned (/root is 0700).
 pg_home=${POSTGRES_TEST_HOME:-/tmp/multi-dispatch-events-postgres-$pg_port}
@@ -175,6 +180,87 @@ launch_kafka() {
   log "Kafka is up on 127.0.0.1:$kafka_port (pid $(cat "$home/pid"), logs in $home)"
 }
 
+cluster_node_port() { echo $((cluster_port_base + $1)); }
+cluster_controller_port() { echo $((cluster_port_base + 10 + $1)); }
+
+cluster_bootstrap() {
+  echo "127.0.0.1:$(cluster_node_port 1),127.0.0.1:$(cluster_node_port 2),127.0.0.1:$(cluster_node_port 3)"
+}
+
+# Formats and starts the three nodes, once per run: a second call finds them running.
+start_cluster() {
+  local home="$dir/cluster" voters="" node cluster_id
+  if [[ -f "$home/ready" ]]; then
+    for node in 1 2 3; do
+      if ! kill -0 "$(cat "$home/node$node/pid" 2>/dev/null)" 2>/dev/null; then launch_cluster_node "$node"; fi
+    done
+    return
+  fi
+  rm -rf "$home" && mkdir -p "$home"
+  for node in 1 2 3; do
+    voters+="${voters:+,}$node@127.0.0.1:$(cluster_controller_port "$node")"
+  done
+  cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+  for node in 1 2 3; do
+    mkdir -p "$home/node$node/data"
+    cat > "$home/node$node/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=$node
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$(cluster_node_port "$node"),CONTROLLER://127.0.0.1:$(cluster_controller_port "$node")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(cluster_node_port "$node")
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$home/node$node/data
+num.partitions=3
+default.replication.factor=3
+min.insync.replicas=2
+auto.create.topics.enable=true
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+group.initial.rebalance.delay.ms=0
+PROPS
+    sed "s|$dir/kafka/broker.log|$home/node$node/broker.log|" "$dir/kafka/log4j2.properties" > "$home/node$node/log4j2.properties"
+    kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$home/node$node/server.properties" >"$home/node$node/format.log" 2>&1 \
+      || { cat "$home/node$node/format.log" >&2; return 1; }
+  done
+  for node in 1 2 3; do launch_cluster_node "$node" nowait; done
+  for node in 1 2 3; do
+    wait_for "cluster node $node on 127.0.0.1:$(cluster_node_port "$node")" 120 port_open "$(cluster_node_port "$node")" \
+      || { tail -50 "$home/node$node/stdout.log" "$home/node$node/broker.log" >&2 || true; return 1; }
+  done
+  touch "$home/ready"
+  log "3-node Kafka cluster is up on $(cluster_bootstrap) (logs in $home)"
+}
+
+# Starts one formatted node, keeping its data: also how the failover test restarts it.
+launch_cluster_node() {
+  local node=$1 home="$dir/cluster/node$1"
+  # A small heap: three of them run beside the single test broker on two cores.
+  nohup java -Xms128m -Xmx384m -Dlog4j2.configurationFile="$home/log4j2.properties" -cp "$dir/kafka-libs/*" \
+    kafka.Kafka "$home/server.properties" >>"$home/stdout.log" 2>&1 &
+  echo $! > "$home/pid"
+  [[ ${2:-} == nowait ]] && return
+  wait_for "cluster node $node" 120 port_open "$(cluster_node_port "$node")" \
+    || { tail -50 "$home/stdout.log" >&2 || true; return 1; }
+}
+
+kill_cluster_node() {
+  local pidfile="$dir/cluster/node$1/pid" pid
+  pid=$(cat "$pidfile")
+  kill -9 "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+}
+
+stop_cluster() {
+  local node
+  for node in 1 2 3; do stop_one "cluster/node$node"; done
+  rm -rf "$dir/cluster"
+}
+
 start_statsd_exporter() {
   local home="$dir/statsd"
   if [[ -f "$home/pid" ]] && kill -0 "$(cat "$home/pid")" 2>/dev/null; then return; fi
@@ -209,6 +295,8 @@ export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_port
 export KAFKA_TEST_LIBS=$dir/kafka-libs
 export KAFKA_TEST_HOME=$dir/kafka
 export KAFKA_TLS_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_tls_port
+export KAFKA_CLUSTER_BOOTSTRAP_SERVERS=$(cluster_bootstrap)
+export KAFKA_TEST_SERVICES=$root/scripts/services.sh
 export KAFKA_TLS_CA_LOCATION=$dir/kafka/tls/ca.pem
 export STATSD_EXPORTER_UDP=127.0.0.1:$statsd_port
 export STATSD_EXPORTER_UNIXGRAM=$dir/statsd/dsd.socket
@@ -238,6 +326,7 @@ case "${1:-}" in
     stop_postgres
     stop_one statsd
     stop_one kafka
+    stop_cluster
     # `start` makes a new broker and database anyway; their data would only take disk (the
     # logs stay for reading).
     rm -rf "$dir/kafka/data" "$pg_home/data"
@@ -251,10 +340,13 @@ case "${1:-}" in
     rm -f "$dir/kafka/pid"
     ;;
   kafka-start) launch_kafka ;;
+  cluster-start) start_cluster ;;
+  cluster-kill) kill_cluster_node "${2:?node 1, 2 or 3}" ;;
+  cluster-launch) launch_cluster_node "${2:?node 1, 2 or 3}" ;;
   status)
     port_open "$kafka_port" && log "Kafka up" || log "Kafka down"
     port_open "$statsd_web_port" && log "statsd_exporter up" || log "statsd_exporter down"
     port_open "$pg_port" && log "PostgreSQL up" || log "PostgreSQL down"
     ;;
-  *) echo "usage: $0 provision|start|stop|env|status|kafka-kill|kafka-start" >&2; exit 2 ;;
+  *) echo "usage: $0 provision|start|stop|env|status|kafka-kill|kafka-start|cluster-start|cluster-kill N|cluster-launch N" >&2; exit 2 ;;
 esac
