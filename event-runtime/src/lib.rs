@@ -206,31 +206,30 @@
 //! # Ok::<(), event_runtime::DecodeError>(())
 //! ```
 
-// Two places may use `unsafe`: the allocation-free Kafka enqueue (sinks/kafka/produce.rs)
+// Two places may use `unsafe`: the allocation-free Kafka enqueue (records/kafka/produce.rs)
 // and the unchecked text of an event id (`HyphenatedId::as_str`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-mod aggregation;
 pub mod confluent;
+#[cfg(any(feature = "kafka", feature = "statsd"))]
+mod counters;
 mod description;
 mod dispatcher;
 mod error;
 mod event;
-mod event_id;
 mod field_value;
 mod metric;
+mod metrics;
 mod once_map;
 mod proto;
-mod record;
 mod record_key;
 mod recording;
+mod records;
 pub mod redaction;
 mod report;
 pub mod schema;
 mod sink;
-mod sinks;
-mod statsd_line;
 mod tag;
 
 #[doc(hidden)]
@@ -240,25 +239,25 @@ pub mod __private;
 pub use dispatcher::{Dispatcher, DispatcherBuilder};
 pub use error::{BuildError, Undelivered};
 pub use event::Event;
-pub use event_id::{EventId, HyphenatedId};
 pub use field_value::{FieldValue, Value};
 pub use metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
+#[cfg(feature = "statsd")]
+pub use metrics::statsd::{StatsdConfig, StatsdSink, StatsdTarget};
+pub use metrics::statsd_line::LineFormat;
 pub use prost::DecodeError;
 pub use proto::{
     DecodeContext, DecodeMessage, DecodeOwned, DecodeSingular, FieldDecoder, ImplicitDecoder,
     MapDecoder, MapKey, Message, OptionalDecoder, ProtoField, Repeatable, RepeatedDecoder,
     Singular,
 };
-pub use record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF, UNDELIVERED_METRIC};
 pub use record_key::RecordKey;
 pub use recording::{RecordedRecord, RecordingSink};
+pub use records::event_id::{EventId, HyphenatedId};
+#[cfg(feature = "kafka")]
+pub use records::kafka::{KafkaConfig, KafkaSink, SpoolMode, SyncPolicy};
+pub use records::record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF, UNDELIVERED_METRIC};
 pub use report::{DeliveryReport, SinkReport};
 pub use sink::{MetricSink, RecordSink, SinkStats, SpoolStats};
-#[cfg(feature = "kafka")]
-pub use sinks::kafka::{KafkaConfig, KafkaSink, SpoolMode, SyncPolicy};
-#[cfg(feature = "statsd")]
-pub use sinks::statsd::{StatsdConfig, StatsdSink, StatsdTarget};
-pub use statsd_line::LineFormat;
 pub use tag::Tag;
 
 /// Derives [`Event`] for a struct with named fields. See the crate docs for attributes.

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use super::flusher::Flusher;
 use super::{Dispatcher, Inner};
-use crate::aggregation::AggregateTables;
 use crate::error::BuildError;
+use crate::metrics::aggregation::AggregateTables;
+use crate::metrics::statsd_line::LineFormat;
+use crate::metrics::MetricPath;
+use crate::records::RecordPath;
 use crate::sink::{MetricSink, RecordSink};
-use crate::statsd_line::LineFormat;
 use crate::{Event, RecordingSink};
 
 /// How often aggregated metrics (and, without aggregation, undelivered counts) are sent.
@@ -155,14 +157,18 @@ impl DispatcherBuilder {
         }
         let aggregate = self.aggregation.filter(|_| !self.metric_sinks.is_empty());
         let inner = Arc::new(Inner {
-            format: LineFormat::new(&self.prefix, &self.constant_tags),
-            metric_sinks: self.metric_sinks,
-            record_sinks: self.record_sinks,
-            aggregates: aggregate.map(|_| AggregateTables::default()),
-            framing: self.framing,
+            metrics: MetricPath {
+                format: LineFormat::new(&self.prefix, &self.constant_tags),
+                sinks: self.metric_sinks,
+                aggregates: aggregate.map(|_| AggregateTables::default()),
+            },
+            records: RecordPath {
+                sinks: self.record_sinks,
+                framing: self.framing,
+            },
         });
         // Without aggregation the flusher still sends the record sinks' undelivered counts.
-        let reconcile = !inner.metric_sinks.is_empty() && !inner.record_sinks.is_empty();
+        let reconcile = !inner.metrics.is_empty() && !inner.records.is_empty();
         let interval = aggregate.or(reconcile.then_some(DEFAULT_AGGREGATION_INTERVAL));
         let flusher = interval.and_then(|interval| Flusher::start(&inner, interval));
         Ok(Dispatcher { inner, flusher })

@@ -1,25 +1,23 @@
-//! The dispatcher: one `publish` call formats the DogStatsD lines and encodes the Kafka
-//! record of an event once, and hands them to every sink.
+//! The dispatcher: one `publish` call hands an event to the metrics path (its DogStatsD
+//! lines) and to the records path (its Kafka record), each formatted or encoded once for
+//! all of that path's sinks. The dispatcher itself only fans out, and reconciles the two:
+//! what the record sinks could not deliver is sent on the metrics path.
 
 mod builder;
 mod flusher;
 
-use std::any::TypeId;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 pub use builder::DispatcherBuilder;
 use flusher::Flusher;
 
-use crate::aggregation::AggregateTables;
 use crate::error::Undelivered;
-use crate::event_id::{random_unit, unix_millis};
-use crate::report::{DeliveryReport, SinkReport};
-use crate::sink::{MetricSink, RecordSink};
-use crate::statsd_line::LineFormat;
-use crate::{Event, EventId, KafkaRecord};
+use crate::metrics::MetricPath;
+use crate::records::RecordPath;
+use crate::report::DeliveryReport;
+use crate::Event;
 
 /// How long `shutdown` may still flush the undelivered counter once its timeout has passed.
 const UNDELIVERED_GRACE: Duration = Duration::from_millis(200);
@@ -36,7 +34,7 @@ impl Default for Buffers {
     /// the first publish.
     fn default() -> Self {
         Buffers {
-            lines: String::with_capacity(4 * crate::aggregation::SAMPLE_LINE_BYTES),
+            lines: String::with_capacity(4 * crate::metrics::aggregation::SAMPLE_LINE_BYTES),
             payload: Vec::new(),
         }
     }
@@ -85,54 +83,29 @@ pub struct Dispatcher {
     flusher: Option<Flusher>,
 }
 
-/// What the dispatcher and its aggregation flusher thread share.
+/// What the dispatcher and its flusher thread share.
 struct Inner {
-    format: LineFormat,
-    metric_sinks: Vec<Box<dyn MetricSink>>,
-    record_sinks: Vec<Box<dyn RecordSink>>,
-    /// `Some` when counters and value metrics are aggregated in process.
-    aggregates: Option<AggregateTables>,
-    /// Confluent wire-format headers, per event type registered with a schema id.
-    framing: HashMap<TypeId, [u8; 6]>,
+    metrics: MetricPath,
+    records: RecordPath,
 }
 
 impl Inner {
     /// What the flusher sends every interval.
     fn send_periodic(&self) {
-        self.send_aggregates();
+        self.metrics.send_aggregates();
         self.send_undelivered();
     }
 
     /// Sends, per record sink and event name, the records dropped or failed since the last
     /// call, as the [`UNDELIVERED_METRIC`](crate::UNDELIVERED_METRIC) counter.
     fn send_undelivered(&self) {
-        if self.metric_sinks.is_empty() {
+        if self.metrics.is_empty() {
             return;
         }
-        let mut line = String::new();
-        for record_sink in &self.record_sinks {
-            record_sink.take_undelivered(&mut |event_name, count| {
-                line.clear();
-                self.format
-                    .write_undelivered(event_name, record_sink.name(), count, &mut line);
-                for sink in &self.metric_sinks {
-                    sink.send_lines(&line);
-                }
+        self.records
+            .take_undelivered(&mut |sink, event_name, count| {
+                self.metrics.send_undelivered(sink, event_name, count);
             });
-        }
-    }
-
-    /// Sends the aggregated counts and value metrics to the metric sinks.
-    fn send_aggregates(&self) {
-        let Some(aggregates) = &self.aggregates else {
-            return;
-        };
-        let mut line = String::new();
-        aggregates.drain(&self.format, &mut line, |line| {
-            for sink in &self.metric_sinks {
-                sink.send_lines(line);
-            }
-        });
     }
 }
 
@@ -164,67 +137,23 @@ impl Dispatcher {
 
     fn publish_with<E: Event>(&self, event: &E, buffers: &mut Buffers) {
         let inner = &*self.inner;
-        if !inner.metric_sinks.is_empty() {
-            let lines = &mut buffers.lines;
-            lines.clear();
-            match &inner.aggregates {
-                // Aggregated totals are exact, so sampling does not apply to them. Lines
-                // are written only when a slot of samples is full.
-                Some(aggregates) => aggregates.record(event, &inner.format, lines),
-                None => {
-                    if E::SAMPLE_RATE >= 1.0 || random_unit() < E::SAMPLE_RATE {
-                        inner.format.write_counter(event, E::SAMPLE_RATE, lines);
-                    }
-                    inner.format.write_value_metrics(event, lines);
-                }
-            }
-            if !lines.is_empty() {
-                for sink in &inner.metric_sinks {
-                    sink.send_lines(lines);
-                }
-            }
+        if !inner.metrics.is_empty() {
+            inner.metrics.publish(event, &mut buffers.lines);
         }
-        if !inner.record_sinks.is_empty() {
-            let payload = &mut buffers.payload;
-            payload.clear();
-            if !inner.framing.is_empty() {
-                if let Some(header) = inner.framing.get(&E::type_id()) {
-                    payload.extend_from_slice(header);
-                }
-            }
-            event.encode(payload);
-            // One clock reading, in the milliseconds both the id and Kafka keep.
-            let millis = unix_millis(SystemTime::now());
-            let event_id = EventId::at_unix_millis(millis);
-            let id_text = event_id.to_hyphenated();
-            let record = KafkaRecord {
-                topic: E::TOPIC,
-                key: event.key(),
-                payload,
-                event_name: E::NAME,
-                schema_name: E::MESSAGE_NAME,
-                event_id,
-                event_id_text: id_text.as_str(),
-                timestamp_millis: millis as i64,
-            };
-            for sink in &inner.record_sinks {
-                sink.send(&record);
-            }
+        if !inner.records.is_empty() {
+            inner.records.publish(event, &mut buffers.payload);
         }
     }
 
     /// The counts of every sink, now.
     pub fn stats(&self) -> DeliveryReport {
-        let metric = self.inner.metric_sinks.iter().map(|s| SinkReport {
-            name: s.name(),
-            stats: s.stats(),
-        });
-        let record = self.inner.record_sinks.iter().map(|s| SinkReport {
-            name: s.name(),
-            stats: s.stats(),
-        });
         DeliveryReport {
-            sinks: metric.chain(record).collect(),
+            sinks: self
+                .inner
+                .metrics
+                .reports()
+                .chain(self.inner.records.reports())
+                .collect(),
         }
     }
 
@@ -232,15 +161,11 @@ impl Dispatcher {
     /// what it holds, and returns the counts.
     pub fn flush(&self, timeout: Duration) -> DeliveryReport {
         let deadline = Instant::now() + timeout;
-        self.inner.send_aggregates();
-        for sink in &self.inner.record_sinks {
-            sink.flush(deadline.saturating_duration_since(Instant::now()));
-        }
+        self.inner.metrics.send_aggregates();
+        self.inner.records.flush(deadline);
         // After the record sinks: what they could not deliver is known only now.
         self.inner.send_undelivered();
-        for sink in &self.inner.metric_sinks {
-            sink.flush(deadline.saturating_duration_since(Instant::now()));
-        }
+        self.inner.metrics.flush(deadline);
         self.stats()
     }
 
@@ -252,23 +177,15 @@ impl Dispatcher {
         if let Some(flusher) = self.flusher.take() {
             flusher.stop();
         }
-        self.inner.send_aggregates();
-        for sink in &self.inner.metric_sinks {
-            sink.flush(deadline.saturating_duration_since(Instant::now()));
-        }
-        for sink in &self.inner.record_sinks {
-            sink.shutdown(deadline.saturating_duration_since(Instant::now()));
-        }
+        self.inner.metrics.send_aggregates();
+        self.inner.metrics.flush(deadline);
+        self.inner.records.shutdown(deadline);
         // What the record sinks gave up at shutdown is known only now: a last flush of the
         // metric sinks sends it, with a moment's grace when the deadline has passed.
         self.inner.send_undelivered();
-        for sink in &self.inner.metric_sinks {
-            sink.flush(
-                deadline
-                    .saturating_duration_since(Instant::now())
-                    .max(UNDELIVERED_GRACE),
-            );
-        }
+        self.inner
+            .metrics
+            .flush(deadline.max(Instant::now() + UNDELIVERED_GRACE));
         let report = self.stats();
         if report.undelivered() == 0 {
             Ok(report)

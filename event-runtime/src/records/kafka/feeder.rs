@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::spool::Spool;
 use super::{produce, Outcomes, Transport};
-use crate::sinks::Counters;
+use crate::counters::Counters;
 
 /// How often the feeder deletes settled segments and records acknowledged offsets.
 const MAINTAIN_EVERY: Duration = Duration::from_millis(10);

@@ -43,7 +43,7 @@ use rdkafka::message::{DeliveryResult, Headers as _, Message as _};
 use rdkafka::producer::{Producer, ProducerContext, PurgeConfig, ThreadedProducer};
 use rdkafka::ClientContext;
 
-use super::Counters;
+use crate::counters::Counters;
 use crate::error::BuildError;
 use crate::sink::{RecordSink, SinkStats};
 use crate::KafkaRecord;

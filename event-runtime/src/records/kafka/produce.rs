@@ -24,7 +24,7 @@ use rdkafka_sys::{
 
 use super::CountingContext;
 use crate::once_map::OnceMap;
-use crate::record::header;
+use crate::records::record::header;
 use crate::KafkaRecord;
 
 /// Header names as C strings, in the order of [`KafkaRecord::headers`].

@@ -19,9 +19,9 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use super::statsd_line::{write_number, write_sample, LineFormat};
 use crate::metric::{MetricKind, MetricNumber, ValueMetric};
 use crate::once_map::OnceMap;
-use crate::statsd_line::{write_number, write_sample, LineFormat};
 use crate::Event;
 
 /// The length of a slot's samples (`v1:v2:...`) at which they are sent at once: with the

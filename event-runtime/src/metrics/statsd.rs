@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use cadence::{MetricSink as CadenceSink, UdpMetricSink, UnixMetricSink};
 
-use super::Counters;
+use crate::counters::Counters;
 use crate::error::BuildError;
 use crate::sink::{MetricSink, SinkStats};
 

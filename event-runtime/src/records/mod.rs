@@ -1,0 +1,88 @@
+//! The records path: from an event to its Kafka record (the protobuf payload, the
+//! Confluent wire-format header when a schema id is registered, the event id, the
+//! timestamp and the headers) and on to every record sink: Kafka, with its disk spool.
+
+pub(crate) mod event_id;
+#[cfg(feature = "kafka")]
+pub(crate) mod kafka;
+pub(crate) mod record;
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime};
+
+use crate::report::SinkReport;
+use crate::sink::RecordSink;
+use crate::{Event, EventId, KafkaRecord};
+use event_id::unix_millis;
+
+/// The record sinks of a dispatcher, and what every record they get is built from.
+pub(crate) struct RecordPath {
+    pub sinks: Vec<Box<dyn RecordSink>>,
+    /// Confluent wire-format headers, per event type registered with a schema id.
+    pub framing: HashMap<TypeId, [u8; 6]>,
+}
+
+impl RecordPath {
+    pub fn is_empty(&self) -> bool {
+        self.sinks.is_empty()
+    }
+
+    /// Encodes `event` into `payload` (a reused buffer) and hands its record to every sink.
+    #[inline]
+    pub fn publish<E: Event>(&self, event: &E, payload: &mut Vec<u8>) {
+        payload.clear();
+        if !self.framing.is_empty() {
+            if let Some(header) = self.framing.get(&E::type_id()) {
+                payload.extend_from_slice(header);
+            }
+        }
+        event.encode(payload);
+        // One clock reading, in the milliseconds both the id and Kafka keep.
+        let millis = unix_millis(SystemTime::now());
+        let event_id = EventId::at_unix_millis(millis);
+        let id_text = event_id.to_hyphenated();
+        let record = KafkaRecord {
+            topic: E::TOPIC,
+            key: event.key(),
+            payload,
+            event_name: E::NAME,
+            schema_name: E::MESSAGE_NAME,
+            event_id,
+            event_id_text: id_text.as_str(),
+            timestamp_millis: millis as i64,
+        };
+        for sink in &self.sinks {
+            sink.send(&record);
+        }
+    }
+
+    /// Waits until `deadline` at most for every sink to deliver what it holds.
+    pub fn flush(&self, deadline: Instant) {
+        for sink in &self.sinks {
+            sink.flush(deadline.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    /// Shuts every sink down by `deadline`: what is left is given up and counted.
+    pub fn shutdown(&self, deadline: Instant) {
+        for sink in &self.sinks {
+            sink.shutdown(deadline.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    /// Hands `report` each sink's name, and the records per event name it dropped or failed
+    /// since the last call.
+    pub fn take_undelivered(&self, report: &mut dyn FnMut(&'static str, &str, u64)) {
+        for sink in &self.sinks {
+            sink.take_undelivered(&mut |event_name, count| report(sink.name(), event_name, count));
+        }
+    }
+
+    pub fn reports(&self) -> impl Iterator<Item = SinkReport> + '_ {
+        self.sinks.iter().map(|s| SinkReport {
+            name: s.name(),
+            stats: s.stats(),
+        })
+    }
+}
