@@ -123,7 +123,8 @@ impl KafkaConfig {
     /// records are dropped and counted.
     ///
     /// Records the directory holds at start, left by an earlier run, are sent first, with
-    /// their original event id, timestamp, key and headers. One sink per directory.
+    /// their original event id, timestamp, key and headers. A directory is locked while a
+    /// sink has it open: a second sink on it, in any process, is refused when built.
     ///
     /// Unless `message.timeout.ms` is set, a spool sets it to 0 (no limit): a record waits
     /// for the broker in librdkafka's bounded queue as the rest wait on disk, rather than

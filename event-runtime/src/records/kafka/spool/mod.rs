@@ -7,6 +7,8 @@
 //!   keeps one segment open and starts the next at [`SpoolSettings::segment_bytes`].
 //! - `NNNNNNNNNNNNNNNNNNNN.ack`: the byte offset up to which every record of that segment
 //!   is delivered (or failed for good). A restart sends the segment again from there.
+//! - `lock`: locked (`flock`) while a sink has the spool open, so a second sink, in this
+//!   process or another, is refused rather than sending the same records twice.
 //!
 //! Two locks, always taken in this order: the writer's (publishers, and the feeder when it
 //! has caught up) and the ledger's (the feeder, and librdkafka's delivery reports).
@@ -75,6 +77,8 @@ pub struct Spool {
     lost: AtomicU64,
     last_sync: Mutex<Instant>,
     last_error: Mutex<Option<String>>,
+    /// Holds the directory's lock for as long as the spool is open.
+    _lock: File,
 }
 
 struct Writer {
@@ -142,6 +146,15 @@ impl Spool {
     /// segments an earlier run left there: they are sent first.
     pub fn open(settings: SpoolSettings) -> io::Result<Spool> {
         fs::create_dir_all(&settings.dir)?;
+        let lock = File::create(settings.dir.join("lock"))?;
+        if let Err(error) = lock.try_lock() {
+            return Err(match error {
+                std::fs::TryLockError::WouldBlock => io::Error::other(
+                    "another sink has this spool open: give each sink a directory of its own",
+                ),
+                std::fs::TryLockError::Error(error) => error,
+            });
+        }
         let mut segments = BTreeMap::new();
         let mut bytes = 0;
         for entry in fs::read_dir(&settings.dir)? {
@@ -192,6 +205,7 @@ impl Spool {
             lost: AtomicU64::new(0),
             last_sync: Mutex::new(Instant::now()),
             last_error: Mutex::new(None),
+            _lock: lock,
         })
     }
 

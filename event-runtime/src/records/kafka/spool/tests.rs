@@ -173,3 +173,21 @@ fn at_its_bound_the_spool_refuses_records_and_holds_no_more() {
     let mut reader = Reader::default();
     assert_eq!(drain(&spool, &mut reader).len() as u64, accepted);
 }
+
+#[test]
+fn a_spool_directory_is_open_in_one_sink_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Spool::open(settings(dir.path(), SpoolMode::Overflow)).unwrap();
+    let second = Spool::open(settings(dir.path(), SpoolMode::Overflow));
+    let error = second
+        .err()
+        .expect("a second spool on the same directory is refused");
+    assert!(
+        error
+            .to_string()
+            .contains("another sink has this spool open"),
+        "{error}"
+    );
+    drop(first);
+    Spool::open(settings(dir.path(), SpoolMode::Overflow)).expect("free again once closed");
+}
