@@ -147,13 +147,14 @@ impl Spool {
     pub fn open(settings: SpoolSettings) -> io::Result<Spool> {
         fs::create_dir_all(&settings.dir)?;
         let lock = File::create(settings.dir.join("lock"))?;
-        if let Err(error) = lock.try_lock() {
-            return Err(match error {
-                std::fs::TryLockError::WouldBlock => io::Error::other(
+        match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(io::Error::other(
                     "another sink has this spool open: give each sink a directory of its own",
-                ),
-                std::fs::TryLockError::Error(error) => error,
-            });
+                ))
+            }
+            Err(error) => return Err(error.into()),
         }
         let mut segments = BTreeMap::new();
         let mut bytes = 0;
