@@ -117,6 +117,25 @@ fn spool_stats(stats: &SinkStats) -> event_runtime::SpoolStats {
     stats.spool.expect("a sink with a spool reports its stats")
 }
 
+/// Publishes `sequences` of `run` as fast as possible; returns the peak growth of resident
+/// memory meanwhile, in KiB, sampled every 10,000 events.
+fn publish_sampling_rss<E: Sequenced>(
+    events: &Dispatcher,
+    run: &str,
+    sequences: std::ops::Range<u64>,
+    new: fn(&str, u64) -> E,
+) -> u64 {
+    let before = common::resident_kib();
+    let mut peak = before;
+    for sequence in sequences {
+        events.publish(&new(run, sequence));
+        if sequence % 10_000 == 0 {
+            peak = peak.max(common::resident_kib());
+        }
+    }
+    peak - before
+}
+
 fn files_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
@@ -137,15 +156,8 @@ fn a_burst_of_a_million_events_through_a_10k_queue_loses_none() {
         .record_sink(Arc::clone(&sink))
         .build()
         .unwrap();
-    let rss_before = common::resident_kib();
-    let mut rss_peak = rss_before;
     let started = Instant::now();
-    for sequence in 0..EVENTS {
-        events.publish(&Burst::new(&run, sequence));
-        if sequence % 10_000 == 0 {
-            rss_peak = rss_peak.max(common::resident_kib());
-        }
-    }
+    let rss_growth = publish_sampling_rss(&events, &run, 0..EVENTS, Burst::new);
     let published_in = started.elapsed();
     let report = events.shutdown(Duration::from_secs(300)).unwrap();
     let stats = report.sink("kafka").unwrap();
@@ -155,7 +167,7 @@ fn a_burst_of_a_million_events_through_a_10k_queue_loses_none() {
          peak RSS growth {} MiB",
         spool.spooled,
         started.elapsed(),
-        (rss_peak - rss_before) / 1024
+        rss_growth / 1024
     );
     assert_eq!(
         (
@@ -173,9 +185,9 @@ fn a_burst_of_a_million_events_through_a_10k_queue_loses_none() {
     assert_eq!(spool.bytes, 0, "a drained spool holds nothing");
     assert_eq!(files_bytes(dir.path()), 0);
     assert!(
-        rss_peak - rss_before < 256 * 1024,
+        rss_growth < 256 * 1024,
         "memory stays bounded while a million records wait: grew {} KiB",
-        rss_peak - rss_before
+        rss_growth
     );
 
     let stored = Stored::read::<Burst>(&run, EVENTS as usize);
@@ -206,15 +218,8 @@ fn an_outage_spills_to_disk_and_everything_is_delivered_when_the_broker_returns(
     events.publish(&Outage::new(&run, 0));
     events.flush(Duration::from_secs(30));
     broker.kill();
-    let rss_before = common::resident_kib();
-    let mut rss_peak = rss_before;
     let started = Instant::now();
-    for sequence in 1..EVENTS {
-        events.publish(&Outage::new(&run, sequence));
-        if sequence % 10_000 == 0 {
-            rss_peak = rss_peak.max(common::resident_kib());
-        }
-    }
+    let rss_growth = publish_sampling_rss(&events, &run, 1..EVENTS, Outage::new);
     let spilled_in = started.elapsed();
     let during = events.stats().sink("kafka").unwrap();
     let spool_during = spool_stats(&during);
@@ -223,7 +228,7 @@ fn an_outage_spills_to_disk_and_everything_is_delivered_when_the_broker_returns(
         spool_during.spooled,
         spool_during.spooled as f64 / spilled_in.as_secs_f64(),
         spool_during.bytes as f64 / spilled_in.as_secs_f64() / 1e6,
-        (rss_peak - rss_before) / 1024
+        rss_growth / 1024
     );
     assert_eq!(during.dropped, 0);
     assert!(spool_during.bytes > 0);
@@ -245,11 +250,7 @@ fn an_outage_spills_to_disk_and_everything_is_delivered_when_the_broker_returns(
         "disk use returns to zero once delivered"
     );
     assert_eq!(files_bytes(dir.path()), 0);
-    assert!(
-        rss_peak - rss_before < 256 * 1024,
-        "grew {} KiB",
-        rss_peak - rss_before
-    );
+    assert!(rss_growth < 256 * 1024, "grew {} KiB", rss_growth);
 
     let stored = Stored::read::<Outage>(&run, EVENTS as usize);
     assert!(
