@@ -287,3 +287,51 @@ fn without_the_tls_feature_asking_for_tls_is_refused_and_says_why() {
         "{error}"
     );
 }
+
+#[test]
+fn records_failed_by_an_unreachable_cluster_count_under_its_cause_and_the_dispatcher_shows_it() {
+    let run = services::run_id();
+    // Nothing listens there: librdkafka reports the connection errors, then shutdown purges.
+    let sink = Arc::new(KafkaSink::new(&KafkaConfig::new("127.0.0.1:9")).unwrap());
+    let events = Dispatcher::builder()
+        .record_sink(Arc::clone(&sink))
+        .build()
+        .unwrap();
+    for sequence in 0..100 {
+        events.publish(&parcel(&run, sequence));
+    }
+    // Long enough for librdkafka to try the broker and report it down.
+    std::thread::sleep(Duration::from_secs(2));
+    let diagnostics = events.diagnostics();
+    let (name, kafka) = &diagnostics[0];
+    assert_eq!(*name, "kafka");
+    assert!(
+        kafka.client_errors.contains_key("AllBrokersDown")
+            || kafka.client_errors.contains_key("BrokerTransportFailure"),
+        "{:?}",
+        kafka.client_errors
+    );
+    for error in kafka.client_errors.values() {
+        assert!(
+            error.count >= 1 && !error.first.is_empty() && !error.last.is_empty(),
+            "{error:?}"
+        );
+    }
+    let report = events
+        .shutdown(Duration::from_millis(500))
+        .unwrap_err()
+        .report;
+    let stats = report.sink("kafka").unwrap();
+    assert_eq!((stats.published, stats.failed), (100, 100));
+    // The purge's own reason, `PurgeQueue`, says nothing: the records count under the cause.
+    let failures = sink.failures();
+    assert_eq!(failures.values().sum::<u64>(), 100, "{failures:?}");
+    assert!(!failures.contains_key("PurgeQueue"), "{failures:?}");
+    assert!(
+        failures
+            .keys()
+            .all(|reason| sink.client_errors().contains_key(reason)),
+        "every failure names a client-level error: {failures:?} {:?}",
+        sink.client_errors()
+    );
+}

@@ -257,7 +257,7 @@ pub use records::event_id::{EventId, HyphenatedId};
 pub use records::kafka::{KafkaConfig, KafkaSink, SpoolMode, SyncPolicy};
 pub use records::record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF, UNDELIVERED_METRIC};
 pub use report::{DeliveryReport, SinkReport};
-pub use sink::{MetricSink, RecordSink, SinkStats, SpoolStats};
+pub use sink::{ClientError, MetricSink, RecordSink, SinkDiagnostics, SinkStats, SpoolStats};
 pub use tag::Tag;
 
 /// Derives [`Event`] for a struct with named fields. See the crate docs for attributes.

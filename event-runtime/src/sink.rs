@@ -4,6 +4,7 @@
 //! keeps its own counts, so nothing is lost without being counted:
 //! `published == delivered + dropped + failed + pending`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::KafkaRecord;
@@ -57,6 +58,31 @@ pub struct SpoolStats {
     pub kept: u64,
 }
 
+/// One kind of client-level error a record sink's client reported (for Kafka, per
+/// librdkafka error code: `Authentication`, `AllBrokersDown`, `SSL`, `Fatal`, ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientError {
+    /// How many times it was reported.
+    pub count: u64,
+    /// Its first message (secret property values cut out).
+    pub first: String,
+    /// Its latest message.
+    pub last: String,
+}
+
+/// Why a record sink's records failed, for a service to log or expose
+/// ([`Dispatcher::diagnostics`](crate::Dispatcher::diagnostics)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SinkDiagnostics {
+    /// Failed records per reason: a record's own error, or, for one that was only purged
+    /// or timed out, the client-level error that explains it.
+    pub failures: BTreeMap<String, u64>,
+    /// Client-level errors per code.
+    pub client_errors: BTreeMap<String, ClientError>,
+    /// The fatal error that stopped the client, if one did.
+    pub fatal_error: Option<String>,
+}
+
 /// A destination for DogStatsD lines.
 pub trait MetricSink: Send + Sync {
     /// A short name for reports, e.g. `statsd`.
@@ -90,6 +116,10 @@ pub trait RecordSink: Send + Sync {
     /// be reconciled with what reached this sink's destination. The default reports none.
     fn take_undelivered(&self, report: &mut dyn FnMut(&str, u64)) {
         let _ = report;
+    }
+    /// Why records failed, when the sink knows more than its counts. The default: nothing.
+    fn diagnostics(&self) -> Option<SinkDiagnostics> {
+        None
     }
 }
 
@@ -128,5 +158,8 @@ impl<T: RecordSink + ?Sized> RecordSink for std::sync::Arc<T> {
     }
     fn take_undelivered(&self, report: &mut dyn FnMut(&str, u64)) {
         (**self).take_undelivered(report)
+    }
+    fn diagnostics(&self) -> Option<SinkDiagnostics> {
+        (**self).diagnostics()
     }
 }

@@ -157,6 +157,13 @@ impl Dispatcher {
         }
     }
 
+    /// Why the record sinks' records failed, per sink that knows (the Kafka sink): failures
+    /// per cause, client-level errors with their first and last message, and a fatal error.
+    /// A service built with [`DispatcherBuilder::kafka`] reads them here.
+    pub fn diagnostics(&self) -> Vec<(&'static str, crate::SinkDiagnostics)> {
+        self.inner.records.diagnostics()
+    }
+
     /// Sends the aggregated counters now, waits at most `timeout` for every sink to send
     /// what it holds, and returns the counts.
     pub fn flush(&self, timeout: Duration) -> DeliveryReport {

@@ -79,6 +79,14 @@ impl RecordPath {
         }
     }
 
+    /// Each sink's name and diagnostics, for the sinks that have them.
+    pub fn diagnostics(&self) -> Vec<(&'static str, crate::SinkDiagnostics)> {
+        self.sinks
+            .iter()
+            .filter_map(|s| Some((s.name(), s.diagnostics()?)))
+            .collect()
+    }
+
     pub fn reports(&self) -> impl Iterator<Item = SinkReport> + '_ {
         self.sinks.iter().map(|s| SinkReport {
             name: s.name(),

@@ -27,6 +27,7 @@
 //! records are counted as failed and a warning names the count on stderr, so nothing
 //! disappears silently.
 
+mod causes;
 mod feeder;
 mod produce;
 pub(crate) mod spool;
@@ -46,6 +47,7 @@ use rdkafka::ClientContext;
 use crate::counters::Counters;
 use crate::error::BuildError;
 use crate::sink::{RecordSink, SinkStats};
+use crate::ClientError;
 use crate::KafkaRecord;
 use spool::{Spool, SpoolSettings};
 pub use spool::{SpoolMode, SyncPolicy};
@@ -221,6 +223,10 @@ struct Outcomes {
     last_error: Mutex<Option<String>>,
     /// Records dropped or failed per event name, not yet handed to the dispatcher.
     undelivered: Mutex<BTreeMap<String, u64>>,
+    /// Client-level errors per code, and the one failed records are counted under.
+    causes: Mutex<causes::Causes>,
+    /// The configuration's secret values, cut out of every message kept.
+    secrets: Vec<(String, String)>,
 }
 
 impl Outcomes {
@@ -261,11 +267,22 @@ struct CountingContext {
 
 impl ClientContext for CountingContext {
     fn error(&self, error: KafkaError, reason: &str) {
+        let pairs = self
+            .outcomes
+            .secrets
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let message = crate::redaction::scrub(&format!("{error}: {reason}"), pairs);
+        self.outcomes
+            .causes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(error.rdkafka_error_code(), message.clone());
         *self
             .outcomes
             .last_error
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(format!("{error}: {reason}"));
+            .unwrap_or_else(PoisonError::into_inner) = Some(message);
     }
 }
 
@@ -293,7 +310,13 @@ impl ProducerContext for CountingContext {
                     })
                     .and_then(|name| std::str::from_utf8(name).ok())
                     .unwrap_or("unknown");
-                self.outcomes.fail(error_name(error), event_name);
+                let reason = self
+                    .outcomes
+                    .causes
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .reason_for(error.rdkafka_error_code(), error_name(error));
+                self.outcomes.fail(reason, event_name);
             }
         }
         if let Some(spool) = spooled {
@@ -364,7 +387,15 @@ impl KafkaSink {
                     })
             })
             .transpose()?;
-        let outcomes = Arc::new(Outcomes::default());
+        let outcomes = Arc::new(Outcomes {
+            secrets: config
+                .pairs()
+                .into_iter()
+                .filter(|(key, _)| crate::redaction::is_secret_property(key))
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .collect(),
+            ..Outcomes::default()
+        });
         let context = CountingContext {
             outcomes: Arc::clone(&outcomes),
             spool: spool.clone(),
@@ -406,13 +437,28 @@ impl KafkaSink {
         })
     }
 
-    /// Failed deliveries so far, per librdkafka error (e.g. `MessageTimedOut: 3`).
+    /// Failed records so far, per reason: a record's own librdkafka error (e.g.
+    /// `TopicAuthorizationFailed: 3`), or, for one only purged or timed out, the client-level
+    /// error that explains it (`Authentication`, `AllBrokersDown`; see
+    /// [`KafkaSink::client_errors`]).
     pub fn failures(&self) -> BTreeMap<String, u64> {
         self.outcomes
             .failures
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Client-level errors so far, per librdkafka error code (`Authentication`,
+    /// `AllBrokersDown`, `SSL`, `Fatal`, ...), each with its count and its first and last
+    /// message. A record that fails only as purged or timed out is counted in
+    /// [`KafkaSink::failures`] under the most telling of these instead.
+    pub fn client_errors(&self) -> BTreeMap<String, ClientError> {
+        self.outcomes
+            .causes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .all()
     }
 
     /// The last client-level error librdkafka reported, such as all brokers being down or
@@ -551,6 +597,14 @@ impl RecordSink for KafkaSink {
         self.flush(timeout);
         self.stop_spool();
         self.shut_down.store(true, Ordering::Release);
+    }
+
+    fn diagnostics(&self) -> Option<crate::SinkDiagnostics> {
+        Some(crate::SinkDiagnostics {
+            failures: self.failures(),
+            client_errors: self.client_errors(),
+            fatal_error: self.fatal_error(),
+        })
     }
 
     fn take_undelivered(&self, report: &mut dyn FnMut(&str, u64)) {
