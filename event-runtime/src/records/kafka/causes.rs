@@ -8,21 +8,35 @@
 //! fatal one over a connection error, and the latest among equals.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::ClientError;
 
+/// A code already logged is logged again at most this often, with its count since.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
 /// Client-level errors per librdkafka error code (e.g. `Authentication`, `AllBrokersDown`).
 #[derive(Default)]
 pub(super) struct Causes {
     by_code: BTreeMap<String, ClientError>,
+    /// When each code was last logged, and its count then.
+    logged: BTreeMap<String, (Instant, u64)>,
     /// The code records are counted under when they fail without a reason of their own.
     telling: Option<(u8, String)>,
 }
 
 impl Causes {
-    pub fn record(&mut self, code: Option<RDKafkaErrorCode>, message: String) {
+    /// Counts an error. Returns what to log, if it is time to: its code and how many times
+    /// it was reported since it was last logged (librdkafka repeats "all brokers are down"
+    /// every second while they are).
+    #[must_use = "what it returns is what to log"]
+    pub fn record(
+        &mut self,
+        code: Option<RDKafkaErrorCode>,
+        message: String,
+    ) -> Option<(String, u64)> {
         let name = code.map_or_else(|| "Unknown".to_owned(), |c| format!("{c:?}"));
         match self.by_code.get_mut(&name) {
             Some(error) => {
@@ -42,8 +56,24 @@ impl Causes {
         }
         let rank = code.map_or(0, rank);
         if self.telling.as_ref().is_none_or(|(best, _)| rank >= *best) {
-            self.telling = Some((rank, name));
+            self.telling = Some((rank, name.clone()));
         }
+        let count = self.by_code[&name].count;
+        let now = Instant::now();
+        match self.logged.get(&name) {
+            Some((at, _)) if now.duration_since(*at) < LOG_EVERY => None,
+            logged => {
+                let since = count - logged.map_or(0, |(_, then)| *then);
+                self.logged.insert(name.clone(), (now, count));
+                Some((name, since))
+            }
+        }
+    }
+
+    /// Whether errors of `code` stop records (a security or fatal error), rather than
+    /// delay them (a broker down, which librdkafka retries).
+    pub fn is_severe(code: Option<RDKafkaErrorCode>) -> bool {
+        code.is_some_and(|c| rank(c) >= 2)
     }
 
     pub fn all(&self) -> BTreeMap<String, ClientError> {
@@ -95,12 +125,18 @@ mod tests {
             causes.reason_for(Some(PurgeQueue), "PurgeQueue".into()),
             "PurgeQueue"
         );
-        causes.record(Some(AllBrokersDown), "1/1 brokers are down".into());
-        causes.record(
-            Some(Authentication),
-            "SASL authentication error: wrong password".into(),
+        let down = || "1/1 brokers are down".to_owned();
+        assert_eq!(
+            causes.record(Some(AllBrokersDown), down()),
+            Some(("AllBrokersDown".to_owned(), 1))
         );
-        causes.record(Some(AllBrokersDown), "1/1 brokers are down".into());
+        let wrong = "SASL authentication error: wrong password".to_owned();
+        assert_eq!(
+            causes.record(Some(Authentication), wrong),
+            Some(("Authentication".to_owned(), 1))
+        );
+        // Repeated within the interval: counted, not logged again.
+        assert_eq!(causes.record(Some(AllBrokersDown), down()), None);
         assert_eq!(
             causes.reason_for(Some(PurgeQueue), "PurgeQueue".into()),
             "Authentication"

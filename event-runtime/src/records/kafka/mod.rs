@@ -265,19 +265,56 @@ struct CountingContext {
     spool: Option<Arc<Spool>>,
 }
 
-impl ClientContext for CountingContext {
-    fn error(&self, error: KafkaError, reason: &str) {
+impl CountingContext {
+    /// `message` with the configuration's secret values cut out.
+    fn scrub(&self, message: &str) -> String {
         let pairs = self
             .outcomes
             .secrets
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()));
-        let message = crate::redaction::scrub(&format!("{error}: {reason}"), pairs);
-        self.outcomes
+        crate::redaction::scrub(message, pairs)
+    }
+}
+
+/// Where the sink's log lines go in the `log` crate.
+const LOG_TARGET: &str = "event_runtime::kafka";
+
+impl ClientContext for CountingContext {
+    /// librdkafka's log lines, to the `log` crate at their level, secrets cut out.
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, line: &str) {
+        use rdkafka::config::RDKafkaLogLevel::*;
+        let level = match level {
+            Emerg | Alert | Critical | Error => log::Level::Error,
+            Warning => log::Level::Warn,
+            Notice | Info => log::Level::Info,
+            Debug => log::Level::Debug,
+        };
+        if log::log_enabled!(target: LOG_TARGET, level) {
+            log::log!(target: LOG_TARGET, level, "librdkafka {facility}: {}", self.scrub(line));
+        }
+    }
+
+    /// A client-level error: counted per code (see [`KafkaSink::client_errors`]) and
+    /// logged, a security or fatal error as an error and a broker down as a warning, each
+    /// code at most once every 10 s with its count since.
+    fn error(&self, error: KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code();
+        let message = self.scrub(&format!("{error}: {reason}"));
+        let log = self
+            .outcomes
             .causes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .record(error.rdkafka_error_code(), message.clone());
+            .record(code, message.clone());
+        if let Some((name, times)) = log {
+            let level = if causes::Causes::is_severe(code) {
+                log::Level::Error
+            } else {
+                log::Level::Warn
+            };
+            log::log!(target: LOG_TARGET, level, "Kafka client error {name} ({times}x): {message}");
+        }
         *self
             .outcomes
             .last_error
