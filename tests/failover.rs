@@ -8,15 +8,14 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::stored::Stored;
 use event_runtime::{Dispatcher, Event, KafkaConfig, SinkStats};
-use multi_dispatch_events::readback::read_topics;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 #[derive(Event, Clone, Debug, PartialEq)]
@@ -172,27 +171,12 @@ fn publish_through_bounces(run: &str, config: KafkaConfig, bootstrap: &str) -> R
     }
 }
 
-/// How often each sequence number of `run` is stored, and whether each key's are in order.
-fn stored(bootstrap: &str, run: &str, at_least: u64) -> (BTreeMap<u64, u32>, bool) {
-    let records = read_topics(
-        bootstrap,
-        &[Sequenced::TOPIC],
-        |r| Sequenced::decode(&r.payload).is_ok_and(|e| e.run == run),
-        |kept| kept.len() as u64 >= at_least,
-        Duration::from_secs(300),
-    )
-    .unwrap();
-    let mut copies = BTreeMap::new();
-    let mut last: HashMap<String, u64> = HashMap::new();
-    let mut in_order = true;
-    for record in &records {
-        let event = Sequenced::decode(&record.payload).unwrap();
-        *copies.entry(event.sequence).or_insert(0) += 1;
-        if let Some(previous) = last.insert(event.key.clone(), event.sequence) {
-            in_order &= previous < event.sequence;
-        }
-    }
-    (copies, in_order)
+/// What the cluster stores of `run`, once `at_least` distinct events are in.
+fn stored(bootstrap: &str, run: &str, at_least: u64) -> Stored {
+    Stored::read(bootstrap, Sequenced::TOPIC, at_least, |payload| {
+        let event = Sequenced::decode(payload).ok()?;
+        (event.run == run).then_some((event.key, event.sequence))
+    })
 }
 
 #[test]
@@ -215,15 +199,14 @@ fn leader_failover_with_the_spool_drops_duplicates_and_reorders_nothing() {
         (outcome.published, 0, 0)
     );
 
-    let (copies, in_order) = stored(&bootstrap, &run, outcome.published);
-    let duplicates: u32 = copies.values().map(|n| n - 1).sum();
-    assert_eq!(
-        copies.len() as u64,
-        outcome.published,
-        "every delivered event consumed"
+    let stored = stored(&bootstrap, &run, outcome.published);
+    assert!(
+        stored.exactly_once(0..outcome.published),
+        "every delivered event consumed once: {} distinct, {} duplicates",
+        stored.copies.len(),
+        stored.duplicates()
     );
-    assert_eq!(duplicates, 0);
-    assert!(in_order, "order per key kept");
+    assert!(stored.in_order_per_key, "order per key kept");
 }
 
 #[test]
@@ -240,13 +223,12 @@ fn leader_failover_without_the_spool_counts_exactly_what_it_drops() {
     assert_eq!(stats.published, outcome.published);
     assert_eq!(stats.pending(), 0);
 
-    let (copies, in_order) = stored(&bootstrap, &run, stats.delivered);
-    let duplicates: u32 = copies.values().map(|n| n - 1).sum();
+    let stored = stored(&bootstrap, &run, stats.delivered);
     assert_eq!(
-        copies.len() as u64,
+        stored.copies.len() as u64,
         stats.delivered,
         "what is missing is exactly what was counted"
     );
-    assert_eq!(duplicates, 0);
-    assert!(in_order);
+    assert_eq!(stored.duplicates(), 0);
+    assert!(stored.in_order_per_key);
 }

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -14,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::broker::Broker;
 use common::services;
+use common::stored::Stored;
 use event_runtime::{Dispatcher, Event, KafkaConfig, KafkaSink, RecordSink, SinkStats, SyncPolicy};
-use multi_dispatch_events::readback::read_topics;
 
 /// One event type per test, so each test's topic holds only its own runs.
 macro_rules! sequenced {
@@ -56,61 +55,18 @@ sequenced!(Crash, "spool.crash", "spool-crash");
 sequenced!(Damaged, "spool.damaged", "spool-damaged");
 sequenced!(Bounded, "spool.bounded", "spool-bounded");
 
-/// What the broker holds of one run: how often each sequence number was stored, and
-/// whether each key's records are in publish order.
-struct Stored {
-    copies: BTreeMap<u64, u32>,
-    in_order_per_key: bool,
-}
-
-impl Stored {
-    /// Reads until `at_least` distinct sequence numbers of `run` are stored (duplicates
-    /// beside them are read too, as far as they come before).
-    fn read<E: Sequenced>(run: &str, at_least: usize) -> Stored {
-        let mut distinct = std::collections::HashSet::new();
-        let mut counted = 0;
-        let records = read_topics(
-            &services::kafka_bootstrap(),
-            &[E::TOPIC],
-            |r| E::decode(&r.payload).is_ok_and(|e| e.parts().0 == run),
-            |kept| {
-                for record in &kept[counted..] {
-                    distinct.insert(E::decode(&record.payload).unwrap().parts().2);
-                }
-                counted = kept.len();
-                distinct.len() >= at_least
-            },
-            Duration::from_secs(300),
-        )
-        .unwrap();
-        let mut copies = BTreeMap::new();
-        let mut last: HashMap<String, u64> = HashMap::new();
-        let mut in_order_per_key = true;
-        for record in &records {
-            let event = E::decode(&record.payload).unwrap();
-            let (_, key, sequence) = event.parts();
-            *copies.entry(sequence).or_insert(0) += 1;
-            if let Some(previous) = last.insert(key.to_owned(), sequence) {
-                // A duplicate re-sent after a crash may repeat a sequence, never go back
-                // past one already stored after it.
-                in_order_per_key &= previous <= sequence;
-            }
-        }
-        Stored {
-            copies,
-            in_order_per_key,
-        }
-    }
-
-    fn exactly_once(&self, sequences: impl Iterator<Item = u64>) -> bool {
-        let expected: Vec<u64> = sequences.collect();
-        self.copies.len() == expected.len()
-            && expected.iter().all(|s| self.copies.get(s) == Some(&1))
-    }
-
-    fn duplicates(&self) -> u64 {
-        self.copies.values().map(|&n| u64::from(n) - 1).sum()
-    }
+/// What the broker stores of `run` of `E`'s topic, once `at_least` distinct events are in.
+fn stored<E: Sequenced>(run: &str, at_least: usize) -> Stored {
+    Stored::read(
+        &services::kafka_bootstrap(),
+        E::TOPIC,
+        at_least as u64,
+        |payload| {
+            let event = E::decode(payload).ok()?;
+            let (event_run, key, sequence) = event.parts();
+            (event_run == run).then(|| (key.to_owned(), sequence))
+        },
+    )
 }
 
 fn spool_stats(stats: &SinkStats) -> event_runtime::SpoolStats {
@@ -190,7 +146,7 @@ fn a_burst_of_a_million_events_through_a_10k_queue_loses_none() {
         rss_growth
     );
 
-    let stored = Stored::read::<Burst>(&run, EVENTS as usize);
+    let stored = stored::<Burst>(&run, EVENTS as usize);
     assert!(
         stored.exactly_once(0..EVENTS),
         "{} distinct, {} duplicates",
@@ -252,7 +208,7 @@ fn an_outage_spills_to_disk_and_everything_is_delivered_when_the_broker_returns(
     assert_eq!(files_bytes(dir.path()), 0);
     assert!(rss_growth < 256 * 1024, "grew {} KiB", rss_growth);
 
-    let stored = Stored::read::<Outage>(&run, EVENTS as usize);
+    let stored = stored::<Outage>(&run, EVENTS as usize);
     assert!(
         stored.exactly_once(0..EVENTS),
         "{} distinct, {} duplicates",
@@ -358,7 +314,7 @@ fn write_ahead_survives_a_sigkill_mid_outage() {
     assert_eq!(spool.corrupt, 0);
     assert_eq!(files_bytes(dir.path()), 0);
 
-    let stored = Stored::read::<Crash>(&run, EVENTS as usize);
+    let stored = stored::<Crash>(&run, EVENTS as usize);
     let duplicated: Vec<u64> = stored
         .copies
         .iter()
@@ -526,6 +482,6 @@ fn a_damaged_segment_costs_only_its_damaged_records() {
     let spool = spool_stats(&stats);
     assert_eq!((spool.replayed, spool.corrupt), (EVENTS - 2, 2));
     assert_eq!((stats.published, stats.delivered), (EVENTS - 2, EVENTS - 2));
-    let stored = Stored::read::<Damaged>(&run, EVENTS as usize - 2);
+    let stored = stored::<Damaged>(&run, EVENTS as usize - 2);
     assert!(stored.exactly_once((0..EVENTS).filter(|&s| s != 500 && s != 999)));
 }

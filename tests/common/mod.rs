@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 #[cfg(feature = "kafka")]
 pub mod broker;
 pub mod services;
+#[cfg(feature = "kafka")]
+pub mod stored;
 #[cfg(feature = "warehouse")]
 pub mod warehouse;
 
