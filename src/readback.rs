@@ -102,3 +102,33 @@ pub fn read_topics(
     }
     Ok(kept)
 }
+
+/// The offsets consumer group `group` has committed on `topic`, as (partition, offset), for
+/// the partitions it committed on.
+pub fn committed_offsets(
+    bootstrap_servers: &str,
+    group: &str,
+    topic: &str,
+) -> Result<Vec<(i32, i64)>, KafkaError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let timeout = Duration::from_secs(30);
+    let mut partitions = TopicPartitionList::new();
+    for t in consumer.fetch_metadata(Some(topic), timeout)?.topics() {
+        for p in t.partitions() {
+            partitions.add_partition(t.name(), p.id());
+        }
+    }
+    let committed = consumer.committed_offsets(partitions, timeout)?;
+    Ok(committed
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(offset) => Some((e.partition(), offset)),
+            _ => None,
+        })
+        .collect())
+}

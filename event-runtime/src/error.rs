@@ -72,12 +72,29 @@ impl fmt::Display for Undelivered {
             if s.undelivered() > 0 {
                 write!(
                     f,
-                    " {} {} pending, {} dropped, {} failed;",
+                    " {} {} pending, {} dropped, {} failed",
                     sink.name,
                     s.pending(),
                     s.dropped,
                     s.failed
                 )?;
+                // Why they failed, with what to check for the causes that have a usual one.
+                let failures = sink.diagnostics.as_ref().map(|d| &d.failures);
+                for (i, (reason, count)) in failures.into_iter().flatten().enumerate() {
+                    let hint = sink
+                        .diagnostics
+                        .as_ref()
+                        .and_then(|d| d.client_errors.get(reason)?.hint);
+                    let lead = if i == 0 { " (" } else { ", " };
+                    write!(f, "{lead}{count} {reason}")?;
+                    if let Some(hint) = hint {
+                        write!(f, ": {hint}")?;
+                    }
+                }
+                if failures.is_some_and(|f| !f.is_empty()) {
+                    f.write_str(")")?;
+                }
+                f.write_str(";")?;
             }
         }
         Ok(())

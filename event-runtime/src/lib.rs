@@ -254,7 +254,7 @@ pub use record_key::RecordKey;
 pub use recording::{RecordedRecord, RecordingSink};
 pub use records::event_id::{EventId, HyphenatedId};
 #[cfg(feature = "kafka")]
-pub use records::kafka::{KafkaConfig, KafkaSink, SpoolMode, SyncPolicy};
+pub use records::kafka::{FailFast, KafkaConfig, KafkaSink, SpoolMode, SyncPolicy};
 pub use records::record::{header, KafkaRecord, CONTENT_TYPE_PROTOBUF, UNDELIVERED_METRIC};
 pub use report::{DeliveryReport, SinkReport};
 pub use sink::{ClientError, MetricSink, RecordSink, SinkDiagnostics, SinkStats, SpoolStats};

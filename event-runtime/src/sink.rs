@@ -59,7 +59,8 @@ pub struct SpoolStats {
 }
 
 /// One kind of client-level error a record sink's client reported (for Kafka, per
-/// librdkafka error code: `Authentication`, `AllBrokersDown`, `SSL`, `Fatal`, ...).
+/// librdkafka error code: `Authentication`, `AllBrokersDown`, `SSL`, `Fatal`, ..., and
+/// `ClosedOnConnect` when the broker closes each connection as soon as it is made).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientError {
     /// How many times it was reported.
@@ -68,6 +69,9 @@ pub struct ClientError {
     pub first: String,
     /// Its latest message.
     pub last: String,
+    /// What to check, for an error with a usual cause (a wrong password, a missing ACL, a
+    /// plaintext client on a SASL port).
+    pub hint: Option<&'static str>,
 }
 
 /// Why a record sink's records failed, for a service to log or expose

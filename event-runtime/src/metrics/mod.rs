@@ -87,6 +87,7 @@ impl MetricPath {
         self.sinks.iter().map(|s| SinkReport {
             name: s.name(),
             stats: s.stats(),
+            diagnostics: None,
         })
     }
 }

@@ -61,7 +61,7 @@ pub struct OptionalDecoder<D>(PhantomData<D>);
 pub struct RepeatedDecoder<D>(PhantomData<D>);
 
 /// The implicit field of one value, which every [`Singular`] type is: its own
-/// `ProtoField` impl, made by [`implicit_field!`] here and by the derives, rather than one
+/// `ProtoField` impl, made by `implicit_field!` here and by the derives, rather than one
 /// blanket impl over `Singular`. With a blanket impl, any type at all would match it, and
 /// a type that cannot be a field would be reported once per trait the derived code needs
 /// of it; without one, it matches nothing and is reported once.

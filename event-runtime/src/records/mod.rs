@@ -91,6 +91,7 @@ impl RecordPath {
         self.sinks.iter().map(|s| SinkReport {
             name: s.name(),
             stats: s.stats(),
+            diagnostics: s.diagnostics(),
         })
     }
 }

@@ -28,6 +28,7 @@
 //! disappears silently.
 
 mod causes;
+mod fail_fast;
 mod feeder;
 mod produce;
 pub(crate) mod spool;
@@ -49,6 +50,7 @@ use crate::error::BuildError;
 use crate::sink::{RecordSink, SinkStats};
 use crate::ClientError;
 use crate::KafkaRecord;
+pub use fail_fast::FailFast;
 use spool::{Spool, SpoolSettings};
 pub use spool::{SpoolMode, SyncPolicy};
 
@@ -64,6 +66,7 @@ pub struct KafkaConfig {
     spool_dir: Option<PathBuf>,
     spool_max_bytes: Option<u64>,
     spool_mode: SpoolMode,
+    fail_fast: Vec<FailFast>,
 }
 
 impl KafkaConfig {
@@ -93,6 +96,7 @@ impl KafkaConfig {
             spool_dir: None,
             spool_max_bytes: None,
             spool_mode: SpoolMode::Overflow,
+            fail_fast: Vec::new(),
         }
     }
 
@@ -179,6 +183,25 @@ impl KafkaConfig {
         Ok(Some(settings))
     }
 
+    /// Fails records at once when the brokers refuse the client in one of these ways,
+    /// rather than letting them wait out `message.timeout.ms` (300 s) or the shutdown's
+    /// timeout. From the first such refusal, what librdkafka holds is purged and every
+    /// record after it fails at once, each counted in [`KafkaSink::failures`] under the
+    /// refusal's cause (`Authentication`, `ClosedOnConnect`, ...), until the sink is built
+    /// again. Records already in a [spool](KafkaConfig::spool) stay there for the next
+    /// start.
+    ///
+    /// Off by default: librdkafka keeps retrying a refused connection, and a credential
+    /// that reaches the brokers a moment late (a rotation, a user created after the
+    /// service) then costs nothing. Turn it on where a refusal means a misconfiguration
+    /// to hear about at once, for example in a deployment's smoke test.
+    pub fn fail_fast_on(mut self, refusals: impl IntoIterator<Item = FailFast>) -> Self {
+        self.fail_fast.extend(refusals);
+        self.fail_fast.sort_unstable();
+        self.fail_fast.dedup();
+        self
+    }
+
     /// How long dropping the sink without a shutdown waits for delivery (default 5 s).
     pub fn drop_flush_timeout(mut self, timeout: Duration) -> Self {
         self.drop_flush_timeout = timeout;
@@ -209,6 +232,7 @@ impl std::fmt::Debug for KafkaConfig {
             .field("spool_dir", &self.spool_dir)
             .field("spool_max_bytes", &self.spool_max_bytes)
             .field("spool_mode", &self.spool_mode)
+            .field("fail_fast", &self.fail_fast)
             .finish()
     }
 }
@@ -227,6 +251,8 @@ struct Outcomes {
     causes: Mutex<causes::Causes>,
     /// The configuration's secret values, cut out of every message kept.
     secrets: Vec<(String, String)>,
+    /// Set when the brokers refused the client in a way it fails fast on.
+    refusal: fail_fast::Refusal,
 }
 
 impl Outcomes {
@@ -293,28 +319,41 @@ impl ClientContext for CountingContext {
         if log::log_enabled!(target: LOG_TARGET, level) {
             log::log!(target: LOG_TARGET, level, "librdkafka {facility}: {}", self.scrub(line));
         }
+        // A bootstrap broker's disconnects come only as log lines, not as errors: a broker
+        // that closes each connection as soon as it is made is known only from these.
+        if facility == "FAIL" && causes::is_closed_on_connect(line) {
+            let code = rdkafka::types::RDKafkaErrorCode::BrokerTransportFailure;
+            self.count_client_error(Some(code), self.scrub(line));
+        }
     }
 
     /// A client-level error: counted per code (see [`KafkaSink::client_errors`]) and
     /// logged, a security or fatal error as an error and a broker down as a warning, each
     /// code at most once every 10 s with its count since.
     fn error(&self, error: KafkaError, reason: &str) {
-        let code = error.rdkafka_error_code();
         let message = self.scrub(&format!("{error}: {reason}"));
-        let log = self
+        self.count_client_error(error.rdkafka_error_code(), message);
+    }
+}
+
+impl CountingContext {
+    fn count_client_error(&self, code: Option<rdkafka::types::RDKafkaErrorCode>, message: String) {
+        let delivered_any = self.outcomes.counters.delivered.load(Ordering::Relaxed) > 0;
+        let (cause, log) = self
             .outcomes
             .causes
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .record(code, message.clone());
-        if let Some((name, times)) = log {
-            let level = if causes::Causes::is_severe(code) {
+            .record(code, message.clone(), delivered_any);
+        if let Some(times) = log {
+            let level = if causes::Causes::is_severe(&cause) {
                 log::Level::Error
             } else {
                 log::Level::Warn
             };
-            log::log!(target: LOG_TARGET, level, "Kafka client error {name} ({times}x): {message}");
+            log::log!(target: LOG_TARGET, level, "Kafka client error {cause} ({times}x): {message}");
         }
+        self.outcomes.refusal.consider(&cause);
         *self
             .outcomes
             .last_error
@@ -431,19 +470,26 @@ impl KafkaSink {
                 .filter(|(key, _)| crate::redaction::is_secret_property(key))
                 .map(|(key, value)| (key.to_owned(), value.to_owned()))
                 .collect(),
+            refusal: fail_fast::Refusal::new(config.fail_fast.clone()),
             ..Outcomes::default()
         });
         let context = CountingContext {
             outcomes: Arc::clone(&outcomes),
             spool: spool.clone(),
         };
-        let producer = client
+        // librdkafka gives the log callback lines at this level and above. Info at least:
+        // some causes are known only from its Info lines (see `CountingContext::log`).
+        if (client.log_level as i32) < rdkafka::config::RDKafkaLogLevel::Info as i32 {
+            client.set_log_level(rdkafka::config::RDKafkaLogLevel::Info);
+        }
+        let producer: ThreadedProducer<CountingContext> = client
             .create_with_context(context)
             .map_err(|e| BuildError::Sink {
                 sink: "kafka",
                 // librdkafka repeats a value it rejects; a secret's is cut out.
                 message: crate::redaction::scrub(&e.to_string(), config.pairs()),
             })?;
+        outcomes.refusal.attach(producer.client().native_ptr());
         let transport = Arc::new(Transport {
             producer,
             topics: produce::Topics::default(),
@@ -577,6 +623,10 @@ impl RecordSink for KafkaSink {
 
     fn send(&self, record: &KafkaRecord<'_>) {
         Counters::add(&self.outcomes.counters.published, 1);
+        if let Some(cause) = self.outcomes.refusal.cause() {
+            self.outcomes.fail(cause.to_owned(), record.event_name);
+            return;
+        }
         if let Some(spool) = &self.spool {
             if !spool.takes_new_records() {
                 match self.transport.enqueue(record, 0) {
