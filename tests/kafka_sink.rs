@@ -275,19 +275,6 @@ fn sasl_properties_are_passed_to_librdkafka() {
 /// Without the `kafka-tls` feature, librdkafka has no OpenSSL: asking for TLS is refused
 /// when the dispatcher is built, with librdkafka's reason. (`tests/kafka_tls.rs` covers
 /// the feature against the broker's TLS listener.)
-#[cfg(not(feature = "kafka-tls"))]
-#[test]
-fn without_the_tls_feature_asking_for_tls_is_refused_and_says_why() {
-    let tls = KafkaConfig::new("127.0.0.1:9093").set("security.protocol", "ssl");
-    let error = Dispatcher::builder().kafka(tls).build().err().unwrap();
-    assert!(
-        error
-            .to_string()
-            .contains("OpenSSL not available at build time"),
-        "{error}"
-    );
-}
-
 #[test]
 fn records_failed_by_an_unreachable_cluster_count_under_its_cause_and_the_dispatcher_shows_it() {
     let run = services::run_id();

@@ -24,6 +24,14 @@ pub enum WarehouseError {
     Database(String),
     /// Kafka refused an operation.
     Kafka(rdkafka::error::KafkaError),
+    /// The loader's principal lacks an ACL it needs. Nothing past what was written was
+    /// committed; grant the ACL and start again.
+    NotAuthorized {
+        /// The ACLs to grant, e.g. "READ on group `warehouse`".
+        needs: String,
+        /// The broker's refusal.
+        source: rdkafka::error::KafkaError,
+    },
     /// librdkafka refused the consumer's configuration. The message has the value of every
     /// secret property cut out, since librdkafka repeats a value it refuses.
     KafkaConfig(String),
@@ -49,6 +57,11 @@ impl fmt::Display for WarehouseError {
             }
             WarehouseError::Database(message) => write!(f, "database: {message}"),
             WarehouseError::Kafka(error) => write!(f, "kafka: {error}"),
+            WarehouseError::NotAuthorized { needs, source } => write!(
+                f,
+                "kafka: the loader's principal may not read ({source}); grant it {needs} \
+                 (a loader needs READ on its group and on each of its topics)"
+            ),
             WarehouseError::KafkaConfig(message) => {
                 write!(f, "kafka: the consumer could not be configured: {message}")
             }
@@ -56,7 +69,16 @@ impl fmt::Display for WarehouseError {
     }
 }
 
-impl std::error::Error for WarehouseError {}
+impl std::error::Error for WarehouseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WarehouseError::Kafka(error) | WarehouseError::NotAuthorized { source: error, .. } => {
+                Some(error)
+            }
+            _ => None,
+        }
+    }
+}
 
 impl From<rdkafka::error::KafkaError> for WarehouseError {
     fn from(error: rdkafka::error::KafkaError) -> Self {

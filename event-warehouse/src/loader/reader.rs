@@ -6,6 +6,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use event_runtime::{confluent, header, DecodeError, DecodeOwned, Event};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -95,7 +96,7 @@ impl Reader {
                     }
                 }
             };
-            let message = message?;
+            let message = message.map_err(|error| self.refusal(error))?;
             if batch.consumed == 0 {
                 // The batch lingers from its first record, not from the call.
                 deadline = Instant::now() + self.config.batch_linger;
@@ -118,6 +119,31 @@ impl Reader {
             }
         }
         Ok((batch.consumed > 0).then_some(batch))
+    }
+
+    /// A consumer error as the loader reports it: a refusal by the brokers' ACLs names the
+    /// ACLs the principal needs (librdkafka's error does not say which topic it was).
+    fn refusal(&self, error: KafkaError) -> WarehouseError {
+        let needs = match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::GroupAuthorizationFailed) => {
+                format!("READ on group `{}`", self.config.group_id)
+            }
+            Some(RDKafkaErrorCode::TopicAuthorizationFailed) => {
+                let mut topics: Vec<String> = self
+                    .events
+                    .iter()
+                    .map(|e| format!("`{}`", e.table.topic))
+                    .collect();
+                topics.sort_unstable();
+                topics.dedup();
+                format!("READ on topic {}", topics.join(", "))
+            }
+            _ => return WarehouseError::Kafka(error),
+        };
+        WarehouseError::NotAuthorized {
+            needs,
+            source: error,
+        }
     }
 
     /// The rows of a collected batch, by table, for a backend to write.
