@@ -5,7 +5,8 @@
 #   - protoc, from Debian's protobuf-compiler, to check the exported schemas
 #   - PostgreSQL, from Debian's postgresql, a throwaway cluster for the warehouse loader
 #   - the build's system libraries: OpenSSL headers and pkg-config (feature kafka-tls)
-# The broker also listens with TLS, on a certificate made with Java's keytool.
+# The broker also listens with TLS, on a certificate made with Java's keytool, and with
+# SASL/SCRAM-SHA-512 under ACLs (see start_kafka for the principals and what each may do).
 #   - on demand (`cluster-start`), a 3-node KRaft cluster from the same jars: combined broker
 #     and controller roles, replication factor 3, min.insync.replicas=2, for the failover test
 # Usage: scripts/services.sh provision|start|stop|env|status|kafka-kill|kafka-start
@@ -19,6 +20,7 @@ dir="$root/.services"
 kafka_port=${KAFKA_TEST_PORT:-19092}
 controller_port=${KAFKA_TEST_CONTROLLER_PORT:-19093}
 kafka_tls_port=${KAFKA_TEST_TLS_PORT:-19094}
+kafka_sasl_port=${KAFKA_TEST_SASL_PORT:-19095}
 statsd_port=${STATSD_TEST_PORT:-19125}
 statsd_web_port=${STATSD_TEST_WEB_PORT:-19102}
 pg_port=${POSTGRES_TEST_PORT:-15432}
@@ -100,10 +102,25 @@ start_postgres() {
   if [[ $(id -u) -eq 0 ]]; then chown postgres: "$home"; fi
   as_pg_owner "$bin/initdb" -D "$home/data" -U postgres --auth=trust -E UTF8 --no-locale >"$home/initdb.log" 2>&1 \
     || { cat "$home/initdb.log" >&2; return 1; }
+  # The loader's own role signs in with its password (the first matching line wins); the
+  # other tests connect as the superuser, trusted on loopback.
+  as_pg_owner sed -i "1i host all $pg_loader_role 127.0.0.1/32 scram-sha-256" "$home/data/pg_hba.conf"
   as_pg_owner "$bin/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $pg_port -c unix_socket_directories=$home" start >&2 \
     || { tail -30 "$home/server.log" >&2; return 1; }
+  # The loader's role: it may sign in and create tables in a schema a database's owner
+  # gives it (tests/kafka_security.rs), and nothing else.
+  "$bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE $pg_loader_role LOGIN PASSWORD '$(pg_loader_password)'" >&2
   log "PostgreSQL is up on 127.0.0.1:$pg_port (data and logs in $home)"
+}
+
+pg_loader_role=events_loader
+
+pg_loader_password() {
+  local file="$pg_home/loader.password"
+  if [[ ! -s "$file" ]]; then (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$file"); fi
+  cat "$file"
 }
 
 stop_postgres() {
@@ -116,6 +133,7 @@ start_kafka() {
   local home="$dir/kafka"
   if [[ -f "$home/pid" ]] && kill -0 "$(cat "$home/pid")" 2>/dev/null; then return; fi
   rm -rf "$home" && mkdir -p "$home/data" "$home/tls"
+  local broker_password; broker_password=$(sasl_password broker)
   # A self-signed certificate for 127.0.0.1; clients trust it through ca.pem.
   keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 30 -dname "CN=127.0.0.1" \
     -ext SAN=IP:127.0.0.1,DNS:localhost -keystore "$home/tls/broker.p12" -storetype PKCS12 \
@@ -127,10 +145,22 @@ start_kafka() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port,SSL://127.0.0.1:$kafka_tls_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,SSL://127.0.0.1:$kafka_tls_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port,SSL://127.0.0.1:$kafka_tls_port,SASL_PLAINTEXT://127.0.0.1:$kafka_sasl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,SSL://127.0.0.1:$kafka_tls_port,SASL_PLAINTEXT://127.0.0.1:$kafka_sasl_port
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT
+# ACLs decide, and a principal with none may do nothing. The broker's own principal is the
+# only super user; the controller listener authenticates it (SASL/PLAIN, its one user), so
+# no anonymous client there is trusted. The plain and TLS listeners' anonymous clients (the
+# other tests) get ALL through ACLs, not as super users; SASL principals get only theirs.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:broker
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="$broker_password" user_broker="$broker_password";
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 ssl.keystore.location=$home/tls/broker.p12
 ssl.keystore.type=PKCS12
 ssl.keystore.password=changeit
@@ -158,11 +188,57 @@ appender.file.layout.pattern=[%d] %p %m (%c)%n
 rootLogger.level=INFO
 rootLogger.appenderRef.file.ref=file
 PROPS
-  local cluster_id
+  local cluster_id user scram=()
+  for user in "${sasl_users[@]}"; do
+    scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$(sasl_password "$user")]")
+  done
   cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
-  kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$home/server.properties" -g >"$home/format.log" 2>&1 \
-    || { cat "$home/format.log" >&2; return 1; }
+  kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$home/server.properties" -g "${scram[@]}" \
+    >"$home/format.log" 2>&1 || { cat "$home/format.log" >&2; return 1; }
   launch_kafka
+  grant_acls
+}
+
+# The SCRAM users, made when the broker is formatted, each with a fresh random password
+# (in .services/kafka/sasl/, read by `env`), so a test's output can be searched for them:
+#   broker           the broker itself, the only super user (it also grants the ACLs)
+#   events-producer  WRITE and DESCRIBE on topics starting "sec."
+#   events-loader    READ on topics starting "sec." and on groups starting "sec-loader"
+#   no-write         READ and DESCRIBE on topics starting "sec.", IDEMPOTENT_WRITE on the
+#                    cluster, but no WRITE
+#   no-acl           no ACL at all
+sasl_users=(broker events-producer events-loader no-write no-acl)
+
+sasl_password() {
+  local file="$dir/kafka/sasl/$1.password"
+  if [[ ! -s "$file" ]]; then
+    mkdir -p "$dir/kafka/sasl" && chmod 700 "$dir/kafka/sasl"
+    (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$file")
+  fi
+  cat "$file"
+}
+
+# One AclCommand per principal, as the broker over SCRAM.
+grant_acls() {
+  local admin="$dir/kafka/sasl/admin.properties"
+  cat > "$admin" <<PROPS
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="$(sasl_password broker)";
+PROPS
+  acl() { kafka_java org.apache.kafka.tools.AclCommand --bootstrap-server "127.0.0.1:$kafka_sasl_port" \
+      --command-config "$admin" --add "$@" >>"$dir/kafka/acls.log" 2>&1 \
+      || { tail -30 "$dir/kafka/acls.log" >&2; return 1; }; }
+  acl --allow-principal User:ANONYMOUS --operation All --cluster --topic '*' --group '*' --transactional-id '*'
+  acl --allow-principal User:events-producer --operation Write --operation Describe \
+    --topic sec. --resource-pattern-type prefixed
+  acl --allow-principal User:events-loader --operation Read --operation Describe \
+    --topic sec. --group sec-loader --resource-pattern-type prefixed
+  acl --allow-principal User:no-write --operation Read --operation Describe \
+    --topic sec. --resource-pattern-type prefixed
+  # So the idempotent producer gets its id, and only the topic's WRITE is missing.
+  acl --allow-principal User:no-write --operation IdempotentWrite --cluster
+  log "ACLs granted for ${sasl_users[*]} (SASL on 127.0.0.1:$kafka_sasl_port)"
 }
 
 kafka_java() {
@@ -298,10 +374,17 @@ export KAFKA_TLS_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_tls_port
 export KAFKA_CLUSTER_BOOTSTRAP_SERVERS=$(cluster_bootstrap)
 export KAFKA_TEST_SERVICES=$root/scripts/services.sh
 export KAFKA_TLS_CA_LOCATION=$dir/kafka/tls/ca.pem
+export KAFKA_SASL_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_sasl_port
+$(for user in "${sasl_users[@]:1}"; do
+    [[ -s "$dir/kafka/sasl/$user.password" ]] || continue
+    echo "export KAFKA_SASL_PASSWORD_$(echo "$user" | tr a-z- A-Z_)=$(cat "$dir/kafka/sasl/$user.password")"
+  done)
 export STATSD_EXPORTER_UDP=127.0.0.1:$statsd_port
 export STATSD_EXPORTER_UNIXGRAM=$dir/statsd/dsd.socket
 export STATSD_EXPORTER_METRICS=http://127.0.0.1:$statsd_web_port/metrics
 export POSTGRES_TEST_URL=postgresql://postgres@127.0.0.1:$pg_port/postgres
+export POSTGRES_LOADER_ROLE=$pg_loader_role
+$([[ -s "$pg_home/loader.password" ]] && echo "export POSTGRES_LOADER_PASSWORD=$(cat "$pg_home/loader.password")")
 ENV
 }
 
