@@ -4,7 +4,7 @@
 mod common;
 
 use event_runtime::confluent::{frame_header, parse_frame};
-use event_runtime::schema::{check_compatible, SchemaSet, Violation};
+use event_runtime::schema::{check_compatible, SchemaCheckError, SchemaSet, Violation};
 use event_runtime::{Dispatcher, Event, RecordingSink, Tag};
 use multi_dispatch_events::order_flow::events::*;
 
@@ -119,6 +119,11 @@ refund_version!(removed, #[event(topic = "refunds")] {
     #[event(key)] pub order_id: String, pub amount_pence: u64,
     #[event(id = 4, tag)] pub market: Market,
 });
+// Fails: the field deleted alone, so automatic numbering moves `market` from 4 to 3.
+refund_version!(deleted, #[event(topic = "refunds")] {
+    #[event(key)] pub order_id: String, pub amount_pence: u64,
+    #[event(tag)] pub market: Market,
+});
 // Passes: the same removal with its number and name reserved; `market` keeps 4 on its own.
 refund_version!(removed_and_reserved, #[event(topic = "refunds", reserved(3, "reason"))] {
     #[event(key)] pub order_id: String, pub amount_pence: u64,
@@ -208,6 +213,71 @@ fn removing_without_reserving_fails_and_reserving_passes() {
     assert_eq!(violations_against_v1::<removed_and_reserved::Refund>(), []);
     assert!(removed_and_reserved::Refund::proto_schema()
         .contains("  reserved 3;\n  reserved \"reason\";\n"));
+}
+
+#[test]
+fn deleting_a_field_that_shifts_the_later_ones_is_said_as_one_removal() {
+    let found = violations_against_v1::<deleted::Refund>();
+    assert_eq!(
+        found,
+        [Violation::RemovedAndShifted {
+            field: "reason".into(),
+            number: 3,
+            shifted: vec![("market".into(), 4, 3)],
+        }]
+    );
+    assert_eq!(
+        found[0].to_string(),
+        "field `reason` (3) was removed without being reserved, so automatic numbering moved \
+         the fields after it (`market` 4 -> 3): add `#[event(reserved(3, \"reason\"))]` to the \
+         struct, which also puts them back"
+    );
+}
+
+#[test]
+fn a_missing_snapshot_directory_or_file_fails_unless_the_event_is_new() {
+    let missing = std::env::temp_dir().join(format!("no-such-snapshots-{}", std::process::id()));
+    let error = order_flow_schemas().check_against(&missing).unwrap_err();
+    assert!(
+        matches!(&error, SchemaCheckError::MissingDirectory(path) if path == &missing),
+        "{error}"
+    );
+    let dir = std::env::temp_dir().join(format!("partial-snapshots-{}", std::process::id()));
+    SchemaSet::new().event::<v1::Refund>().export(&dir).unwrap();
+    let error = SchemaSet::new()
+        .event::<v1::Refund>()
+        .event::<OrderPlaced>()
+        .check_against(&dir)
+        .unwrap_err();
+    assert!(
+        matches!(&error, SchemaCheckError::MissingSnapshot(path) if path.ends_with("order_placed.proto")),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("SchemaSet::new_event"),
+        "{error}"
+    );
+    SchemaSet::new()
+        .event::<v1::Refund>()
+        .new_event::<OrderPlaced>()
+        .check_against(&dir)
+        .unwrap();
+    // Once its file is there, a new event is checked like any other.
+    assert!(SchemaSet::new()
+        .new_event::<deleted::Refund>()
+        .check_against(&dir)
+        .is_err());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The snapshot committed under `schemas/`, as the README tells users to keep theirs: a
+/// breaking change to an order-flow event fails here, in CI. After an intended compatible
+/// change, export again with `cargo run --example export_schemas` and commit the files.
+#[test]
+fn the_order_flow_events_are_compatible_with_the_committed_snapshot() {
+    multi_dispatch_events::order_flow::events::schemas()
+        .check_against(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas"))
+        .unwrap();
 }
 
 #[test]

@@ -60,6 +60,19 @@ pub const EVENT_NAMES: [&str; 7] = [
     OrderDelivered::NAME,
 ];
 
+/// The schemas of every event of the order flow: exported to `schemas/` and committed, and
+/// checked against that snapshot by `tests/schema_contract.rs`.
+pub fn schemas() -> event_runtime::schema::SchemaSet {
+    event_runtime::schema::SchemaSet::new()
+        .event::<OrderPlaced>()
+        .event::<PaymentAttempted>()
+        .event::<PaymentSucceeded>()
+        .event::<PaymentFailed>()
+        .event::<OrderSentToRestaurant>()
+        .event::<OrderCollected>()
+        .event::<OrderDelivered>()
+}
+
 /// A user placed an order.
 #[derive(Event, Clone, Debug, PartialEq)]
 #[event(name = "order.placed", topic = "orders")]

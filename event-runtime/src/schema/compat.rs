@@ -41,6 +41,16 @@ pub enum Violation {
         /// Its number.
         number: u32,
     },
+    /// A field was removed without being reserved, and automatic numbering moved the
+    /// fields after it down into its number.
+    RemovedAndShifted {
+        /// The removed field.
+        field: String,
+        /// Its number.
+        number: u32,
+        /// The fields that moved, with their numbers in the snapshot and now.
+        shifted: Vec<(String, u32, u32)>,
+    },
     /// A field now uses a number or name the snapshot reserved.
     ReusedReserved {
         /// The field.
@@ -104,6 +114,24 @@ impl fmt::Display for Violation {
                 f,
                 "field `{field}` ({number}) was removed without being reserved: add `#[event(reserved({number}, \"{field}\"))]` to the struct"
             ),
+            Violation::RemovedAndShifted {
+                field,
+                number,
+                shifted,
+            } => {
+                write!(
+                    f,
+                    "field `{field}` ({number}) was removed without being reserved, so automatic numbering moved the fields after it ("
+                )?;
+                for (i, (name, old, new)) in shifted.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}`{name}` {old} -> {new}")?;
+                }
+                write!(
+                    f,
+                    "): add `#[event(reserved({number}, \"{field}\"))]` to the struct, which also puts them back"
+                )
+            }
             Violation::ReusedReserved { field, number } => write!(
                 f,
                 "field `{field}` ({number}) reuses a reserved name or number: old consumers would misread it; pick a new name and number"
@@ -196,15 +224,63 @@ fn message_violations(
     found: &mut Vec<Violation>,
 ) {
     let named = |name: &str| format!("{prefix}{name}");
+    // Fields kept by name under another number. When a removed field's number went to one
+    // of them, automatic numbering shifted the fields after the removal: one mistake, said
+    // once, rather than a rename and a renumbering each.
+    let moved: Vec<(&str, u32, u32)> = old
+        .fields
+        .iter()
+        .filter_map(|field| {
+            let now = new.fields.iter().find(|f| f.name == field.name)?;
+            (now.number != field.number).then_some((field.name.as_str(), field.number, now.number))
+        })
+        .collect();
+    let shifted_names = |number: u32| {
+        moved
+            .iter()
+            .filter(move |(_, was, _)| *was > number)
+            .map(|(name, _, _)| *name)
+    };
+    let mut explained: Vec<&str> = Vec::new();
+    for field in &old.fields {
+        if new.fields.iter().any(|f| f.name == field.name) {
+            continue;
+        }
+        let taken_by_moved = moved.iter().any(|(_, _, now)| *now == field.number);
+        if taken_by_moved {
+            let shifted: Vec<(String, u32, u32)> = moved
+                .iter()
+                .filter(|(_, was, _)| *was > field.number)
+                .map(|(name, was, now)| (named(name), *was, *now))
+                .collect();
+            explained.extend(shifted_names(field.number));
+            found.push(if shifted.is_empty() {
+                Violation::RemovedWithoutReservation {
+                    field: named(&field.name),
+                    number: field.number,
+                }
+            } else {
+                Violation::RemovedAndShifted {
+                    field: named(&field.name),
+                    number: field.number,
+                    shifted,
+                }
+            });
+        }
+    }
     for field in &old.fields {
         let by_name = new.fields.iter().find(|f| f.name == field.name);
         let by_number = new.fields.iter().find(|f| f.number == field.number);
         match (by_name, by_number) {
-            (Some(same), _) if same.number != field.number => found.push(Violation::Renumbered {
-                field: named(&field.name),
-                old: field.number,
-                new: same.number,
-            }),
+            (Some(same), _) if same.number != field.number => {
+                if !explained.contains(&field.name.as_str()) {
+                    found.push(Violation::Renumbered {
+                        field: named(&field.name),
+                        old: field.number,
+                        new: same.number,
+                    });
+                }
+            }
             (Some(same), _) => {
                 let (was, is) = (
                     ParsedSchema::full_type(field),
@@ -224,6 +300,8 @@ fn message_violations(
                     });
                 }
             }
+            // Said above, as a removal that shifted the fields after it.
+            (None, Some(other)) if old.fields.iter().any(|f| f.name == other.name) => {}
             (None, Some(other)) => found.push(Violation::Renamed {
                 number: field.number,
                 old: named(&field.name),

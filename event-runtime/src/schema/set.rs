@@ -8,10 +8,13 @@ use super::compat::{check_compatible, Violation};
 use super::parse::SchemaParseError;
 use crate::Event;
 
-/// The events whose schemas a crate publishes; list each one with [`SchemaSet::event`].
+/// The events whose schemas a crate publishes; list each one with [`SchemaSet::event`],
+/// or with [`SchemaSet::new_event`] until its first snapshot is committed.
 #[derive(Clone, Debug, Default)]
 pub struct SchemaSet {
     files: Vec<(String, String)>,
+    /// Files of events added as new: they pass the check without a snapshot.
+    new_files: Vec<String>,
 }
 
 /// Why the current schemas are not compatible with the snapshot.
@@ -19,6 +22,10 @@ pub struct SchemaSet {
 pub enum SchemaCheckError {
     /// A snapshot file could not be read.
     Io(PathBuf, io::Error),
+    /// The snapshot directory does not exist (a mistyped path would otherwise check nothing).
+    MissingDirectory(PathBuf),
+    /// An event has no snapshot file in the directory.
+    MissingSnapshot(PathBuf),
     /// A snapshot file is not in this crate's layout.
     Parse(PathBuf, SchemaParseError),
     /// Breaking changes, per file.
@@ -29,6 +36,17 @@ impl fmt::Display for SchemaCheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SchemaCheckError::Io(path, e) => write!(f, "cannot read {}: {e}", path.display()),
+            SchemaCheckError::MissingDirectory(path) => write!(
+                f,
+                "no snapshot directory at {}: check the path, or export the schemas there first",
+                path.display()
+            ),
+            SchemaCheckError::MissingSnapshot(path) => write!(
+                f,
+                "no snapshot at {}: export the schemas and commit the file, or add the event \
+                 with `SchemaSet::new_event` until its first snapshot is committed",
+                path.display()
+            ),
             SchemaCheckError::Parse(path, e) => write!(f, "{}: {e}", path.display()),
             SchemaCheckError::Breaking(files) => {
                 writeln!(
@@ -54,17 +72,19 @@ impl SchemaSet {
         SchemaSet::default()
     }
 
-    /// Adds an event; its file is `<snake_case message name>.proto`.
+    /// Adds an event; its file is `<snake_case message name>.proto`, and the check fails
+    /// when the snapshot directory lacks it.
     pub fn event<E: Event>(mut self) -> Self {
-        let message = E::MESSAGE_NAME
-            .rsplit('.')
-            .next()
-            .unwrap_or(E::MESSAGE_NAME);
-        self.files.push((
-            format!("{}.proto", event_names::snake_case(message)),
-            E::proto_schema(),
-        ));
+        self.files.push((file_name::<E>(), E::proto_schema()));
         self
+    }
+
+    /// Adds an event that has no snapshot yet: the check passes without its file, and
+    /// checks it once the file is there. Switch to [`SchemaSet::event`] once the first
+    /// snapshot is committed.
+    pub fn new_event<E: Event>(mut self) -> Self {
+        self.new_files.push(file_name::<E>());
+        self.event::<E>()
     }
 
     /// The `(file name, .proto text)` of every event.
@@ -85,15 +105,25 @@ impl SchemaSet {
             .collect()
     }
 
-    /// Compares every event with its snapshot in `dir`. An event without a snapshot is new
-    /// and passes; export again to record it.
+    /// Compares every event with its snapshot in `dir`. A missing directory is an error,
+    /// and so is an event without a snapshot file, unless it was added with
+    /// [`SchemaSet::new_event`].
     pub fn check_against(&self, dir: impl AsRef<Path>) -> Result<(), SchemaCheckError> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            return Err(SchemaCheckError::MissingDirectory(dir.to_path_buf()));
+        }
         let mut breaking = Vec::new();
         for (name, text) in &self.files {
-            let path = dir.as_ref().join(name);
+            let path = dir.join(name);
             let snapshot = match std::fs::read_to_string(&path) {
                 Ok(snapshot) => snapshot,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    if self.new_files.contains(name) {
+                        continue;
+                    }
+                    return Err(SchemaCheckError::MissingSnapshot(path));
+                }
                 Err(e) => return Err(SchemaCheckError::Io(path, e)),
             };
             let violations = check_compatible(&snapshot, text)
@@ -108,4 +138,13 @@ impl SchemaSet {
             Err(SchemaCheckError::Breaking(breaking))
         }
     }
+}
+
+/// An event's snapshot file name: `<snake_case message name>.proto`.
+fn file_name<E: Event>() -> String {
+    let message = E::MESSAGE_NAME
+        .rsplit('.')
+        .next()
+        .unwrap_or(E::MESSAGE_NAME);
+    format!("{}.proto", event_names::snake_case(message))
 }
