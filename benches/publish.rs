@@ -47,7 +47,7 @@ enum Platform {
     Web,
 }
 
-/// DESIGN.md's example event.
+/// The README's example event ("Define an event and publish it").
 #[derive(Event, Clone, Debug, PartialEq)]
 #[event(name = "payment.attempted", topic = "bench-payments")]
 struct PaymentAttempted {

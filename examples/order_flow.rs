@@ -17,6 +17,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use multi_dispatch_events::env;
 use multi_dispatch_events::order_flow::{self, simulate::Scenario, views, Outcome};
 
 const USAGE: &str = "usage: order_flow [--orders N] [--seed S] [--kafka [HOST:PORT]] [--statsd [HOST:PORT]] [--warehouse [POSTGRES_URL | SQLITE_FILE]]";
@@ -64,10 +65,10 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     // The usual variables ask for the real services as the flags do.
-    if kafka.is_none() && std::env::var_os("KAFKA_BOOTSTRAP_SERVERS").is_some() {
+    if kafka.is_none() && env::var("KAFKA_BOOTSTRAP_SERVERS").is_some() {
         kafka = Some(None);
     }
-    if statsd.is_none() && std::env::var_os("DD_AGENT_HOST").is_some() {
+    if statsd.is_none() && env::var("DD_AGENT_HOST").is_some() {
         statsd = Some(None);
     }
     // The warehouse is fed from Kafka.

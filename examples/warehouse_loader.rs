@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use event_warehouse::{Backend, LoaderConfig, Postgres, Sqlite};
+use multi_dispatch_events::env;
 use multi_dispatch_events::order_flow::warehouse;
 
 const USAGE: &str = "usage: warehouse_loader [--kafka HOST:PORT] [--postgres URL | --sqlite FILE] [--group NAME] [--batch N] [--linger MS] [--idle MS] [--exit-when-idle SECONDS]";
@@ -40,7 +41,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let defaults = LoaderConfig::new("", "");
     let mut args = Args {
-        kafka: std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into()),
+        kafka: env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|| "127.0.0.1:9092".into()),
         postgres: None,
         sqlite: None,
         group: "order-flow-warehouse".into(),

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod env;
 pub mod order_flow;
 #[cfg(feature = "kafka")]
 pub mod readback;

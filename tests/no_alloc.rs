@@ -62,6 +62,15 @@ fn formatting_lines_into_a_reused_buffer_does_not_allocate() {
     });
     assert_eq!(allocations, 0);
     assert!(out.starts_with("payment.attempted:1|c|#market:uk"));
+    // The control: into a new buffer each time, the counter sees every line's allocation.
+    let allocations = allocations_in(|| {
+        for _ in 0..1000 {
+            let mut fresh = String::new();
+            format.write_counter(&event, 1.0, &mut fresh);
+            std::hint::black_box(fresh);
+        }
+    });
+    assert!(allocations >= 1000, "{allocations}");
 }
 
 #[test]
@@ -77,6 +86,15 @@ fn encoding_into_a_reused_buffer_does_not_allocate() {
     });
     assert_eq!(allocations, 0);
     assert_eq!(PaymentAttempted::decode(&payload).unwrap(), event);
+    // The control: into a new buffer each time, the counter sees every payload's allocation.
+    let allocations = allocations_in(|| {
+        for _ in 0..1000 {
+            let mut fresh = Vec::new();
+            event.encode(&mut fresh);
+            std::hint::black_box(fresh);
+        }
+    });
+    assert!(allocations >= 1000, "{allocations}");
 }
 
 /// Sinks that only look at what they are given, so the dispatcher's own work is measured.
@@ -126,6 +144,36 @@ fn publish_does_not_allocate_in_steady_state() {
         }
     });
     assert_eq!(allocations, 0);
+    // The control: a dispatcher whose record sink keeps a copy of each payload, where the
+    // counter must see one allocation per publish.
+    let copies = Dispatcher::builder()
+        .record_sink(Copying::default())
+        .build()
+        .unwrap();
+    copies.publish(&event);
+    let allocations = allocations_in(|| {
+        for _ in 0..1000 {
+            copies.publish(&event);
+        }
+    });
+    assert!(allocations >= 1000, "{allocations}");
+}
+
+/// Keeps the last payload it was given: one allocation per record.
+#[derive(Default)]
+struct Copying(std::sync::Mutex<Vec<u8>>);
+
+impl RecordSink for Copying {
+    fn name(&self) -> &'static str {
+        "copying-kafka"
+    }
+    fn send(&self, record: &KafkaRecord<'_>) {
+        *self.0.lock().unwrap() = record.payload.to_vec();
+    }
+    fn flush(&self, _: Duration) {}
+    fn stats(&self) -> SinkStats {
+        SinkStats::default()
+    }
 }
 
 /// Counts what reaches it, so the test can check the publishes got through.
@@ -180,4 +228,12 @@ fn building_and_publishing_a_borrowing_event_does_not_allocate() {
     });
     assert_eq!(allocations, 0);
     assert_eq!(tally.0.load(std::sync::atomic::Ordering::Relaxed), 1001);
+    // The control: the owned twin of the same event allocates its text as it is built.
+    let allocations = allocations_in(|| {
+        for _ in 0..1000 {
+            let order = common::borrowed::sample(TEXT, BYTES);
+            std::hint::black_box(common::borrowed_owned_twin(&order));
+        }
+    });
+    assert!(allocations >= 1000, "{allocations}");
 }

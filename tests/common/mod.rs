@@ -1,4 +1,4 @@
-//! Events shared by the behaviour tests: DESIGN.md's example, and one event with every
+//! Events shared by the behaviour tests: the README's example ("Define an event and publish it"), and one event with every
 //! supported payload field type.
 #![allow(dead_code)]
 

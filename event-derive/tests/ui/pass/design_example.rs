@@ -1,4 +1,4 @@
-//! DESIGN.md's example compiles as written, and publishes with one call.
+//! The README's example event ("Define an event and publish it") compiles as written, and publishes with one call.
 use event_runtime::{Dispatcher, Event, RecordingSink, Tag};
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
