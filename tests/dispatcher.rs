@@ -177,3 +177,83 @@ fn publishing_from_many_threads_keeps_every_event() {
     );
     assert_eq!(PaymentAttempted::TOPIC, "payments");
 }
+
+#[test]
+fn a_constant_tag_given_twice_is_refused_naming_the_key() {
+    let error = Dispatcher::builder()
+        .constant_tag("env", "prod")
+        .constant_tag("env", "staging")
+        .build()
+        .err()
+        .unwrap();
+    assert_eq!(
+        error,
+        BuildError::DuplicateConstantTag {
+            key: "env".into(),
+            values: ("prod".into(), "staging".into())
+        }
+    );
+    assert!(
+        error.to_string().contains("env:prod and env:staging"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_registered_event_with_a_tag_a_constant_tag_also_has_is_refused_at_build() {
+    let error = Dispatcher::builder()
+        .event::<PaymentAttempted>()
+        .constant_tag("market", "fr")
+        .build()
+        .err()
+        .unwrap();
+    assert_eq!(
+        error,
+        BuildError::ConstantTagClash {
+            event: "payment.attempted",
+            key: "market"
+        }
+    );
+    assert!(
+        error.to_string().contains("rename the event's tag"),
+        "{error}"
+    );
+    // Without the clash, a registered event builds.
+    Dispatcher::builder()
+        .event::<PaymentAttempted>()
+        .constant_tag("region", "eu")
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn an_unregistered_event_with_a_tag_a_constant_tag_also_has_sends_no_line_and_is_counted() {
+    for aggregation in [Some(Duration::from_secs(10)), None] {
+        let recording = RecordingSink::new();
+        let events = Dispatcher::builder()
+            .aggregate_metrics(aggregation)
+            .constant_tag("market", "fr")
+            .recording(&recording)
+            .build()
+            .unwrap();
+        for _ in 0..3 {
+            events.publish(&common::design_example());
+        }
+        events.flush(Duration::from_secs(1));
+        assert_eq!(
+            recording.statsd_lines(),
+            Vec::<String>::new(),
+            "{aggregation:?}"
+        );
+        // The records go out: only the lines would be corrupt.
+        assert_eq!(recording.records().len(), 3);
+        let refused = events.refused_metric_lines();
+        assert_eq!(refused.values().sum::<u64>(), 3, "{refused:?}");
+        assert!(
+            refused
+                .keys()
+                .all(|reason| reason.contains("payment.attempted") && reason.contains("`market`")),
+            "{refused:?}"
+        );
+    }
+}

@@ -25,6 +25,21 @@ pub enum BuildError {
         /// The rule it breaks.
         reason: NameError,
     },
+    /// Two constant tags have the same key: every line would carry both.
+    DuplicateConstantTag {
+        /// The key.
+        key: String,
+        /// Its two values, in the order given.
+        values: (String, String),
+    },
+    /// A registered event has a tag whose key a constant tag also has: every line of the
+    /// event would carry the key twice, splitting each of its series.
+    ConstantTagClash {
+        /// The event.
+        event: &'static str,
+        /// The key.
+        key: &'static str,
+    },
     /// A sink could not be configured.
     Sink {
         /// The sink, e.g. `kafka`.
@@ -44,6 +59,14 @@ impl fmt::Display for BuildError {
             BuildError::InvalidConstantTag { tag, reason } => write!(
                 f,
                 "constant tag {tag:?} is invalid: {reason}; tag keys and values use lowercase ASCII letters, digits, '_', '.', '/' and '-' (check DD_ENV, DD_SERVICE and DD_VERSION)"
+            ),
+            BuildError::DuplicateConstantTag { key, values: (first, second) } => write!(
+                f,
+                "constant tag `{key}` is given twice ({key}:{first} and {key}:{second}): every line would carry both; keep one (DD_ENV, DD_SERVICE and DD_VERSION set `env`, `service` and `version` too)"
+            ),
+            BuildError::ConstantTagClash { event, key } => write!(
+                f,
+                "event `{event}` has a tag `{key}`, and so do the constant tags: every line of it would carry `{key}` twice and split each of its series; rename the event's tag (`#[event(tag = \"...\")]`) or drop the constant tag"
             ),
             BuildError::Sink { sink, message } => write!(f, "the {sink} sink could not be configured: {message}"),
         }

@@ -24,6 +24,8 @@ pub struct DispatcherBuilder {
     framing: HashMap<TypeId, [u8; 6]>,
     prefix: String,
     constant_tags: Vec<(String, String)>,
+    /// Events registered with [`DispatcherBuilder::event`]: name and tag keys.
+    events: Vec<(&'static str, &'static [&'static str])>,
     metric_sinks: Vec<Box<dyn MetricSink>>,
     record_sinks: Vec<Box<dyn RecordSink>>,
     #[cfg(feature = "statsd")]
@@ -39,6 +41,7 @@ impl Default for DispatcherBuilder {
             framing: HashMap::new(),
             prefix: String::new(),
             constant_tags: Vec::new(),
+            events: Vec::new(),
             metric_sinks: Vec::new(),
             record_sinks: Vec::new(),
             #[cfg(feature = "statsd")]
@@ -80,6 +83,17 @@ impl DispatcherBuilder {
     /// `service`, `version`, ...) belong here rather than on events.
     pub fn constant_tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.constant_tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// Registers an event type the dispatcher will publish, so that [`build`] refuses a
+    /// constant tag whose key is also one of its tags. An event not registered is checked
+    /// on its first publish instead: its metric lines are then refused and counted
+    /// ([`Dispatcher::refused_metric_lines`]), and stderr says why once.
+    ///
+    /// [`build`]: DispatcherBuilder::build
+    pub fn event<E: Event>(mut self) -> Self {
+        self.events.push((E::NAME, E::TAG_KEYS));
         self
     }
 
@@ -136,13 +150,25 @@ impl DispatcherBuilder {
                 }
             })?;
         }
-        for (key, value) in &self.constant_tags {
+        for (i, (key, value)) in self.constant_tags.iter().enumerate() {
             event_names::check_tag(key, value).map_err(|reason| {
                 BuildError::InvalidConstantTag {
                     tag: format!("{key}:{value}"),
                     reason,
                 }
             })?;
+            if let Some((_, first)) = self.constant_tags[..i].iter().find(|(k, _)| k == key) {
+                return Err(BuildError::DuplicateConstantTag {
+                    key: key.clone(),
+                    values: (first.clone(), value.clone()),
+                });
+            }
+        }
+        let format = LineFormat::new(&self.prefix, &self.constant_tags);
+        for (event, keys) in &self.events {
+            if let Some(key) = format.clashing_key(keys) {
+                return Err(BuildError::ConstantTagClash { event, key });
+            }
         }
         // Sinks open sockets and threads, so only once every string has passed.
         #[cfg(feature = "statsd")]
@@ -158,9 +184,10 @@ impl DispatcherBuilder {
         let aggregate = self.aggregation.filter(|_| !self.metric_sinks.is_empty());
         let inner = Arc::new(Inner {
             metrics: MetricPath {
-                format: LineFormat::new(&self.prefix, &self.constant_tags),
+                format,
                 sinks: self.metric_sinks,
                 aggregates: aggregate.map(|_| AggregateTables::default()),
+                refused: Default::default(),
             },
             records: RecordPath {
                 sinks: self.record_sinks,

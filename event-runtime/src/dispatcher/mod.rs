@@ -145,6 +145,18 @@ impl Dispatcher {
         }
     }
 
+    /// Publishes whose metric lines were refused, per reason: an event with a tag whose key
+    /// a constant tag also has (see [`DispatcherBuilder::event`]). Their Kafka records are
+    /// sent.
+    pub fn refused_metric_lines(&self) -> std::collections::BTreeMap<String, u64> {
+        self.inner
+            .metrics
+            .refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// The counts of every sink, now.
     pub fn stats(&self) -> DeliveryReport {
         DeliveryReport {

@@ -50,11 +50,14 @@ struct EventTable {
     metrics: &'static [ValueMetric],
     write_counter: WriteCounter,
     write_value: WriteValue,
+    /// A tag key the event shares with a constant tag: its lines are refused.
+    clash: Option<&'static str>,
 }
 
 impl EventTable {
-    fn of<E: Event>() -> Self {
+    fn of<E: Event>(format: &LineFormat) -> Self {
         EventTable {
+            clash: format.clashing_tag::<E>(),
             counts: zeroed_counts(E::TAG_COMBINATIONS),
             slots: empty_slots(E::TAG_COMBINATIONS * E::VALUE_METRICS.len()),
             combinations: E::TAG_COMBINATIONS,
@@ -104,12 +107,22 @@ pub(crate) struct AggregateTables {
 impl AggregateTables {
     /// Counts one publish of `event` and adds its value metrics. A slot of samples that
     /// became full is written to `out` as a line (after a `\n` when `out` is not empty),
-    /// for the caller to send now.
-    pub fn record<E: Event>(&self, event: &E, format: &LineFormat, out: &mut String) {
+    /// for the caller to send now. `Err` with the key when the event shares a tag key with
+    /// a constant tag: nothing is counted (checked once, when the type's table is made).
+    pub fn record<E: Event>(
+        &self,
+        event: &E,
+        format: &LineFormat,
+        out: &mut String,
+    ) -> Result<(), &'static str> {
         let table = self
             .tables
-            .get_or_insert_with(E::type_id(), EventTable::of::<E>);
+            .get_or_insert_with(E::type_id(), || EventTable::of::<E>(format));
+        if let Some(key) = table.clash {
+            return Err(key);
+        }
         Self::add(table, event, event.tag_combination(), format, out);
+        Ok(())
     }
 
     fn add<E: Event>(

@@ -7,6 +7,8 @@ pub(crate) mod aggregation;
 pub(crate) mod statsd;
 pub(crate) mod statsd_line;
 
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use crate::records::event_id::random_unit;
@@ -22,6 +24,8 @@ pub(crate) struct MetricPath {
     pub sinks: Vec<Box<dyn MetricSink>>,
     /// `Some` when counters and value metrics are aggregated in process.
     pub aggregates: Option<AggregateTables>,
+    /// Publishes whose lines were refused, per reason.
+    pub refused: Mutex<BTreeMap<String, u64>>,
 }
 
 impl MetricPath {
@@ -36,8 +40,17 @@ impl MetricPath {
         lines.clear();
         match &self.aggregates {
             // Aggregated totals are exact, so sampling does not apply to them.
-            Some(aggregates) => aggregates.record(event, &self.format, lines),
+            Some(aggregates) => {
+                if let Err(key) = aggregates.record(event, &self.format, lines) {
+                    return self.refuse(E::NAME, key);
+                }
+            }
             None => {
+                if self.format.has_constant_tags() {
+                    if let Some(key) = self.format.clashing_tag::<E>() {
+                        return self.refuse(E::NAME, key);
+                    }
+                }
                 if E::SAMPLE_RATE >= 1.0 || random_unit() < E::SAMPLE_RATE {
                     self.format.write_counter(event, E::SAMPLE_RATE, lines);
                 }
@@ -46,6 +59,26 @@ impl MetricPath {
         }
         if !lines.is_empty() {
             self.send(lines);
+        }
+    }
+
+    /// Counts a publish of `event` whose lines are refused because its tag `key` is also a
+    /// constant tag, and says so on stderr the first time.
+    #[cold]
+    fn refuse(&self, event: &str, key: &str) {
+        let reason = format!(
+            "event `{event}` has a tag `{key}`, and so does the dispatcher's constant tags"
+        );
+        let mut refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = refused.entry(reason).or_default();
+        *count += 1;
+        if *count == 1 {
+            eprintln!(
+                "event-runtime: metric lines of `{event}` are not sent: its tag `{key}` is also \
+                 a constant tag of this dispatcher, so every line would carry `{key}` twice and \
+                 split each of its series. Its Kafka records are sent. Rename one of the two \
+                 (Dispatcher::refused_metric_lines counts these publishes)."
+            );
         }
     }
 

@@ -16,6 +16,8 @@ pub struct LineFormat {
     prefix: String,
     /// `key:value` pairs joined with `,`, appended after the event's tags.
     constant_tags: String,
+    /// The constant tags' keys.
+    constant_keys: Vec<String>,
 }
 
 impl LineFormat {
@@ -30,8 +32,27 @@ impl LineFormat {
                 format.constant_tags.push(',');
             }
             let _ = write!(format.constant_tags, "{key}:{value}");
+            format.constant_keys.push(key.clone());
         }
         format
+    }
+
+    /// The first of `E`'s tag keys that a constant tag also has, if any. Every line of `E`
+    /// would carry that key twice, and split each of its series.
+    pub(crate) fn clashing_tag<E: Event>(&self) -> Option<&'static str> {
+        self.clashing_key(E::TAG_KEYS)
+    }
+
+    /// The first of `keys` that a constant tag also has (compiled once, not per event).
+    pub(crate) fn clashing_key(&self, keys: &[&'static str]) -> Option<&'static str> {
+        keys.iter()
+            .copied()
+            .find(|key| self.constant_keys.iter().any(|c| c == key))
+    }
+
+    /// Whether there are constant tags at all (the clash check is skipped without).
+    pub(crate) fn has_constant_tags(&self) -> bool {
+        !self.constant_keys.is_empty()
     }
 
     /// Appends the counter line of one event (value 1) to `out`.
