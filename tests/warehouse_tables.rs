@@ -292,7 +292,7 @@ fn a_replayed_batch_adds_no_rows_in_sqlite() {
 }
 
 #[test]
-fn text_postgres_cannot_store_is_rejected_with_its_reason_not_lost() {
+fn text_postgres_cannot_store_given_to_write_directly_is_rejected_without_failing_the_batch() {
     let mut pg = Postgres::connect(&services::fresh_postgres_database("nul")).unwrap();
     let table = Table::of::<KitchenSink>().unwrap();
     prepare(&mut pg, &table).unwrap();
@@ -326,6 +326,59 @@ fn text_postgres_cannot_store_is_rejected_with_its_reason_not_lost() {
     );
     assert!(
         rejects[0][3].as_str().unwrap().contains("NUL"),
+        "{rejects:?}"
+    );
+}
+
+/// Through the loader, the reject keeps the record's payload, byte for byte, for a replay.
+#[test]
+fn text_postgres_cannot_store_is_rejected_with_its_reason_and_payload_kept() {
+    use event_runtime::{Dispatcher, KafkaConfig, RecordingSink};
+
+    let run = services::run_id();
+    let bad = KitchenSink {
+        text: format!("{run}: nul\0inside"),
+        ..sink()
+    };
+    let recording = RecordingSink::new();
+    let events = Dispatcher::builder()
+        .recording(&recording)
+        .kafka(KafkaConfig::new(services::kafka_bootstrap()))
+        .build()
+        .unwrap();
+    events.publish(&bad);
+    events.shutdown(Duration::from_secs(60)).unwrap();
+    let payload = recording.records()[0].payload.clone();
+
+    let mut config = LoaderConfig::new(services::kafka_bootstrap(), format!("nul-{run}"));
+    config.batch_linger = Duration::from_millis(100);
+    let url = services::fresh_postgres_database("nul_loaded");
+    let mut running = Loader::new(config, Postgres::connect(&url).unwrap())
+        .event::<KitchenSink>()
+        .start()
+        .unwrap();
+    let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
+    let kept = |running: &mut event_warehouse::RunningLoader<Postgres>| {
+        running
+            .backend()
+            .query(
+                "SELECT reason FROM event_load_errors WHERE encode(payload, 'hex') = $1",
+                &[&hex],
+            )
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while kept(&mut running).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the record was never rejected with its payload"
+        );
+        running.load_batch().unwrap();
+    }
+    let rejects = kept(&mut running);
+    assert_eq!(rejects.len(), 1);
+    assert!(
+        rejects[0][0].as_str().unwrap().contains("NUL"),
         "{rejects:?}"
     );
 }

@@ -118,6 +118,12 @@ pub trait Backend: Send {
     fn write(&mut self, batch: &Batch<'_>) -> Result<Written, WarehouseError>;
     /// Runs a query with text parameters (`$1`, `$2`, ... in both dialects).
     fn query(&mut self, sql: &str, params: &[&str]) -> Result<Vec<Vec<SqlValue>>, WarehouseError>;
+    /// Why this database cannot store a row, if it cannot (PostgreSQL text cannot hold NUL).
+    /// The loader asks while the record's payload is at hand, so its reject keeps the
+    /// payload for a later replay. By default every row can be stored.
+    fn unstorable(&self) -> fn(&[crate::row::Cell]) -> Option<&'static str> {
+        |_| None
+    }
 }
 
 /// Makes the table of an event ready: checks a stored definition against the current one

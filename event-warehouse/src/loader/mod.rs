@@ -229,6 +229,7 @@ impl<B: Backend> Loader<B> {
                 events,
                 by_message,
                 consumer,
+                unstorable: backend.unstorable(),
             },
             backend,
         ))

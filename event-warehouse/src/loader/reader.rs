@@ -36,6 +36,8 @@ pub(super) struct Reader {
     pub(super) events: Vec<EventTable>,
     pub(super) by_message: HashMap<&'static str, usize>,
     pub(super) consumer: BaseConsumer,
+    /// The backend's reason a row cannot be stored, checked here where the payload is.
+    pub(super) unstorable: fn(&[crate::row::Cell]) -> Option<&'static str>,
 }
 
 /// One consumed record, sorted into its table or the rejects.
@@ -226,7 +228,10 @@ impl Reader {
             Err(_) => payload,
         };
         match (self.events[table].decode)(payload, &meta) {
-            Ok(row) => Sorted::Row(table, row),
+            Ok(row) => match (self.unstorable)(&row) {
+                None => Sorted::Row(table, row),
+                Some(reason) => reject(reason.to_owned()),
+            },
             Err(error) => reject(format!("{schema_name} did not decode: {error}")),
         }
     }

@@ -72,9 +72,10 @@ fn copy_into(
 }
 
 /// PostgreSQL text cannot hold NUL; such a row is rejected rather than failing the batch.
-fn unstorable(row: &[Cell]) -> bool {
+fn unstorable(row: &[Cell]) -> Option<&'static str> {
     row.iter()
         .any(|cell| matches!(cell, Cell::Text(v) | Cell::Json(v) if v.contains('\0')))
+        .then_some("a text field holds a NUL character, which PostgreSQL text cannot store")
 }
 
 impl Backend for Postgres {
@@ -152,7 +153,9 @@ impl Backend for Postgres {
             buffer.clear();
             binary_copy::header(buffer);
             for row in rows {
-                if unstorable(row) {
+                // Rows from the loader were checked while their payload was at hand (see
+                // `Backend::unstorable`); a row given here directly has none to keep.
+                if let Some(reason) = unstorable(row) {
                     let at = |name: &str| {
                         table
                             .column_names()
@@ -167,9 +170,7 @@ impl Backend for Postgres {
                         topic: table.topic.to_owned(),
                         partition: at("kafka_partition") as i32,
                         offset: at("kafka_offset"),
-                        reason:
-                            "a text field holds a NUL character, which PostgreSQL text cannot store"
-                                .into(),
+                        reason: reason.into(),
                         payload: Vec::new(),
                     });
                     continue;
@@ -226,6 +227,10 @@ impl Backend for Postgres {
         transaction.commit()?;
         self.staged.extend(staged_now);
         Ok(written)
+    }
+
+    fn unstorable(&self) -> fn(&[Cell]) -> Option<&'static str> {
+        unstorable
     }
 
     fn query(&mut self, sql: &str, params: &[&str]) -> Result<Vec<Vec<SqlValue>>, WarehouseError> {
