@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use common::services;
 use event_runtime::{
-    header, Dispatcher, Event, KafkaConfig, KafkaSink, Tag, CONTENT_TYPE_PROTOBUF,
+    header, Dispatcher, Event, KafkaConfig, KafkaSink, RecordingSink, Tag, CONTENT_TYPE_PROTOBUF,
 };
 use multi_dispatch_events::readback::{read_topics, StoredRecord};
 
@@ -321,4 +321,55 @@ fn records_failed_by_an_unreachable_cluster_count_under_its_cause_and_the_dispat
         "every failure names a client-level error: {failures:?} {:?}",
         sink.client_errors()
     );
+}
+
+#[derive(Event, Clone, Debug, PartialEq)]
+#[event(name = "kafka_test.upload", topic = "kafka-test-uploads")]
+struct UploadReceived {
+    #[event(key)]
+    upload_id: String,
+    body: String,
+}
+
+/// librdkafka refuses a record over `message.max.bytes` inside `publish`, with its own
+/// reason; the recording sink refuses exactly the same ones, so a unit test catches it.
+#[test]
+fn an_oversized_record_fails_at_publish_with_its_own_reason_in_kafka_and_the_recording_sink() {
+    const LIMIT: usize = 10_000;
+    let limit = LIMIT.to_string();
+    // No broker: a record librdkafka accepts waits in its queue, one it refuses fails now.
+    let sink = Arc::new(
+        KafkaSink::new(&KafkaConfig::new("127.0.0.1:9").set("message.max.bytes", &*limit)).unwrap(),
+    );
+    let recording = RecordingSink::new().with_max_message_bytes(LIMIT);
+    let events = Dispatcher::builder()
+        .record_sink(Arc::clone(&sink))
+        .recording(&recording)
+        .build()
+        .unwrap();
+    // Bodies from well under to well over the limit, one byte apart around it.
+    let sizes: Vec<usize> = (LIMIT - 200..LIMIT).collect();
+    for &size in &sizes {
+        let failed_before = sink.failures().get("MessageSizeTooLarge").copied();
+        let recorded_before = recording.records().len();
+        events.publish(&UploadReceived {
+            upload_id: "u-1".into(),
+            body: "x".repeat(size),
+        });
+        let kafka_refused = sink.failures().get("MessageSizeTooLarge").copied() != failed_before;
+        let recording_refused = recording.records().len() == recorded_before;
+        assert_eq!(kafka_refused, recording_refused, "a {size}-byte body");
+    }
+    let refused = sink.failures()["MessageSizeTooLarge"];
+    assert!(
+        refused > 0 && refused < sizes.len() as u64,
+        "{refused}: the limit was not crossed"
+    );
+    assert_eq!(recording.failures()["MessageSizeTooLarge"], refused);
+    let kafka = events.stats().sink("kafka").unwrap();
+    assert_eq!(
+        (kafka.published, kafka.failed),
+        (sizes.len() as u64, refused)
+    );
+    drop(events.shutdown(Duration::from_millis(100)));
 }

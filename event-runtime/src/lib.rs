@@ -251,7 +251,7 @@ pub use proto::{
     Singular,
 };
 pub use record_key::RecordKey;
-pub use recording::{RecordedRecord, RecordingSink};
+pub use recording::{RecordedRecord, RecordingSink, DEFAULT_MAX_MESSAGE_BYTES};
 pub use records::event_id::{EventId, HyphenatedId};
 #[cfg(feature = "kafka")]
 pub use records::kafka::{FailFast, KafkaConfig, KafkaSink, SpoolMode, SyncPolicy};

@@ -1,6 +1,7 @@
 //! An in-memory sink that keeps what would have been sent, for users' unit tests and
 //! for running without services.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -47,13 +48,32 @@ impl RecordedRecord {
     }
 }
 
-#[derive(Default)]
 struct Recorded {
     lines: Vec<String>,
     records: Vec<RecordedRecord>,
     line_stats: SinkStats,
     record_stats: SinkStats,
+    /// Records larger than this fail, as the Kafka sink's do.
+    max_message_bytes: usize,
+    failures: BTreeMap<String, u64>,
 }
+
+impl Default for Recorded {
+    fn default() -> Self {
+        Recorded {
+            lines: Vec::new(),
+            records: Vec::new(),
+            line_stats: SinkStats::default(),
+            record_stats: SinkStats::default(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            failures: BTreeMap::new(),
+        }
+    }
+}
+
+/// librdkafka's default `message.max.bytes`: the Kafka sink fails a larger record at
+/// `publish`, and so does the recording sink.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_000_000;
 
 /// Keeps every DogStatsD line and Kafka record it is given. Clones share the same store,
 /// so keep one clone to inspect and give another to the dispatcher.
@@ -96,6 +116,19 @@ impl RecordingSink {
     fn lock(&self) -> MutexGuard<'_, Recorded> {
         // A panic in another test thread must not hide what was recorded.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Fails records larger than `bytes` (by [`KafkaRecord::wire_size`]) as a Kafka sink
+    /// with `message.max.bytes` set to it would: counted as failed under
+    /// `MessageSizeTooLarge`, not kept. Default [`DEFAULT_MAX_MESSAGE_BYTES`].
+    pub fn with_max_message_bytes(self, bytes: usize) -> Self {
+        self.lock().max_message_bytes = bytes;
+        self
+    }
+
+    /// Failed records so far, per reason (`MessageSizeTooLarge`).
+    pub fn failures(&self) -> BTreeMap<String, u64> {
+        self.lock().failures.clone()
     }
 
     /// Every DogStatsD line so far, one per metric, in publish order.
@@ -161,6 +194,17 @@ impl RecordSink for RecordingSink {
     }
 
     fn send(&self, record: &KafkaRecord<'_>) {
+        let mut recorded = self.lock();
+        recorded.record_stats.published += 1;
+        if record.wire_size() > recorded.max_message_bytes {
+            recorded.record_stats.failed += 1;
+            *recorded
+                .failures
+                .entry("MessageSizeTooLarge".to_owned())
+                .or_default() += 1;
+            return;
+        }
+        drop(recorded);
         let kept = RecordedRecord {
             topic: record.topic.to_owned(),
             key: record.key.map(<[u8]>::to_vec),
@@ -174,11 +218,17 @@ impl RecordSink for RecordingSink {
         };
         let mut recorded = self.lock();
         recorded.records.push(kept);
-        recorded.record_stats.published += 1;
         recorded.record_stats.delivered += 1;
     }
 
     fn flush(&self, _timeout: Duration) {}
+
+    fn diagnostics(&self) -> Option<crate::SinkDiagnostics> {
+        Some(crate::SinkDiagnostics {
+            failures: self.failures(),
+            ..Default::default()
+        })
+    }
 
     fn stats(&self) -> SinkStats {
         self.lock().record_stats

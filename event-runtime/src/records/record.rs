@@ -49,6 +49,34 @@ pub struct KafkaRecord<'a> {
 }
 
 impl KafkaRecord<'_> {
+    /// The size librdkafka gives this record when it checks it against
+    /// `message.max.bytes` as it is produced: key, payload and headers, each header's
+    /// lengths as varints, and the most a record's own framing can take.
+    pub fn wire_size(&self) -> usize {
+        // Varints of length, attributes, timestamp delta, offset delta, key length, value
+        // length and header count, each at its widest (librdkafka's
+        // RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD).
+        const MAX_OVERHEAD: usize = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+        // A length as librdkafka writes a header's: a zigzag varint.
+        let varint = |n: usize| {
+            let mut zigzag = (n as u64) << 1;
+            let mut bytes = 1;
+            while zigzag >= 0x80 {
+                zigzag >>= 7;
+                bytes += 1;
+            }
+            bytes
+        };
+        let headers: usize = self
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                name.len() + value.len() + varint(name.len()) + varint(value.len())
+            })
+            .sum();
+        MAX_OVERHEAD + self.key.map_or(0, <[u8]>::len) + self.payload.len() + headers
+    }
+
     /// The headers, as `(name, value)` pairs in the order they are written.
     pub fn headers(&self) -> [(&'static str, &str); 4] {
         [

@@ -521,7 +521,9 @@ impl KafkaSink {
     }
 
     /// Failed records so far, per reason: a record's own librdkafka error (e.g.
-    /// `TopicAuthorizationFailed: 3`), or, for one only purged or timed out, the client-level
+    /// `TopicAuthorizationFailed: 3`, or `MessageSizeTooLarge` for a record over
+    /// `message.max.bytes`, 1,000,000 by default, refused inside `publish` by
+    /// [`KafkaRecord::wire_size`]), or, for one only purged or timed out, the client-level
     /// error that explains it (`Authentication`, `AllBrokersDown`; see
     /// [`KafkaSink::client_errors`]).
     pub fn failures(&self) -> BTreeMap<String, u64> {
