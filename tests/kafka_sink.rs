@@ -373,3 +373,26 @@ fn an_oversized_record_fails_at_publish_with_its_own_reason_in_kafka_and_the_rec
     );
     drop(events.shutdown(Duration::from_millis(100)));
 }
+
+/// A sink that cannot be built says what to fix and keeps the underlying error as its
+/// `source()`, for a service that logs error chains.
+#[test]
+fn a_spool_that_cannot_be_opened_keeps_the_io_error_as_the_source() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let error = Dispatcher::builder()
+        .kafka(KafkaConfig::new("127.0.0.1:9").spool(file.path()))
+        .build()
+        .err()
+        .unwrap();
+    assert!(
+        error
+            .to_string()
+            .contains("cannot open the spool directory"),
+        "{error}"
+    );
+    let source = std::error::Error::source(&error).expect("the I/O error as the source");
+    assert!(
+        source.downcast_ref::<std::io::Error>().is_some(),
+        "{source:?}"
+    );
+}

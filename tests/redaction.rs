@@ -46,6 +46,12 @@ proptest! {
         }
         let is_kafka_sink_error = matches!(error, BuildError::Sink { sink: "kafka", .. });
         prop_assert!(is_kafka_sink_error, "{error:?}");
+        // librdkafka's own error is kept as the source, with the secret cut out of it too.
+        let source = std::error::Error::source(&error).expect("librdkafka's error as the source");
+        prop_assert!(source.downcast_ref::<rdkafka::error::KafkaError>().is_some(), "{source:?}");
+        for text in [source.to_string(), format!("{source:?}")] {
+            prop_assert!(!text.contains(&secret), "{text}");
+        }
 
         // Through the dispatcher's builder, the production path, too.
         let built = Dispatcher::builder().kafka(refused).build();

@@ -396,3 +396,23 @@ fn metrics_flow_again_once_an_absent_agent_is_back() {
     assert_eq!(line_count(&received.join().unwrap()), 100);
     std::fs::remove_file(&path).ok();
 }
+
+/// An agent address that does not resolve is refused at build, with the resolver's error
+/// kept as the `source()`.
+#[test]
+fn an_unresolvable_agent_is_refused_with_the_resolver_error_as_the_source() {
+    let error = Dispatcher::builder()
+        .statsd(StatsdConfig::udp("no-such-agent.invalid:8125"))
+        .build()
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&error, BuildError::Sink { sink: "statsd", message, .. } if message.contains("cannot resolve")),
+        "{error}"
+    );
+    let source = std::error::Error::source(&error).expect("the resolver's error as the source");
+    assert!(
+        source.downcast_ref::<std::io::Error>().is_some(),
+        "{source:?}"
+    );
+}

@@ -629,3 +629,23 @@ fn the_dishes_query_unnests_line_items_in_postgres() {
     let mut pg = Postgres::connect(&services::fresh_postgres_database("dishes")).unwrap();
     dishes_query_unnests_line_items(&mut pg);
 }
+
+/// A database error says what the database said and what to do, and keeps the driver's
+/// error as its `source()`.
+#[test]
+fn a_database_error_keeps_the_driver_error_as_the_source() {
+    let mut database = Sqlite::in_memory().unwrap();
+    let error = database
+        .execute("INSERT INTO no_such_table VALUES (1)")
+        .unwrap_err();
+    let WarehouseError::Database { message, .. } = &error else {
+        panic!("not a database error: {error}");
+    };
+    assert!(message.contains("no_such_table"), "{message}");
+    assert!(
+        error.to_string().contains("start the loader again"),
+        "{error}"
+    );
+    let source = std::error::Error::source(&error).expect("the driver's error as the source");
+    assert_eq!(source.to_string(), *message);
+}

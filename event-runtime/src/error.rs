@@ -46,6 +46,8 @@ pub enum BuildError {
         sink: &'static str,
         /// What went wrong.
         message: String,
+        /// The underlying error (an I/O error, librdkafka's), also given by `source()`.
+        cause: Option<SinkCause>,
     },
 }
 
@@ -68,12 +70,77 @@ impl fmt::Display for BuildError {
                 f,
                 "event `{event}` has a tag `{key}`, and so do the constant tags: every line of it would carry `{key}` twice and split each of its series; rename the event's tag (`#[event(tag = \"...\")]`) or drop the constant tag"
             ),
-            BuildError::Sink { sink, message } => write!(f, "the {sink} sink could not be configured: {message}"),
+            BuildError::Sink { sink, message, .. } => write!(f, "the {sink} sink could not be configured: {message}"),
         }
     }
 }
 
-impl std::error::Error for BuildError {}
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Sink {
+                cause: Some(cause), ..
+            } => Some(&*cause.0),
+            _ => None,
+        }
+    }
+}
+
+impl BuildError {
+    /// A sink's configuration error with no underlying error.
+    pub(crate) fn sink(sink: &'static str, message: impl Into<String>) -> Self {
+        BuildError::Sink {
+            sink,
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// A sink's configuration error caused by `cause`.
+    pub(crate) fn sink_caused(
+        sink: &'static str,
+        message: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        BuildError::Sink {
+            sink,
+            message: message.into(),
+            cause: Some(SinkCause(std::sync::Arc::new(cause))),
+        }
+    }
+}
+
+/// The underlying error of a [`BuildError::Sink`]: shared, so that the error stays
+/// `Clone`, and compared by its text.
+#[derive(Clone)]
+pub struct SinkCause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl SinkCause {
+    /// The underlying error.
+    pub fn error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for SinkCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for SinkCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq for SinkCause {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for SinkCause {}
 
 /// Returned by `shutdown` when some events were not delivered before the timeout.
 /// The report says which sink kept what.

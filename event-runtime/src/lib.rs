@@ -237,7 +237,7 @@ mod tag;
 pub mod __private;
 
 pub use dispatcher::{Dispatcher, DispatcherBuilder};
-pub use error::{BuildError, Undelivered};
+pub use error::{BuildError, SinkCause, Undelivered};
 pub use event::Event;
 pub use field_value::{FieldValue, Value};
 pub use metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};

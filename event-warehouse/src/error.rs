@@ -21,7 +21,13 @@ pub enum WarehouseError {
         violations: Vec<Violation>,
     },
     /// The database refused an operation.
-    Database(String),
+    Database {
+        /// What the database said (PostgreSQL's message with its detail).
+        message: String,
+        /// The driver's error (`postgres::Error`, `rusqlite::Error`), also given by
+        /// `source()`.
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// Kafka refused an operation.
     Kafka(rdkafka::error::KafkaError),
     /// The loader's principal lacks an ACL it needs. Nothing past what was written was
@@ -55,7 +61,10 @@ impl fmt::Display for WarehouseError {
                 }
                 Ok(())
             }
-            WarehouseError::Database(message) => write!(f, "database: {message}"),
+            WarehouseError::Database { message, .. } => write!(
+                f,
+                "database: {message} (nothing past the last written batch was committed: fix the cause and start the loader again)"
+            ),
             WarehouseError::Kafka(error) => write!(f, "kafka: {error}"),
             WarehouseError::NotAuthorized { needs, source } => write!(
                 f,
@@ -75,6 +84,10 @@ impl std::error::Error for WarehouseError {
             WarehouseError::Kafka(error) | WarehouseError::NotAuthorized { source: error, .. } => {
                 Some(error)
             }
+            WarehouseError::Database {
+                source: Some(source),
+                ..
+            } => Some(&**source),
             _ => None,
         }
     }
@@ -89,7 +102,10 @@ impl From<rdkafka::error::KafkaError> for WarehouseError {
 #[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for WarehouseError {
     fn from(error: rusqlite::Error) -> Self {
-        WarehouseError::Database(error.to_string())
+        WarehouseError::Database {
+            message: error.to_string(),
+            source: Some(Box::new(error)),
+        }
     }
 }
 
@@ -97,12 +113,16 @@ impl From<rusqlite::Error> for WarehouseError {
 impl From<postgres::Error> for WarehouseError {
     fn from(error: postgres::Error) -> Self {
         // The server's message (with its detail) says more than the client's summary.
-        match error.as_db_error() {
-            Some(db) => WarehouseError::Database(match db.detail() {
+        let message = match error.as_db_error() {
+            Some(db) => match db.detail() {
                 Some(detail) => format!("{}: {detail}", db.message()),
                 None => db.message().to_owned(),
-            }),
-            None => WarehouseError::Database(error.to_string()),
+            },
+            None => error.to_string(),
+        };
+        WarehouseError::Database {
+            message,
+            source: Some(Box::new(error)),
         }
     }
 }

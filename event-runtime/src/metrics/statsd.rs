@@ -176,33 +176,35 @@ pub struct StatsdSink {
 impl StatsdSink {
     /// Opens the socket and starts the sender thread.
     pub fn new(config: &StatsdConfig) -> Result<Self, BuildError> {
-        let error = |message: String| BuildError::Sink {
-            sink: "statsd",
-            message,
+        let error = |message: String, cause: std::io::Error| {
+            BuildError::sink_caused("statsd", message, cause)
         };
         let (transport, max_packet) = match &config.target {
             StatsdTarget::Udp(address) => {
                 let addr = address
                     .to_socket_addrs()
-                    .map_err(|e| error(format!("cannot resolve {address:?}: {e}")))?
+                    .map_err(|e| error(format!("cannot resolve {address:?}: {e}"), e))?
                     .next()
-                    .ok_or_else(|| error(format!("{address:?} resolves to no address")))?;
+                    .ok_or_else(|| {
+                        BuildError::sink("statsd", format!("{address:?} resolves to no address"))
+                    })?;
                 let bind = if addr.is_ipv4() {
                     "0.0.0.0:0"
                 } else {
                     "[::]:0"
                 };
                 let socket = UdpSocket::bind(bind)
-                    .map_err(|e| error(format!("cannot open a UDP socket: {e}")))?;
+                    .map_err(|e| error(format!("cannot open a UDP socket: {e}"), e))?;
                 // Connected, so that the kernel records an absent agent's ICMP reply on the socket.
                 socket
                     .connect(addr)
-                    .map_err(|e| error(format!("cannot connect to {addr}: {e}")))?;
+                    .map_err(|e| error(format!("cannot connect to {addr}: {e}"), e))?;
                 socket
                     .set_write_timeout(Some(SEND_TIMEOUT))
-                    .map_err(|e| error(e.to_string()))?;
-                let probe = socket.try_clone().map_err(|e| error(e.to_string()))?;
-                let sink = UdpMetricSink::from(addr, socket).map_err(|e| error(e.to_string()))?;
+                    .map_err(|e| error(e.to_string(), e))?;
+                let probe = socket.try_clone().map_err(|e| error(e.to_string(), e))?;
+                let sink = UdpMetricSink::from(addr, socket)
+                    .map_err(|e| BuildError::sink_caused("statsd", e.to_string(), e))?;
                 let transport = Transport {
                     sink: Box::new(sink),
                     udp_probe: Some(probe),
@@ -211,10 +213,10 @@ impl StatsdSink {
             }
             StatsdTarget::Unix(path) => {
                 let socket = UnixDatagram::unbound()
-                    .map_err(|e| error(format!("cannot open a Unix socket: {e}")))?;
+                    .map_err(|e| error(format!("cannot open a Unix socket: {e}"), e))?;
                 socket
                     .set_write_timeout(Some(SEND_TIMEOUT))
-                    .map_err(|e| error(e.to_string()))?;
+                    .map_err(|e| error(e.to_string(), e))?;
                 let transport = Transport {
                     sink: Box::new(UnixMetricSink::from(path, socket)),
                     udp_probe: None,
@@ -243,7 +245,7 @@ impl StatsdSink {
         let sender = std::thread::Builder::new()
             .name("event-runtime statsd".into())
             .spawn(move || send_loop(&worker, &transport, interval))
-            .map_err(|e| error(format!("cannot start the sender thread: {e}")))?;
+            .map_err(|e| error(format!("cannot start the sender thread: {e}"), e))?;
         Ok(StatsdSink {
             shared,
             sender: Some(sender),

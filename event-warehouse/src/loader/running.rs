@@ -64,7 +64,10 @@ impl<B: Backend> RunningLoader<B> {
                     }
                 }
             });
-            let writer_gone = || WarehouseError::Database("the writer thread stopped".into());
+            let writer_gone = || WarehouseError::Database {
+                message: "the writer thread stopped".into(),
+                source: None,
+            };
             let mut in_flight: Option<Collected> = None;
             let outcome = loop {
                 let stopping = stop(stats);

@@ -160,10 +160,10 @@ impl KafkaConfig {
     fn spool_settings(&self) -> Result<Option<SpoolSettings>, BuildError> {
         let Some(dir) = &self.spool_dir else {
             if self.spool_max_bytes.is_some() || self.spool_mode != SpoolMode::Overflow {
-                return Err(BuildError::Sink {
-                    sink: "kafka",
-                    message: "spool_max_bytes and spool_write_ahead need a spool directory: call KafkaConfig::spool(dir) too".to_owned(),
-                });
+                return Err(BuildError::sink(
+                    "kafka",
+                    "spool_max_bytes and spool_write_ahead need a spool directory: call KafkaConfig::spool(dir) too",
+                ));
             }
             return Ok(None);
         };
@@ -174,10 +174,10 @@ impl KafkaConfig {
         }
         if let SpoolMode::WriteAhead(SyncPolicy::Interval(interval)) = settings.mode {
             if interval.is_zero() {
-                return Err(BuildError::Sink {
-                    sink: "kafka",
-                    message: "a write-ahead sync interval of zero: use SyncPolicy::EveryRecord to sync every record".to_owned(),
-                });
+                return Err(BuildError::sink(
+                    "kafka",
+                    "a write-ahead sync interval of zero: use SyncPolicy::EveryRecord to sync every record",
+                ));
             }
         }
         Ok(Some(settings))
@@ -401,6 +401,23 @@ impl ProducerContext for CountingContext {
     }
 }
 
+/// A client-creation error with every secret property's value cut out of its text.
+fn scrubbed(error: KafkaError, config: &KafkaConfig) -> KafkaError {
+    let scrub = |text: &str| crate::redaction::scrub(text, config.pairs());
+    match error {
+        KafkaError::ClientConfig(code, description, key, value) => {
+            let value = if crate::redaction::is_secret_property(&key) {
+                crate::redaction::REDACTED.to_owned()
+            } else {
+                value
+            };
+            KafkaError::ClientConfig(code, scrub(&description), key, value)
+        }
+        KafkaError::ClientCreation(message) => KafkaError::ClientCreation(scrub(&message)),
+        other => other,
+    }
+}
+
 fn is_purge(error: &KafkaError) -> bool {
     use rdkafka::types::RDKafkaErrorCode::{PurgeInflight, PurgeQueue};
     matches!(error.rdkafka_error_code(), Some(PurgeQueue | PurgeInflight))
@@ -455,12 +472,13 @@ impl KafkaSink {
         let spool = spool_settings
             .map(|settings| {
                 let dir = settings.dir.display().to_string();
-                Spool::open(settings)
-                    .map(Arc::new)
-                    .map_err(|e| BuildError::Sink {
-                        sink: "kafka",
-                        message: format!("cannot open the spool directory {dir}: {e}"),
-                    })
+                Spool::open(settings).map(Arc::new).map_err(|e| {
+                    BuildError::sink_caused(
+                        "kafka",
+                        format!("cannot open the spool directory {dir}: {e}"),
+                        e,
+                    )
+                })
             })
             .transpose()?;
         let outcomes = Arc::new(Outcomes {
@@ -482,12 +500,12 @@ impl KafkaSink {
         if (client.log_level as i32) < rdkafka::config::RDKafkaLogLevel::Info as i32 {
             client.set_log_level(rdkafka::config::RDKafkaLogLevel::Info);
         }
-        let producer: ThreadedProducer<CountingContext> = client
-            .create_with_context(context)
-            .map_err(|e| BuildError::Sink {
-                sink: "kafka",
-                // librdkafka repeats a value it rejects; a secret's is cut out.
-                message: crate::redaction::scrub(&e.to_string(), config.pairs()),
+        let producer: ThreadedProducer<CountingContext> =
+            client.create_with_context(context).map_err(|e| {
+                // librdkafka repeats a value it rejects; a secret's is cut out, of the
+                // message and of the error kept as the cause.
+                let e = scrubbed(e, config);
+                BuildError::sink_caused("kafka", e.to_string(), e)
             })?;
         outcomes.refusal.attach(producer.client().native_ptr());
         let transport = Arc::new(Transport {
@@ -502,9 +520,12 @@ impl KafkaSink {
                     Arc::clone(&transport),
                     Arc::clone(&outcomes),
                 )
-                .map_err(|e| BuildError::Sink {
-                    sink: "kafka",
-                    message: format!("cannot start the spool's feeder thread: {e}"),
+                .map_err(|e| {
+                    BuildError::sink_caused(
+                        "kafka",
+                        format!("cannot start the spool's feeder thread: {e}"),
+                        e,
+                    )
                 })
             })
             .transpose()?;

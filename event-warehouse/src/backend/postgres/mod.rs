@@ -254,10 +254,13 @@ impl Backend for Postgres {
                         } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
                             row.get::<_, Option<String>>(i).map_or(SqlValue::Null, SqlValue::Text)
                         } else {
-                            return Err(WarehouseError::Database(format!(
-                                "query column {} is {ty}; cast it to bigint, double precision or text",
-                                row.columns()[i].name()
-                            )));
+                            return Err(WarehouseError::Database {
+                                message: format!(
+                                    "query column {} is {ty}; cast it to bigint, double precision or text",
+                                    row.columns()[i].name()
+                                ),
+                                source: None,
+                            });
                         })
                     })
                     .collect()
