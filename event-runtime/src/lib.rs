@@ -219,6 +219,7 @@ mod dispatcher;
 mod error;
 mod event;
 mod field_value;
+mod global;
 mod metric;
 mod metrics;
 mod once_map;
@@ -240,6 +241,7 @@ pub use dispatcher::{Dispatcher, DispatcherBuilder};
 pub use error::{BuildError, SinkCause, Undelivered};
 pub use event::Event;
 pub use field_value::{FieldValue, Value};
+pub use global::{publish, set_global, unrouted, with_local, GlobalGuard, SetGlobalError};
 pub use metric::{MetricKind, MetricNumber, MetricValue, ValueMetric};
 #[cfg(feature = "statsd")]
 pub use metrics::statsd::{StatsdConfig, StatsdSink, StatsdTarget};

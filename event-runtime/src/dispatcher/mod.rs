@@ -83,13 +83,32 @@ pub struct Dispatcher {
     flusher: Option<Flusher>,
 }
 
-/// What the dispatcher and its flusher thread share.
-struct Inner {
+/// What the dispatcher and its flusher thread share (and the global dispatcher).
+pub(crate) struct Inner {
     metrics: MetricPath,
     records: RecordPath,
 }
 
 impl Inner {
+    /// Sends `event` to every sink, formatting and encoding into this thread's buffers.
+    #[inline]
+    pub(crate) fn publish<E: Event>(&self, event: &E) {
+        BUFFERS.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffers) => self.publish_with(event, &mut buffers),
+            // A sink that publishes from inside `send` reenters here; give it fresh buffers.
+            Err(_) => self.publish_with(event, &mut Buffers::default()),
+        });
+    }
+
+    fn publish_with<E: Event>(&self, event: &E, buffers: &mut Buffers) {
+        if !self.metrics.is_empty() {
+            self.metrics.publish(event, &mut buffers.lines);
+        }
+        if !self.records.is_empty() {
+            self.records.publish(event, &mut buffers.payload);
+        }
+    }
+
     /// What the flusher sends every interval.
     fn send_periodic(&self) {
         self.metrics.send_aggregates();
@@ -127,22 +146,15 @@ impl Dispatcher {
 
     /// Sends `event` to every sink. Never blocks beyond the sinks' documented bounds and
     /// never fails the caller: whatever goes wrong is counted in [`Dispatcher::stats`].
+    #[inline]
     pub fn publish<E: Event>(&self, event: &E) {
-        BUFFERS.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buffers) => self.publish_with(event, &mut buffers),
-            // A sink that publishes from inside `send` reenters here; give it fresh buffers.
-            Err(_) => self.publish_with(event, &mut Buffers::default()),
-        });
+        self.inner.publish(event);
     }
 
-    fn publish_with<E: Event>(&self, event: &E, buffers: &mut Buffers) {
-        let inner = &*self.inner;
-        if !inner.metrics.is_empty() {
-            inner.metrics.publish(event, &mut buffers.lines);
-        }
-        if !inner.records.is_empty() {
-            inner.records.publish(event, &mut buffers.payload);
-        }
+    /// What publishes through this dispatcher, for the global one
+    /// ([`crate::set_global`]) to hold while the installer's guard owns the dispatcher.
+    pub(crate) fn shared(&self) -> Arc<Inner> {
+        Arc::clone(&self.inner)
     }
 
     /// Publishes whose metric lines were refused, per reason: an event with a tag whose key
