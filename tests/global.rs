@@ -38,8 +38,7 @@ fn the_global_dispatcher_routes_from_any_thread_and_counts_what_it_cannot() {
     let second = RecordingSink::new();
     let refused =
         event_runtime::set_global(Dispatcher::builder().recording(&second).build().unwrap())
-            .err()
-            .expect("a second set_global is refused");
+            .expect_err("a second set_global is refused");
     assert!(refused.to_string().contains("already set"), "{refused}");
     refused.dispatcher.publish(&design_example());
     assert_eq!(second.records().len(), 1);
