@@ -69,7 +69,7 @@ fn assert_all_delivered(variant: &str, events: Dispatcher, expected: u64) {
     assert_eq!(kafka.delivered, expected, "{variant}: {kafka:?}");
 }
 
-/// Row 1: ns per publish over `bursts` bursts of 10,000, drained between them.
+/// Row 7a: ns per publish over `bursts` bursts of 10,000, drained between them.
 fn publish_ns(events: &Dispatcher, bursts: u64, events_so_far: &mut u64) -> f64 {
     let mut timed = Duration::ZERO;
     for _ in 0..bursts {
@@ -123,7 +123,7 @@ fn not_spilling(rounds: u64, dir: &Path) {
     );
 }
 
-/// Row 2: events/s from the first publish until all `n` are acknowledged.
+/// Row 7b: events/s from the first publish until all `n` are acknowledged.
 fn throughput(config: KafkaConfig, n: u64) -> f64 {
     let events = dispatcher(config);
     let payloads: Vec<_> = (0..n).map(event).collect();
