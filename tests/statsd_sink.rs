@@ -277,6 +277,85 @@ fn from_env_reads_the_datadog_variables() {
     );
 }
 
+/// datadog-go's conventions: `DD_DOGSTATSD_URL` over the socket and host variables,
+/// `DD_ENTITY_ID` as `dd.internal.entity_id`, and an empty variable as unset.
+#[test]
+fn from_env_reads_dd_dogstatsd_url_and_dd_entity_id_as_datadog_go_does() {
+    for (url, target) in [
+        (
+            "udp://10.0.0.7:9125",
+            StatsdTarget::Udp("10.0.0.7:9125".into()),
+        ),
+        ("udp://agent", StatsdTarget::Udp("agent:8125".into())),
+        ("udp://[::1]", StatsdTarget::Udp("[::1]:8125".into())),
+        ("udp://[::1]:9125", StatsdTarget::Udp("[::1]:9125".into())),
+        (
+            "unix:///var/run/datadog/dsd.socket",
+            StatsdTarget::Unix("/var/run/datadog/dsd.socket".into()),
+        ),
+        (
+            "unixgram:///run/dsd.sock",
+            StatsdTarget::Unix("/run/dsd.sock".into()),
+        ),
+    ] {
+        let config = StatsdConfig::from_lookup(lookup(&[
+            ("DD_DOGSTATSD_URL", url),
+            ("DD_DOGSTATSD_SOCKET", "/elsewhere.sock"),
+            ("DD_AGENT_HOST", "elsewhere"),
+        ]));
+        assert_eq!(config.target(), &target, "{url}");
+    }
+    // The entity id first, as datadog-go sends it, then env, service and version.
+    let config = StatsdConfig::from_lookup(lookup(&[
+        ("DD_ENTITY_ID", "2d4b9c3e-0f2a-4c1b-9a7e-5d6f7a8b9c0d"),
+        ("DD_ENV", "prod"),
+    ]));
+    assert_eq!(
+        config,
+        StatsdConfig::udp("127.0.0.1:8125")
+            .constant_tag(
+                "dd.internal.entity_id",
+                "2d4b9c3e-0f2a-4c1b-9a7e-5d6f7a8b9c0d"
+            )
+            .constant_tag("env", "prod")
+    );
+    // Empty means unset, for every variable.
+    let empty = StatsdConfig::from_lookup(lookup(&[
+        ("DD_DOGSTATSD_URL", ""),
+        ("DD_DOGSTATSD_SOCKET", " "),
+        ("DD_AGENT_HOST", ""),
+        ("DD_DOGSTATSD_PORT", ""),
+        ("DD_ENTITY_ID", ""),
+        ("DD_ENV", ""),
+        ("DD_SERVICE", ""),
+        ("DD_VERSION", ""),
+    ]));
+    assert_eq!(empty, StatsdConfig::udp("127.0.0.1:8125"));
+}
+
+/// Where this differs from datadog-go, which would fall back to `DD_AGENT_HOST`: a URL
+/// that is none of the forms is refused, saying which forms there are.
+#[test]
+fn a_dd_dogstatsd_url_of_no_known_form_is_refused_when_building() {
+    for url in [
+        "tcp://agent:8125",
+        "unix://relative.sock",
+        "agent:8125",
+        "udp://",
+    ] {
+        let config =
+            StatsdConfig::from_lookup(lookup(&[("DD_DOGSTATSD_URL", url), ("DD_AGENT_HOST", "x")]));
+        let error = Dispatcher::builder().statsd(config).build().err().unwrap();
+        let text = error.to_string();
+        assert!(
+            text.contains("DD_DOGSTATSD_URL")
+                && text.contains(url)
+                && text.contains("udp://host:port"),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn a_bad_value_from_the_environment_is_rejected_when_building() {
     let config = StatsdConfig::from_lookup(lookup(&[("DD_ENV", "Production|x")]));

@@ -41,6 +41,47 @@ pub enum StatsdTarget {
     Unix(PathBuf),
 }
 
+/// `host:port`, with a bare IPv6 address put in brackets.
+fn host_and_port(host: &str, port: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The target a `DD_DOGSTATSD_URL` names, or why it names none.
+fn target_of_url(url: &str) -> Result<StatsdTarget, &'static str> {
+    const FORMS: &str = "is not a DogStatsD URL: use udp://host:port, unix:///path/to/dsd.socket or unixgram:///path/to/dsd.socket";
+    if let Some(path) = url
+        .strip_prefix("unix://")
+        .or_else(|| url.strip_prefix("unixgram://"))
+    {
+        return if path.starts_with('/') {
+            Ok(StatsdTarget::Unix(PathBuf::from(path)))
+        } else {
+            Err(FORMS)
+        };
+    }
+    let Some(address) = url.strip_prefix("udp://") else {
+        return Err(FORMS);
+    };
+    let address = address.trim_end_matches('/');
+    if address.is_empty() || address.contains('/') {
+        return Err(FORMS);
+    }
+    // `host`, `host:port`, `[v6]` or `[v6]:port`.
+    let has_port = match address.rfind(']') {
+        Some(bracket) => address[bracket..].contains(':'),
+        None => address.contains(':'),
+    };
+    Ok(StatsdTarget::Udp(if has_port {
+        address.to_owned()
+    } else {
+        format!("{address}:8125")
+    }))
+}
+
 /// Configures the StatsD sink.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatsdConfig {
@@ -49,6 +90,8 @@ pub struct StatsdConfig {
     pub(crate) constant_tags: Vec<(String, String)>,
     pub(crate) queue_bytes: usize,
     pub(crate) flush_interval: Duration,
+    /// A variable [`StatsdConfig::from_env`] could not read, refused when the sink is built.
+    pub(crate) env_error: Option<String>,
 }
 
 impl StatsdConfig {
@@ -69,35 +112,50 @@ impl StatsdConfig {
             constant_tags: Vec::new(),
             queue_bytes: 1 << 20,
             flush_interval: Duration::from_millis(100),
+            env_error: None,
         }
     }
 
-    /// Reads the Datadog agent's usual variables: `DD_DOGSTATSD_SOCKET` (a Unix socket,
-    /// preferred when set), else `DD_AGENT_HOST` (default `127.0.0.1`) and
-    /// `DD_DOGSTATSD_PORT` (default `8125`). `DD_ENV`, `DD_SERVICE` and `DD_VERSION`
-    /// become the constant tags `env`, `service` and `version`; they are checked when
-    /// the dispatcher is built.
+    /// Reads the Datadog agent's variables as datadog-go does:
+    /// - `DD_DOGSTATSD_URL` first: `udp://host:port` (port 8125 when left out),
+    ///   `unix:///path/to/dsd.socket` or `unixgram:///path` (both a Unix datagram socket);
+    /// - else `DD_DOGSTATSD_SOCKET`, a Unix socket path (the agent's own setting's name);
+    /// - else `DD_AGENT_HOST` (default `127.0.0.1`) and `DD_DOGSTATSD_PORT` (default 8125).
+    ///
+    /// `DD_ENTITY_ID` becomes the constant tag `dd.internal.entity_id`, which the agent uses
+    /// for origin detection, and `DD_ENV`, `DD_SERVICE` and `DD_VERSION` the constant tags
+    /// `env`, `service` and `version`; all are checked when the dispatcher is built. A
+    /// variable set to nothing counts as unset.
+    ///
+    /// Where this differs from datadog-go: a `DD_DOGSTATSD_URL` that is none of these is
+    /// refused when the dispatcher is built, with the value and the forms it may take;
+    /// datadog-go ignores it and falls back to `DD_AGENT_HOST`, sending somewhere the
+    /// deployment did not ask for. `unixstream://` and Windows pipes are not supported.
     pub fn from_env() -> Self {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// [`StatsdConfig::from_env`] over any lookup, for tests and other config sources.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let mut config = match lookup("DD_DOGSTATSD_SOCKET") {
-            Some(path) => StatsdConfig::unix(path),
-            None => {
+        let lookup = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let mut config = match (lookup("DD_DOGSTATSD_URL"), lookup("DD_DOGSTATSD_SOCKET")) {
+            (Some(url), _) => match target_of_url(&url) {
+                Ok(target) => Self::with_target(target),
+                Err(reason) => {
+                    let mut config = Self::with_target(StatsdTarget::Udp(url.clone()));
+                    config.env_error = Some(format!("DD_DOGSTATSD_URL={url:?} {reason}"));
+                    config
+                }
+            },
+            (None, Some(path)) => StatsdConfig::unix(path),
+            (None, None) => {
                 let host = lookup("DD_AGENT_HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
                 let port = lookup("DD_DOGSTATSD_PORT").unwrap_or_else(|| "8125".to_owned());
-                // A bare IPv6 address needs brackets before the port.
-                let host = if host.contains(':') && !host.starts_with('[') {
-                    format!("[{host}]")
-                } else {
-                    host
-                };
-                StatsdConfig::udp(format!("{host}:{port}"))
+                StatsdConfig::udp(host_and_port(&host, &port))
             }
         };
         for (variable, key) in [
+            ("DD_ENTITY_ID", "dd.internal.entity_id"),
             ("DD_ENV", "env"),
             ("DD_SERVICE", "service"),
             ("DD_VERSION", "version"),
@@ -176,6 +234,9 @@ pub struct StatsdSink {
 impl StatsdSink {
     /// Opens the socket and starts the sender thread.
     pub fn new(config: &StatsdConfig) -> Result<Self, BuildError> {
+        if let Some(reason) = &config.env_error {
+            return Err(BuildError::sink("statsd", reason.clone()));
+        }
         let error = |message: String, cause: std::io::Error| {
             BuildError::sink_caused("statsd", message, cause)
         };
