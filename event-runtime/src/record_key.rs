@@ -1,5 +1,24 @@
-//! The Kafka record key, from the `#[event(key)]` field. Implement [`RecordKey`] for your
-//! own id types to use them as keys.
+//! The Kafka record key, from the `#[event(key)]` field: text or bytes, or a
+//! `#[derive(Message)]` newtype around them, which is a key as its inner type is. A key is
+//! also a payload field, so an id type of your own becomes a key by that derive:
+//!
+//! ```
+//! use event_runtime::{Event, Message};
+//!
+//! #[derive(Message, Clone, Debug, PartialEq)]
+//! struct OrderId(String);
+//!
+//! #[derive(Event, Clone, Debug, PartialEq)]
+//! #[event(topic = "orders")]
+//! struct OrderPlaced {
+//!     #[event(key)]
+//!     order_id: OrderId,
+//!     basket_pence: u64,
+//! }
+//!
+//! let placed = OrderPlaced { order_id: OrderId("o-1".into()), basket_pence: 1250 };
+//! assert_eq!(placed.key(), Some(&b"o-1"[..]));
+//! ```
 
 /// A field type that can be a Kafka record key.
 #[diagnostic::on_unimplemented(
