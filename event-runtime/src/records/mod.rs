@@ -52,6 +52,14 @@ impl RecordPath {
             event_id_text: id_text.as_str(),
             timestamp_millis: millis as i64,
         };
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            target: "event_runtime::publish",
+            event = E::NAME,
+            event_id = record.event_id_text,
+            topic = E::TOPIC,
+            "published"
+        );
         for sink in &self.sinks {
             sink.send(&record);
         }
