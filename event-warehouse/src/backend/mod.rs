@@ -124,6 +124,12 @@ pub trait Backend: Send {
     fn unstorable(&self) -> fn(&[crate::row::Cell]) -> Option<&'static str> {
         |_| None
     }
+    /// Waits until no other loader is preparing tables in this database, and keeps them
+    /// out until [`Backend::unlock_schema`]: concurrent `CREATE TABLE IF NOT EXISTS` and
+    /// `ALTER TABLE` race in the catalog. A loader that waited then finds the tables made.
+    fn lock_schema(&mut self) -> Result<(), WarehouseError>;
+    /// Lets the next loader prepare its tables.
+    fn unlock_schema(&mut self) -> Result<(), WarehouseError>;
 }
 
 /// Makes the table of an event ready: checks a stored definition against the current one

@@ -16,6 +16,9 @@ use crate::row::Cell;
 use crate::table::{quoted, ColumnKind, Table};
 use crate::text;
 
+/// How long a connection waits for another's lock on the file.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A SQLite database file.
 pub struct Sqlite {
     connection: Connection,
@@ -34,7 +37,23 @@ impl Sqlite {
     }
 
     fn with_connection(connection: Connection) -> Result<Self, WarehouseError> {
-        connection.pragma_update(None, "journal_mode", "WAL")?;
+        // Loaders opening one file at once take turns at SQLite's lock rather than failing
+        // with "database is locked".
+        connection.busy_timeout(BUSY_TIMEOUT)?;
+        // Turning a new file to WAL needs it to itself, and SQLite answers "busy" at once
+        // rather than waiting while another connection is opening it: try again.
+        let started = std::time::Instant::now();
+        loop {
+            match connection.pragma_update(None, "journal_mode", "WAL") {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                result => break result?,
+            }
+        }
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.execute_batch(&super::bookkeeping_tables("INTEGER", "BLOB"))?;
         Ok(Sqlite { connection })
@@ -178,5 +197,16 @@ impl Backend for Sqlite {
                 .collect::<Result<Vec<_>, rusqlite::Error>>()
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // SQLite's own write lock, taken at once (`IMMEDIATE`) for the preparing transaction.
+    fn lock_schema(&mut self) -> Result<(), WarehouseError> {
+        self.connection.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    fn unlock_schema(&mut self) -> Result<(), WarehouseError> {
+        self.connection.execute_batch("COMMIT")?;
+        Ok(())
     }
 }

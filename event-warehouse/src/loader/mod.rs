@@ -187,9 +187,14 @@ impl<B: Backend> Loader<B> {
                 "the loader has no event types: add them with `.event::<E>()`".into(),
             ));
         }
-        for event in &events {
-            prepare(&mut backend, &event.table)?;
-        }
+        // One loader at a time, so that instances starting together do not race in the
+        // catalog; the others wait here and find the tables made.
+        backend.lock_schema()?;
+        let prepared = events
+            .iter()
+            .try_for_each(|event| prepare(&mut backend, &event.table));
+        backend.unlock_schema()?;
+        prepared?;
         let mut client = ClientConfig::new();
         client
             .set("bootstrap.servers", &config.bootstrap_servers)

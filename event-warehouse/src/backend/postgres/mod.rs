@@ -28,6 +28,8 @@ pub struct Postgres {
 
 /// The advisory lock key under which the bookkeeping tables are created ("mdev" in ASCII).
 const BOOKKEEPING_LOCK: i64 = 0x6d64_6576;
+/// The advisory lock key under which a loader prepares its event tables ("mdevtabl").
+const SCHEMA_LOCK: i64 = 0x6d64_6576_7461_626c;
 
 impl Postgres {
     /// Connects with a libpq-style URL or key=value string, e.g.
@@ -231,6 +233,20 @@ impl Backend for Postgres {
 
     fn unstorable(&self) -> fn(&[Cell]) -> Option<&'static str> {
         unstorable
+    }
+
+    // A session-level lock: the statements that prepare the tables stay in their own
+    // transactions, and a loader that dies while holding it releases it with its connection.
+    fn lock_schema(&mut self) -> Result<(), WarehouseError> {
+        self.client
+            .batch_execute(&format!("SELECT pg_advisory_lock({SCHEMA_LOCK})"))?;
+        Ok(())
+    }
+
+    fn unlock_schema(&mut self) -> Result<(), WarehouseError> {
+        self.client
+            .batch_execute(&format!("SELECT pg_advisory_unlock({SCHEMA_LOCK})"))?;
+        Ok(())
     }
 
     fn query(&mut self, sql: &str, params: &[&str]) -> Result<Vec<Vec<SqlValue>>, WarehouseError> {
