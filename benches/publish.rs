@@ -515,6 +515,8 @@ fn interleaved() {
         event_id: prepared.event_id,
         event_id_text: &prepared.id,
         timestamp_millis: prepared.millis,
+        traceparent: None,
+        tracestate: None,
     };
 
     let drain = |d: &Dispatcher| {

@@ -237,3 +237,93 @@ fn building_and_publishing_a_borrowing_event_does_not_allocate() {
     });
     assert!(allocations >= 1000, "{allocations}");
 }
+
+/// Checks each record carries the trace context of the span it was published in.
+#[cfg(feature = "opentelemetry")]
+struct TraceInspect;
+
+#[cfg(feature = "opentelemetry")]
+impl RecordSink for TraceInspect {
+    fn name(&self) -> &'static str {
+        "trace-inspect-kafka"
+    }
+    fn send(&self, record: &KafkaRecord<'_>) {
+        assert_eq!(
+            record.traceparent,
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        );
+        assert_eq!(record.tracestate, Some("congo=t61rcWkgMzE"));
+    }
+    fn flush(&self, _: Duration) {}
+    fn stats(&self) -> SinkStats {
+        SinkStats::default()
+    }
+}
+
+/// Keeps the last `traceparent` it was given: one allocation per record.
+#[cfg(feature = "opentelemetry")]
+#[derive(Default)]
+struct TraceCopying(std::sync::Mutex<String>);
+
+#[cfg(feature = "opentelemetry")]
+impl RecordSink for TraceCopying {
+    fn name(&self) -> &'static str {
+        "trace-copying-kafka"
+    }
+    fn send(&self, record: &KafkaRecord<'_>) {
+        *self.0.lock().unwrap() = record.traceparent.unwrap().to_owned();
+    }
+    fn flush(&self, _: Duration) {}
+    fn stats(&self) -> SinkStats {
+        SinkStats::default()
+    }
+}
+
+#[test]
+#[cfg(feature = "opentelemetry")]
+fn publishing_through_the_global_dispatcher_inside_a_span_does_not_allocate() {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    let events = Dispatcher::builder()
+        .prefix("shop")
+        .metric_sink(Inspect)
+        .record_sink(TraceInspect)
+        .build()
+        .unwrap();
+    let _guard = event_runtime::set_global(events).unwrap();
+    let span = SpanContext::new(
+        TraceId::from_bytes(0x4bf92f3577b34da6a3ce929d0e0e4736_u128.to_be_bytes()),
+        SpanId::from_bytes(0x00f067aa0ba902b7_u64.to_be_bytes()),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::from_key_value([("congo", "t61rcWkgMzE")]).unwrap(),
+    );
+    let _attached = opentelemetry::Context::new()
+        .with_remote_span_context(span)
+        .attach();
+    let event = common::design_example();
+    // Warm-up: the thread's buffers grow and the span's tracestate is formatted once.
+    event_runtime::publish(&event);
+    let allocations = allocations_in(|| {
+        for _ in 0..1000 {
+            event_runtime::publish(&event);
+        }
+    });
+    assert_eq!(allocations, 0);
+    assert_eq!(event_runtime::unrouted(), 0);
+    // The control: through the same path, a sink that keeps a copy of each traceparent.
+    let copies = Dispatcher::builder()
+        .record_sink(TraceCopying::default())
+        .build()
+        .unwrap();
+    event_runtime::with_local(&copies, || {
+        event_runtime::publish(&event);
+        let allocations = allocations_in(|| {
+            for _ in 0..1000 {
+                event_runtime::publish(&event);
+            }
+        });
+        assert!(allocations >= 1000, "{allocations}");
+    });
+}

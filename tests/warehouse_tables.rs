@@ -50,12 +50,12 @@ fn sink() -> KitchenSink {
 }
 
 fn meta(event_id: &str, offset: i64) -> RecordMeta {
-    RecordMeta {
-        event_id: event_id.into(),
-        published_at: Some(UNIX_EPOCH + Duration::from_millis(1_795_698_444_500)),
-        partition: 2,
+    RecordMeta::new(
+        event_id,
+        Some(UNIX_EPOCH + Duration::from_millis(1_795_698_444_500)),
+        2,
         offset,
-    }
+    )
 }
 
 fn write_one(

@@ -211,8 +211,7 @@ impl RecordSink for RecordingSink {
             payload: record.payload.to_vec(),
             headers: record
                 .headers()
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
                 .collect(),
             timestamp_millis: record.timestamp_millis,
         };

@@ -3,7 +3,8 @@
 //!
 //! - One table per event type, named after the event (`payment.attempted` becomes
 //!   `payment_attempted`), one column per payload field, then `event_id` (the primary
-//!   key), `published_at`, `kafka_partition` and `kafka_offset`.
+//!   key), `published_at`, `kafka_partition`, `kafka_offset`, and `trace_id` and `span_id`
+//!   from a W3C `traceparent` header (NULL when a record has none).
 //! - Tags are text (`apple-pay`), numbers are numbers, `SystemTime` a timestamp,
 //!   `Duration` an interval (seconds in SQLite), `Option` fields NULL when unset,
 //!   repeated fields a JSON array.
@@ -24,6 +25,7 @@ mod loader;
 mod row;
 mod table;
 mod text;
+mod trace;
 
 #[cfg(feature = "postgres")]
 pub use backend::Postgres;

@@ -15,6 +15,39 @@ pub struct RecordMeta {
     pub partition: i32,
     /// The offset.
     pub offset: i64,
+    /// The trace id of the record's W3C `traceparent` header, if it has a valid one.
+    pub trace_id: Option<String>,
+    /// The span id of that header: the span the event was published in.
+    pub span_id: Option<String>,
+}
+
+impl RecordMeta {
+    /// The facts of a record with no trace context.
+    pub fn new(
+        event_id: &str,
+        published_at: Option<SystemTime>,
+        partition: i32,
+        offset: i64,
+    ) -> Self {
+        RecordMeta {
+            event_id: event_id.to_owned(),
+            published_at,
+            partition,
+            offset,
+            trace_id: None,
+            span_id: None,
+        }
+    }
+
+    /// These facts with the trace and span ids of a `traceparent` header; an invalid one
+    /// leaves them unset.
+    pub fn with_traceparent(mut self, traceparent: &str) -> Self {
+        if let Some((trace_id, span_id)) = crate::trace::trace_ids(traceparent) {
+            self.trace_id = Some(trace_id.to_owned());
+            self.span_id = Some(span_id.to_owned());
+        }
+        self
+    }
 }
 
 /// One cell.
@@ -56,8 +89,8 @@ pub type Row = Vec<Cell>;
 
 /// The row of a decoded event.
 pub fn row_of<E: Event>(event: &E, meta: &RecordMeta) -> Row {
-    // Room for a typical event's fields and the four record columns without regrowing.
-    let mut row = Vec::with_capacity(16);
+    // Room for a typical event's fields and the six record columns without regrowing.
+    let mut row = Vec::with_capacity(18);
     event.for_each_field(|_, value| {
         row.push(match value {
             FieldValue::Single(value) => cell_of(value),
@@ -71,6 +104,9 @@ pub fn row_of<E: Event>(event: &E, meta: &RecordMeta) -> Row {
     row.push(meta.published_at.map_or(Cell::Null, Cell::Timestamp));
     row.push(Cell::Int(i64::from(meta.partition)));
     row.push(Cell::Int(meta.offset));
+    let text = |id: &Option<String>| id.clone().map_or(Cell::Null, Cell::Text);
+    row.push(text(&meta.trace_id));
+    row.push(text(&meta.span_id));
     row
 }
 

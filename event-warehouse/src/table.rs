@@ -52,11 +52,13 @@ pub struct Column {
 }
 
 /// The record columns every table ends with, after the payload fields.
-pub const RECORD_COLUMNS: [&str; 4] = [
+pub const RECORD_COLUMNS: [&str; 6] = [
     "event_id",
     "published_at",
     "kafka_partition",
     "kafka_offset",
+    "trace_id",
+    "span_id",
 ];
 
 /// The table of one event type.
@@ -101,11 +103,13 @@ impl Table {
             ("published_at", ColumnKind::Timestamp),
             ("kafka_partition", ColumnKind::Int),
             ("kafka_offset", ColumnKind::Int),
+            ("trace_id", ColumnKind::Text),
+            ("span_id", ColumnKind::Text),
         ];
         columns.extend(record.into_iter().map(|(name, kind)| Column {
             name: name.to_owned(),
             kind,
-            nullable: name == "published_at",
+            nullable: !matches!(name, "event_id" | "kafka_partition" | "kafka_offset"),
         }));
         Ok(Table {
             name: E::NAME.replace('.', "_"),

@@ -7,7 +7,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use event_runtime::{
     header, DecodeOwned, Dispatcher, Event, KafkaConfig, RecordedRecord, RecordingSink,
 };
-use event_warehouse::{row_of, Backend, Cell, ColumnKind, RecordMeta, Row, SqlValue, Table};
+use event_warehouse::{
+    row_of, Backend, Cell, ColumnKind, RecordMeta, Row, SqlValue, Table, RECORD_COLUMNS,
+};
 use multi_dispatch_events::order_flow::events::*;
 use multi_dispatch_events::order_flow::simulate::{self, Scenario};
 use multi_dispatch_events::order_flow::views::MetricsView;
@@ -73,13 +75,16 @@ pub fn tables() -> Vec<Table> {
 }
 
 fn expected<E: Event + DecodeOwned>(record: &RecordedRecord) -> (String, Row) {
-    let meta = RecordMeta {
-        event_id: record.header(header::EVENT_ID).unwrap().to_owned(),
-        published_at: Some(UNIX_EPOCH + Duration::from_millis(record.timestamp_millis as u64)),
+    let mut meta = RecordMeta::new(
+        record.header(header::EVENT_ID).unwrap(),
+        Some(UNIX_EPOCH + Duration::from_millis(record.timestamp_millis as u64)),
         // Not known to the producer; checked against the topic instead.
-        partition: -1,
-        offset: -1,
-    };
+        -1,
+        -1,
+    );
+    if let Some(traceparent) = record.header(header::TRACEPARENT) {
+        meta = meta.with_traceparent(traceparent);
+    }
     (
         E::NAME.replace('.', "_"),
         row_of(&record.decode::<E>().unwrap(), &meta),
@@ -124,6 +129,20 @@ fn readable(name: &str, kind: ColumnKind) -> String {
             format!("(extract(epoch FROM {name}) * 1000000)::bigint")
         }
     }
+}
+
+/// A published row as [`loaded_rows`] reads it back: every cell in the form of
+/// [`comparable`], but the partition and offset, which the producer does not know.
+pub fn comparable_without_place(row: &Row) -> Vec<SqlValue> {
+    let record_columns_start = row.len() - RECORD_COLUMNS.len();
+    row.iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            i.checked_sub(record_columns_start)
+                .is_none_or(|at| !matches!(RECORD_COLUMNS[at], "kafka_partition" | "kafka_offset"))
+        })
+        .map(|(_, cell)| comparable(cell))
+        .collect()
 }
 
 /// A published cell in the form of [`readable`].
@@ -196,15 +215,18 @@ pub fn loaded_rows(backend: &mut dyn Backend, order_prefix: &str) -> HashMap<Str
             columns.join(", "),
             table.name
         );
-        let event_id_at = table.column_names().position(|c| c == "event_id").unwrap();
+        let at = |name: &str| table.column_names().position(|c| c == name).unwrap();
+        let (partition_at, offset_at) = (at("kafka_partition"), at("kafka_offset"));
+        assert_eq!(offset_at, partition_at + 1);
+        let event_id_at = at("event_id");
         for mut values in backend.query(&sql, &[order_prefix]).unwrap() {
             for (value, column) in values.iter_mut().zip(&table.columns) {
                 if let (ColumnKind::Json, SqlValue::Text(text)) = (column.kind, &*value) {
                     *value = SqlValue::Text(canonical_json(text));
                 }
             }
-            let offset = values.pop().unwrap().as_i64().unwrap();
-            let partition = values.pop().unwrap().as_i64().unwrap();
+            let offset = values.remove(offset_at).as_i64().unwrap();
+            let partition = values.remove(partition_at).as_i64().unwrap();
             let event_id = values[event_id_at].as_str().unwrap().to_owned();
             let previous = rows.insert(
                 event_id.clone(),

@@ -15,7 +15,7 @@ use flusher::Flusher;
 
 use crate::error::Undelivered;
 use crate::metrics::MetricPath;
-use crate::records::RecordPath;
+use crate::records::{RecordBuffers, RecordPath};
 use crate::report::DeliveryReport;
 use crate::Event;
 
@@ -25,7 +25,7 @@ const UNDELIVERED_GRACE: Duration = Duration::from_millis(200);
 /// Per-thread buffers, reused by every publish so that the steady state allocates nothing.
 struct Buffers {
     lines: String,
-    payload: Vec<u8>,
+    records: RecordBuffers,
 }
 
 impl Default for Buffers {
@@ -35,7 +35,7 @@ impl Default for Buffers {
     fn default() -> Self {
         Buffers {
             lines: String::with_capacity(4 * crate::metrics::aggregation::SAMPLE_LINE_BYTES),
-            payload: Vec::new(),
+            records: RecordBuffers::default(),
         }
     }
 }
@@ -105,7 +105,7 @@ impl Inner {
             self.metrics.publish(event, &mut buffers.lines);
         }
         if !self.records.is_empty() {
-            self.records.publish(event, &mut buffers.payload);
+            self.records.publish(event, &mut buffers.records);
         }
     }
 

@@ -6,6 +6,8 @@ pub(crate) mod event_id;
 #[cfg(feature = "kafka")]
 pub(crate) mod kafka;
 pub(crate) mod record;
+#[cfg(feature = "opentelemetry")]
+pub(crate) mod trace_context;
 
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -15,6 +17,14 @@ use crate::report::SinkReport;
 use crate::sink::RecordSink;
 use crate::{Event, EventId, KafkaRecord};
 use event_id::unix_millis;
+
+/// A thread's buffers for the records path, reused by every publish.
+#[derive(Default)]
+pub(crate) struct RecordBuffers {
+    payload: Vec<u8>,
+    #[cfg(feature = "opentelemetry")]
+    trace: trace_context::TraceScratch,
+}
 
 /// The record sinks of a dispatcher, and what every record they get is built from.
 pub(crate) struct RecordPath {
@@ -28,9 +38,10 @@ impl RecordPath {
         self.sinks.is_empty()
     }
 
-    /// Encodes `event` into `payload` (a reused buffer) and hands its record to every sink.
+    /// Encodes `event` into this thread's reused buffers and hands its record to every sink.
     #[inline]
-    pub fn publish<E: Event>(&self, event: &E, payload: &mut Vec<u8>) {
+    pub fn publish<E: Event>(&self, event: &E, buffers: &mut RecordBuffers) {
+        let payload = &mut buffers.payload;
         payload.clear();
         if !self.framing.is_empty() {
             if let Some(header) = self.framing.get(&E::type_id()) {
@@ -42,6 +53,10 @@ impl RecordPath {
         let millis = unix_millis(SystemTime::now());
         let event_id = EventId::at_unix_millis(millis);
         let id_text = event_id.to_hyphenated();
+        #[cfg(feature = "opentelemetry")]
+        let (traceparent, tracestate) = buffers.trace.current();
+        #[cfg(not(feature = "opentelemetry"))]
+        let (traceparent, tracestate) = (None, None);
         let record = KafkaRecord {
             topic: E::TOPIC,
             key: event.key(),
@@ -51,6 +66,8 @@ impl RecordPath {
             event_id,
             event_id_text: id_text.as_str(),
             timestamp_millis: millis as i64,
+            traceparent,
+            tracestate,
         };
         #[cfg(feature = "tracing")]
         tracing::debug!(

@@ -12,6 +12,10 @@ pub mod header {
     pub const SCHEMA_NAME: &str = "schema_name";
     /// Always [`CONTENT_TYPE_PROTOBUF`](super::CONTENT_TYPE_PROTOBUF).
     pub const CONTENT_TYPE: &str = "content_type";
+    /// W3C `traceparent` of the span the event was published in (feature `opentelemetry`).
+    pub const TRACEPARENT: &str = "traceparent";
+    /// W3C `tracestate` of that span, when it has one.
+    pub const TRACESTATE: &str = "tracestate";
 }
 
 /// The counter the dispatcher sends (under its prefix, with its constant tags) for records
@@ -46,9 +50,14 @@ pub struct KafkaRecord<'a> {
     pub event_id_text: &'a str,
     /// The publish time in Unix milliseconds, as Kafka stores a record's timestamp.
     pub timestamp_millis: i64,
+    /// The W3C `traceparent` of the OpenTelemetry span the event was published in, if any
+    /// (feature `opentelemetry`).
+    pub traceparent: Option<&'a str>,
+    /// The span's W3C `tracestate`, when it has one.
+    pub tracestate: Option<&'a str>,
 }
 
-impl KafkaRecord<'_> {
+impl<'a> KafkaRecord<'a> {
     /// The size librdkafka gives this record when it checks it against
     /// `message.max.bytes` as it is produced: key, payload and headers, each header's
     /// lengths as varints, and the most a record's own framing can take.
@@ -69,7 +78,6 @@ impl KafkaRecord<'_> {
         };
         let headers: usize = self
             .headers()
-            .iter()
             .map(|(name, value)| {
                 name.len() + value.len() + varint(name.len()) + varint(value.len())
             })
@@ -77,13 +85,19 @@ impl KafkaRecord<'_> {
         MAX_OVERHEAD + self.key.map_or(0, <[u8]>::len) + self.payload.len() + headers
     }
 
-    /// The headers, as `(name, value)` pairs in the order they are written.
-    pub fn headers(&self) -> [(&'static str, &str); 4] {
-        [
+    /// The headers, as `(name, value)` pairs in the order they are written: the four every
+    /// record has, then `traceparent` and `tracestate` when present.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, &'a str)> + use<'a> {
+        let always = [
             (header::EVENT_NAME, self.event_name),
             (header::EVENT_ID, self.event_id_text),
             (header::SCHEMA_NAME, self.schema_name),
             (header::CONTENT_TYPE, CONTENT_TYPE_PROTOBUF),
-        ]
+        ];
+        let trace = [
+            self.traceparent.map(|v| (header::TRACEPARENT, v)),
+            self.tracestate.map(|v| (header::TRACESTATE, v)),
+        ];
+        always.into_iter().chain(trace.into_iter().flatten())
     }
 }

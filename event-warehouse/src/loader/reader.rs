@@ -174,7 +174,7 @@ impl Reader {
 
     fn sort(&self, message: &BorrowedMessage<'_>) -> Sorted {
         // One pass over the headers (each key is checked as UTF-8 on the way).
-        let (mut schema_name, mut event_id) = (None, None);
+        let (mut schema_name, mut event_id, mut traceparent) = (None, None, None);
         if let Some(headers) = message.headers() {
             for h in headers.iter() {
                 let value = || h.value.and_then(|v| std::str::from_utf8(v).ok());
@@ -182,6 +182,8 @@ impl Reader {
                     schema_name = value();
                 } else if h.key == header::EVENT_ID {
                     event_id = value();
+                } else if h.key == header::TRACEPARENT {
+                    traceparent = value();
                 }
             }
         }
@@ -210,16 +212,20 @@ impl Reader {
                 header::EVENT_ID
             ));
         }
-        let meta = RecordMeta {
-            event_id: event_id.to_owned(),
-            published_at: message
-                .timestamp()
-                .to_millis()
-                .and_then(|ms| u64::try_from(ms).ok())
-                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
-            partition: message.partition(),
-            offset: message.offset(),
-        };
+        let published_at = message
+            .timestamp()
+            .to_millis()
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+        let mut meta = RecordMeta::new(
+            event_id,
+            published_at,
+            message.partition(),
+            message.offset(),
+        );
+        if let Some(traceparent) = traceparent {
+            meta = meta.with_traceparent(traceparent);
+        }
         let payload = message.payload().unwrap_or_default();
         // A producer with a schema-registry id frames the payload (Confluent wire format).
         // A bare protobuf message never starts with 0, the frame's magic byte.

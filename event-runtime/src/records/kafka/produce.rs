@@ -25,10 +25,12 @@ use rdkafka_sys::{
 use super::CountingContext;
 use crate::once_map::OnceMap;
 use crate::records::record::header;
-use crate::KafkaRecord;
+use crate::{KafkaRecord, CONTENT_TYPE_PROTOBUF};
 
 /// Header names as C strings, in the order of [`KafkaRecord::headers`].
 const HEADER_NAMES: [&CStr; 4] = [c"event_name", c"event_id", c"schema_name", c"content_type"];
+const TRACEPARENT: &CStr = c"traceparent";
+const TRACESTATE: &CStr = c"tracestate";
 
 // The C names must be the documented ones.
 const _: () = {
@@ -36,6 +38,8 @@ const _: () = {
     assert!(HEADER_NAMES[1].to_bytes().len() == header::EVENT_ID.len());
     assert!(HEADER_NAMES[2].to_bytes().len() == header::SCHEMA_NAME.len());
     assert!(HEADER_NAMES[3].to_bytes().len() == header::CONTENT_TYPE.len());
+    assert!(TRACEPARENT.to_bytes().len() == header::TRACEPARENT.len());
+    assert!(TRACESTATE.to_bytes().len() == header::TRACESTATE.len());
 };
 
 /// librdkafka's handle on one topic, held for the sink's lifetime.
@@ -105,56 +109,70 @@ pub(super) fn enqueue(
     record: &KafkaRecord<'_>,
     opaque: usize,
 ) -> Enqueued {
-    let headers = record.headers();
     let (key_ptr, key_len) = record.key.map_or((ptr::null_mut(), 0), |k| {
         (k.as_ptr() as *mut c_void, k.len())
     });
     let result = topics.get(producer, record.topic).map(|topic| {
-        // SAFETY: `native_ptr` is the live producer handle, owned by `producer`, which
-        // outlives the call. Every pointer passed points into memory borrowed for the
-        // duration of the call (`RD_KAFKA_MSG_F_COPY` makes librdkafka copy the value and
-        // key; header names are NUL-terminated; header values are copied by
-        // `rd_kafka_header_add`). The topic handle is live while `topics` is, and
-        // librdkafka takes a reference of its own for the record. The argument list
-        // follows `rd_kafka_producev`'s vararg protocol: each `RD_KAFKA_VTYPE_*` tag is
-        // followed by exactly the arguments it documents, and the list ends with
-        // `RD_KAFKA_VTYPE_END`. The opaque is a plain integer, which is how rdkafka reads
-        // `CountingContext`'s `usize` delivery opaque back.
-        unsafe {
-            rd_kafka_producev(
-                producer.client().native_ptr(),
-                RD_KAFKA_VTYPE_RKT,
-                topic.0.as_ptr(),
-                RD_KAFKA_VTYPE_MSGFLAGS,
-                RD_KAFKA_MSG_F_COPY,
-                RD_KAFKA_VTYPE_VALUE,
-                record.payload.as_ptr() as *mut c_void,
-                record.payload.len(),
-                RD_KAFKA_VTYPE_KEY,
-                key_ptr,
-                key_len,
-                RD_KAFKA_VTYPE_TIMESTAMP,
-                record.timestamp_millis,
-                RD_KAFKA_VTYPE_HEADER,
-                HEADER_NAMES[0].as_ptr(),
-                headers[0].1.as_ptr() as *const c_void,
-                headers[0].1.len() as isize,
-                RD_KAFKA_VTYPE_HEADER,
-                HEADER_NAMES[1].as_ptr(),
-                headers[1].1.as_ptr() as *const c_void,
-                headers[1].1.len() as isize,
-                RD_KAFKA_VTYPE_HEADER,
-                HEADER_NAMES[2].as_ptr(),
-                headers[2].1.as_ptr() as *const c_void,
-                headers[2].1.len() as isize,
-                RD_KAFKA_VTYPE_HEADER,
-                HEADER_NAMES[3].as_ptr(),
-                headers[3].1.as_ptr() as *const c_void,
-                headers[3].1.len() as isize,
-                RD_KAFKA_VTYPE_OPAQUE,
-                opaque as *mut c_void,
-                RD_KAFKA_VTYPE_END,
-            )
+        // One call per set of headers: a vararg list cannot leave an argument out.
+        macro_rules! producev {
+            ($(($name:expr, $value:expr)),*) => {
+                // SAFETY: `native_ptr` is the live producer handle, owned by `producer`,
+                // which outlives the call. Every pointer passed points into memory borrowed
+                // for the duration of the call (`RD_KAFKA_MSG_F_COPY` makes librdkafka copy
+                // the value and key; header names are NUL-terminated C string literals;
+                // header values are copied by `rd_kafka_header_add`). The topic handle is
+                // live while `topics` is, and librdkafka takes a reference of its own for
+                // the record. The argument list follows `rd_kafka_producev`'s vararg
+                // protocol: each `RD_KAFKA_VTYPE_*` tag is followed by exactly the
+                // arguments it documents, and the list ends with `RD_KAFKA_VTYPE_END`. The
+                // opaque is a plain integer, which is how rdkafka reads
+                // `CountingContext`'s `usize` delivery opaque back.
+                unsafe {
+                    rd_kafka_producev(
+                        producer.client().native_ptr(),
+                        RD_KAFKA_VTYPE_RKT,
+                        topic.0.as_ptr(),
+                        RD_KAFKA_VTYPE_MSGFLAGS,
+                        RD_KAFKA_MSG_F_COPY,
+                        RD_KAFKA_VTYPE_VALUE,
+                        record.payload.as_ptr() as *mut c_void,
+                        record.payload.len(),
+                        RD_KAFKA_VTYPE_KEY,
+                        key_ptr,
+                        key_len,
+                        RD_KAFKA_VTYPE_TIMESTAMP,
+                        record.timestamp_millis,
+                        $(
+                            RD_KAFKA_VTYPE_HEADER,
+                            CStr::as_ptr($name),
+                            str::as_ptr($value) as *const c_void,
+                            str::len($value) as isize,
+                        )*
+                        RD_KAFKA_VTYPE_OPAQUE,
+                        opaque as *mut c_void,
+                        RD_KAFKA_VTYPE_END,
+                    )
+                }
+            };
+        }
+        macro_rules! with_record_headers {
+            ($($trace:tt)*) => {
+                producev!(
+                    (HEADER_NAMES[0], record.event_name),
+                    (HEADER_NAMES[1], record.event_id_text),
+                    (HEADER_NAMES[2], record.schema_name),
+                    (HEADER_NAMES[3], CONTENT_TYPE_PROTOBUF)
+                    $($trace)*
+                )
+            };
+        }
+        match (record.traceparent, record.tracestate) {
+            (None, None) => with_record_headers!(),
+            (Some(parent), None) => with_record_headers!(, (TRACEPARENT, parent)),
+            (None, Some(state)) => with_record_headers!(, (TRACESTATE, state)),
+            (Some(parent), Some(state)) => {
+                with_record_headers!(, (TRACEPARENT, parent), (TRACESTATE, state))
+            }
         }
     });
     match result {

@@ -1,12 +1,14 @@
 //! One record as the spool stores it: a checksummed frame holding everything needed to
-//! send it again exactly as it was published (topic, key, payload, event id, timestamp and
-//! the names its headers carry).
+//! send it again exactly as it was published (topic, key, payload, event id, timestamp, the
+//! names its headers carry and its trace context).
 //!
 //! ```text
 //! frame: magic "MDE1" | body length (u32 LE) | CRC-32 of length and body (u32 LE) | body
 //! body:  timestamp (i64 LE) | event id (u128 BE) | topic | event name | schema name | key | payload
+//!        [ | traceparent | tracestate ]
 //!        names: u16 LE length + UTF-8; key: u32 LE length (u32::MAX: none) + bytes;
-//!        payload: u32 LE length + bytes
+//!        payload: u32 LE length + bytes; trace context, only when the record has some:
+//!        each a u16 LE length + UTF-8, length 0 for none
 //! ```
 //!
 //! The checksum covers the length too, so a flipped length is caught rather than trusted.
@@ -44,6 +46,15 @@ fn body_len(record: &KafkaRecord<'_>) -> usize {
         + record.key.map_or(0, <[u8]>::len)
         + 4
         + record.payload.len()
+        + trace_len(record)
+}
+
+/// The trace section's length: none at all for a record without trace context.
+fn trace_len(record: &KafkaRecord<'_>) -> usize {
+    match (record.traceparent, record.tracestate) {
+        (None, None) => 0,
+        (parent, state) => 4 + parent.map_or(0, str::len) + state.map_or(0, str::len),
+    }
 }
 
 /// Appends `record`'s frame to `out`. `None` when a part is too long to frame (a name over
@@ -51,7 +62,13 @@ fn body_len(record: &KafkaRecord<'_>) -> usize {
 pub fn write(record: &KafkaRecord<'_>, out: &mut Vec<u8>) -> Option<()> {
     let body_len = body_len(record);
     let names = [record.topic, record.event_name, record.schema_name];
-    if body_len > MAX_BODY_LEN || names.iter().any(|n| n.len() > usize::from(u16::MAX)) {
+    let trace = [record.traceparent, record.tracestate];
+    if body_len > MAX_BODY_LEN
+        || names
+            .iter()
+            .chain(trace.iter().flatten())
+            .any(|n| n.len() > usize::from(u16::MAX))
+    {
         return None;
     }
     let start = out.len();
@@ -74,6 +91,13 @@ pub fn write(record: &KafkaRecord<'_>, out: &mut Vec<u8>) -> Option<()> {
     }
     out.extend_from_slice(&(record.payload.len() as u32).to_le_bytes());
     out.extend_from_slice(record.payload);
+    if trace_len(record) > 0 {
+        for text in trace {
+            let text = text.unwrap_or_default();
+            out.extend_from_slice(&(text.len() as u16).to_le_bytes());
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
     let crc = checksum(&out[start + 4..start + 8], &out[start + HEADER_LEN..]);
     out[start + 8..start + 12].copy_from_slice(&crc.to_le_bytes());
     Some(())
@@ -97,6 +121,8 @@ pub struct StoredRecord {
     pub payload: Vec<u8>,
     pub event_id: EventId,
     pub timestamp_millis: i64,
+    pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
 }
 
 impl StoredRecord {
@@ -112,6 +138,8 @@ impl StoredRecord {
             event_id: self.event_id,
             event_id_text: id_text.as_str(),
             timestamp_millis: self.timestamp_millis,
+            traceparent: self.traceparent.as_deref(),
+            tracestate: self.tracestate.as_deref(),
         })
     }
 }
@@ -181,6 +209,15 @@ fn parse_body(mut body: &[u8]) -> Option<StoredRecord> {
     };
     let payload_len = u32::from_le_bytes(take(&mut body, 4)?.try_into().ok()?);
     let payload = take(&mut body, payload_len as usize)?.to_vec();
+    let (mut traceparent, mut tracestate) = (None, None);
+    if !body.is_empty() {
+        let mut text = || -> Option<Option<String>> {
+            let len = u16::from_le_bytes(take(&mut body, 2)?.try_into().ok()?);
+            let text = std::str::from_utf8(take(&mut body, len.into())?).ok()?;
+            Some((!text.is_empty()).then(|| text.to_owned()))
+        };
+        (traceparent, tracestate) = (text()?, text()?);
+    }
     body.is_empty().then_some(StoredRecord {
         topic,
         event_name,
@@ -189,6 +226,8 @@ fn parse_body(mut body: &[u8]) -> Option<StoredRecord> {
         payload,
         event_id,
         timestamp_millis,
+        traceparent,
+        tracestate,
     })
 }
 
@@ -233,6 +272,16 @@ mod tests {
             payload: payload.to_vec(),
             event_id: EventId::from_u128(0x0190_1234_5678_7abc_8def_0123_4567_89ab),
             timestamp_millis: 1_764_000_000_123,
+            traceparent: None,
+            tracestate: None,
+        }
+    }
+
+    fn traced(state: Option<&str>) -> StoredRecord {
+        StoredRecord {
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+            tracestate: state.map(str::to_owned),
+            ..record(Some(b"user-1"), b"\x08\x01")
         }
     }
 
@@ -250,6 +299,8 @@ mod tests {
             record(Some(b"user-1"), b"\x08\x01"),
             record(None, b""),
             record(Some(b""), b"x"),
+            traced(None),
+            traced(Some("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")),
         ] {
             let bytes = framed(&stored);
             assert_eq!(bytes.len(), stored.with_record(frame_len));
@@ -259,7 +310,10 @@ mod tests {
 
     #[test]
     fn every_flipped_bit_is_caught_and_every_cut_is_incomplete() {
-        let bytes = framed(&record(Some(b"user-1"), b"\x08\x96\x01payload"));
+        let bytes = framed(&StoredRecord {
+            payload: b"\x08\x96\x01payload".to_vec(),
+            ..traced(Some("congo=t61rcWkgMzE"))
+        });
         for at in 0..bytes.len() {
             for bit in 0..8 {
                 let mut damaged = bytes.clone();

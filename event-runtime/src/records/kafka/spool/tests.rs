@@ -24,6 +24,8 @@ fn append(spool: &Spool, n: u64) -> Result<(), Refused> {
         event_id: id,
         event_id_text: id_text.as_str(),
         timestamp_millis: 1_764_000_000_000 + n as i64,
+        traceparent: None,
+        tracestate: None,
     })
 }
 
