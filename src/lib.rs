@@ -6,6 +6,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "service")]
+pub mod checkout_service;
 pub mod env;
 pub mod order_flow;
 #[cfg(feature = "kafka")]

@@ -1,0 +1,197 @@
+//! What publishing adds to a service's request latency: the checkout service
+//! (`src/checkout_service.rs`, axum on tokio) serves the same requests with publishing on
+//! and off, on two listeners in one process, and a client on its own thread sends them on
+//! loopback at a fixed rate, one keep-alive connection per listener. Rounds take turns in
+//! alternating order, interleaved. Each latency runs from the request's scheduled send time
+//! to its whole response, so a stall delays the requests behind it too (no coordinated
+//! omission).
+//!
+//! With publishing on, every request publishes two events through the global dispatcher to
+//! the real sinks: DogStatsD (aggregated, to a local UDP socket) and Kafka
+//! (`KAFKA_BOOTSTRAP_SERVERS`, the test broker on the same two cores).
+//!
+//! `BENCH_ROUNDS` rounds (21 by default) of `BENCH_REQUESTS` requests (2,000) per side, at
+//! `BENCH_RATE` requests per second (2,000). Prints p50, p99 and p99.9 per side, the added
+//! latency at each, and their ratios. To see where added latency comes from,
+//! `BENCH_SINKS=statsd` or `=kafka` publishes to one sink only, and `BENCH_LINGER_MS` sets
+//! the producer's `linger.ms` (librdkafka's default is 5).
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use event_runtime::{Dispatcher, KafkaConfig, StatsdConfig};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use multi_dispatch_events::checkout_service::{router, Publishing};
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Serves both sides on a multi-thread runtime of its own; their addresses.
+fn serve() -> (SocketAddr, SocketAddr) {
+    let (addresses, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let mut bound = Vec::new();
+            for publishing in [false, true] {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                bound.push(listener.local_addr().unwrap());
+                let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                tokio::spawn(async move {
+                    axum::serve(listener, router(Publishing(publishing)))
+                        .await
+                        .unwrap()
+                });
+            }
+            addresses.send((bound[0], bound[1])).unwrap();
+            std::future::pending::<()>().await
+        })
+    });
+    received.recv().unwrap()
+}
+
+async fn connect(address: SocketAddr) -> SendRequest<Empty<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+fn uri(i: u64) -> String {
+    let market = ["uk", "fr", "it"][(i % 3) as usize];
+    let platform = ["android", "ios", "web"][(i / 3 % 3) as usize];
+    let method = ["card", "apple-pay", "paypal"][(i / 9 % 3) as usize];
+    format!(
+        "/checkout?order=o-{i:08}&user=u-{:06}&attempt={}&amount_pence={}&market={market}&platform={platform}&method={method}",
+        i % 40_000,
+        1 + i % 2,
+        500 + i % 7_919
+    )
+}
+
+/// Waits until `at`: a sleep for most of it, then a spin, as timers are coarser than the
+/// interval between requests.
+fn wait_until(at: Instant) {
+    let left = at.saturating_duration_since(Instant::now());
+    if left > Duration::from_micros(200) {
+        std::thread::sleep(left - Duration::from_micros(150));
+    }
+    while Instant::now() < at {
+        std::hint::spin_loop();
+    }
+}
+
+/// Sends `uris` at `interval`, one after the other; each request's latency from its
+/// scheduled time.
+async fn round(
+    sender: &mut SendRequest<Empty<Bytes>>,
+    uris: &[String],
+    interval: Duration,
+    latencies: &mut Vec<Duration>,
+) {
+    let start = Instant::now() + interval;
+    for (i, uri) in uris.iter().enumerate() {
+        let scheduled = start + interval * i as u32;
+        wait_until(scheduled);
+        let request = hyper::Request::post(uri.as_str())
+            .header(hyper::header::HOST, "127.0.0.1")
+            .body(Empty::new())
+            .unwrap();
+        // A connection takes the next request only once it has finished the last.
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(
+            status.is_success() || status == hyper::StatusCode::PAYMENT_REQUIRED,
+            "{status} {body:?}"
+        );
+        latencies.push(scheduled.elapsed());
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+fn main() {
+    let rounds = setting("BENCH_ROUNDS", 21);
+    let requests = setting("BENCH_REQUESTS", 2_000);
+    let rate = setting("BENCH_RATE", 2_000);
+    let interval = Duration::from_secs(1) / rate as u32;
+    let bootstrap = std::env::var("KAFKA_BOOTSTRAP_SERVERS").expect(
+        "KAFKA_BOOTSTRAP_SERVERS is not set: start the services with `scripts/services.sh start && eval \"$(scripts/services.sh env)\"`",
+    );
+    let agent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sinks = std::env::var("BENCH_SINKS").unwrap_or_else(|_| "both".into());
+    let mut builder = Dispatcher::builder().prefix("checkout");
+    if sinks != "kafka" {
+        builder = builder.statsd(StatsdConfig::udp(agent.local_addr().unwrap().to_string()));
+    }
+    if sinks != "statsd" {
+        let mut kafka = KafkaConfig::new(bootstrap);
+        if let Ok(linger) = std::env::var("BENCH_LINGER_MS") {
+            kafka = kafka.set("linger.ms", linger);
+        }
+        builder = builder.kafka(kafka);
+    }
+    let dispatcher = builder.build().unwrap();
+    let guard = event_runtime::set_global(dispatcher)
+        .unwrap()
+        .with_timeout(Duration::from_secs(60));
+    let (without, with) = serve();
+
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (baseline, publishing) = client.block_on(async {
+        let mut senders = [connect(without).await, connect(with).await];
+        let mut latencies = [Vec::new(), Vec::new()];
+        let uris: Vec<String> = (0..requests).map(uri).collect();
+        // Warm-up: connections, the dispatcher's thread buffers, librdkafka's topic.
+        for sender in &mut senders {
+            round(sender, &uris[..200], interval, &mut Vec::new()).await;
+        }
+        for r in 0..rounds as usize {
+            for side in [r % 2, 1 - r % 2] {
+                round(&mut senders[side], &uris, interval, &mut latencies[side]).await;
+            }
+        }
+        let [mut baseline, mut publishing] = latencies;
+        baseline.sort();
+        publishing.sort();
+        (baseline, publishing)
+    });
+    let report = guard.shutdown().unwrap();
+    if let Some(published) = report.sink("kafka") {
+        assert_eq!(published.delivered, 2 * (rounds * requests + 200));
+    }
+
+    println!(
+        "checkout latency, {} requests per side at {rate}/s over {rounds} interleaved rounds:",
+        baseline.len()
+    );
+    for (name, p) in [("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)] {
+        let (off, on) = (percentile(&baseline, p), percentile(&publishing, p));
+        println!(
+            "  {name:>5}: without publishing {:>8.1} us, with {:>8.1} us: added {:>+7.1} us ({:.3}x)",
+            off.as_secs_f64() * 1e6,
+            on.as_secs_f64() * 1e6,
+            (on.as_secs_f64() - off.as_secs_f64()) * 1e6,
+            on.as_secs_f64() / off.as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! A checkout service, as a team would write one: an axum handler that, on every request,
+//! publishes `PaymentAttempted` and then its outcome (`PaymentSucceeded` or
+//! `PaymentFailed`) through the global dispatcher. `examples/checkout_service.rs` runs it,
+//! `tests/checkout_service.rs` checks what it publishes, and `benches/checkout_latency.rs`
+//! measures what publishing adds to its request latency.
+//!
+//! `POST /checkout?order=o-1&user=u-1&attempt=1&amount_pence=1250&market=uk&platform=web&method=card`
+//! answers `200 paid` or `402` with the failure reason. The payment provider is simulated
+//! in process and answers at once, so the latency measured is the service's own.
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use event_runtime::Tag;
+use serde::Deserialize;
+
+use crate::order_flow::events::{
+    FailureReason, Market, PaymentAttempted, PaymentFailed, PaymentMethod, PaymentSucceeded,
+    Platform,
+};
+
+/// The query of one checkout request.
+#[derive(Debug, Deserialize)]
+pub struct CheckoutRequest {
+    /// The order id.
+    pub order: String,
+    /// The user id.
+    pub user: String,
+    /// 1 for the first attempt, 2 for the first retry, ...
+    pub attempt: u32,
+    /// The basket value.
+    pub amount_pence: u64,
+    /// `uk`, `fr` or `it`.
+    pub market: String,
+    /// `android`, `ios` or `web`.
+    pub platform: String,
+    /// `card`, `apple-pay` or `paypal`.
+    pub method: String,
+}
+
+/// Whether the service publishes its events: the benchmark's baseline runs the same
+/// handler without them.
+#[derive(Clone, Copy, Debug)]
+pub struct Publishing(pub bool);
+
+/// The service's routes. With `Publishing(false)` it does the same work but builds and
+/// publishes no event.
+pub fn router(publishing: Publishing) -> Router {
+    Router::new()
+        .route("/checkout", post(checkout))
+        .with_state(publishing)
+}
+
+/// The tag whose value is `text`, if any.
+fn tag<T: Tag>(text: &str) -> Option<T> {
+    (0..)
+        .map_while(T::from_index)
+        .find(|tag| tag.value() == text)
+}
+
+/// The simulated provider: a stale saved-card token fails on a first attempt for one user
+/// in ten, and one basket value in 50 is declined.
+fn provider(request: &CheckoutRequest, method: PaymentMethod) -> Result<Duration, FailureReason> {
+    let user_bucket = request.user.bytes().map(u64::from).sum::<u64>() % 10;
+    if method == PaymentMethod::Card && request.attempt == 1 && user_bucket == 0 {
+        Err(FailureReason::InvalidToken)
+    } else if request.amount_pence % 50 == 0 {
+        Err(FailureReason::Declined)
+    } else {
+        Ok(Duration::from_millis(120 + request.amount_pence % 80))
+    }
+}
+
+async fn checkout(
+    State(Publishing(publishing)): State<Publishing>,
+    Query(request): Query<CheckoutRequest>,
+) -> (StatusCode, &'static str) {
+    let (Some(market), Some(platform), Some(method)) = (
+        tag::<Market>(&request.market),
+        tag::<Platform>(&request.platform),
+        tag::<PaymentMethod>(&request.method),
+    ) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "unknown market, platform or method",
+        );
+    };
+    if publishing {
+        event_runtime::publish(&PaymentAttempted {
+            order_id: request.order.clone(),
+            user_id: request.user.clone(),
+            attempt: request.attempt,
+            market,
+            platform,
+            method,
+            amount_pence: request.amount_pence,
+        });
+    }
+    match provider(&request, method) {
+        Ok(latency) => {
+            if publishing {
+                event_runtime::publish(&PaymentSucceeded {
+                    order_id: request.order,
+                    user_id: request.user,
+                    attempt: request.attempt,
+                    market,
+                    platform,
+                    method,
+                    latency,
+                });
+            }
+            (StatusCode::OK, "paid")
+        }
+        Err(reason) => {
+            if publishing {
+                event_runtime::publish(&PaymentFailed {
+                    order_id: request.order,
+                    user_id: request.user,
+                    attempt: request.attempt,
+                    provider_code: format!("{}-{}", reason.value(), request.attempt),
+                    market,
+                    platform,
+                    method,
+                    reason,
+                });
+            }
+            (StatusCode::PAYMENT_REQUIRED, reason.value())
+        }
+    }
+}
