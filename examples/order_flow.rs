@@ -118,6 +118,10 @@ fn print(outcome: &Outcome, destination: &str) {
         )
     );
     println!();
+    for line in views::render_revenue_at_risk(&outcome.warehouse) {
+        println!("{line}");
+    }
+    println!();
     let disagreements: Vec<_> = outcome.agreements.iter().filter(|a| !a.holds()).collect();
     if disagreements.is_empty() {
         println!(
@@ -133,6 +137,14 @@ fn print(outcome: &Outcome, destination: &str) {
             );
         }
     }
+    println!(
+        "Revenue at risk counts each order with a failed payment once (blocked and retried = blocked and transient): {}",
+        if outcome.warehouse.revenue_at_risk_covers_every_failed_order() {
+            "OK"
+        } else {
+            "FAILED"
+        }
+    );
 }
 
 #[cfg(all(feature = "kafka", feature = "statsd"))]
@@ -251,6 +263,10 @@ fn run_warehouse(args: &Args, target: Option<&str>) -> Result<bool, String> {
     );
     println!("Warehouse view computed by examples/order_flow_warehouse.sql:\n");
     for line in views::render_warehouse(&run.view) {
+        println!("  {line}");
+    }
+    println!();
+    for line in views::render_revenue_at_risk(&run.view) {
         println!("  {line}");
     }
     let sql_agrees_with_kafka = run.view == outcome.warehouse;

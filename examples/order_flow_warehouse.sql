@@ -80,3 +80,35 @@ SELECT market, CAST(sum(CAST(line_items -> n ->> 'quantity' AS BIGINT)) AS BIGIN
 FROM order_placed JOIN item_index ON line_items -> n IS NOT NULL
 WHERE order_id LIKE CAST($1 AS TEXT) || '%'
 GROUP BY market;
+
+-- name: revenue_at_risk
+-- What the orders with a failed payment were worth, by the reason of each order's first
+-- failure and by market: never paid (blocked) or paid on a retry. (No counter can say.)
+WITH first_attempt AS (
+    SELECT order_id, min(attempt) AS attempt
+    FROM payment_failed
+    WHERE order_id LIKE CAST($1 AS TEXT) || '%'
+    GROUP BY order_id
+), first_failure AS (
+    SELECT f.order_id, f.reason, f.market
+    FROM payment_failed f
+    JOIN first_attempt a ON a.order_id = f.order_id AND a.attempt = f.attempt
+), basket AS (
+    SELECT order_id, max(amount_pence) AS pence
+    FROM payment_attempted
+    WHERE order_id LIKE CAST($1 AS TEXT) || '%'
+    GROUP BY order_id
+), paid AS (
+    SELECT DISTINCT order_id FROM payment_succeeded WHERE order_id LIKE CAST($1 AS TEXT) || '%'
+)
+SELECT
+    ff.reason,
+    ff.market,
+    CAST(sum(CASE WHEN paid.order_id IS NULL THEN 1 ELSE 0 END) AS BIGINT),
+    CAST(sum(CASE WHEN paid.order_id IS NULL THEN b.pence ELSE 0 END) AS BIGINT),
+    CAST(sum(CASE WHEN paid.order_id IS NULL THEN 0 ELSE 1 END) AS BIGINT),
+    CAST(sum(CASE WHEN paid.order_id IS NULL THEN 0 ELSE b.pence END) AS BIGINT)
+FROM first_failure ff
+JOIN basket b ON b.order_id = ff.order_id
+LEFT JOIN paid ON paid.order_id = ff.order_id
+GROUP BY ff.reason, ff.market;

@@ -131,3 +131,86 @@ fn progress_is_reported_for_every_order() {
     assert_eq!(calls.len(), 50);
     assert_eq!(calls.last(), Some(&(50, 50)));
 }
+
+/// Four orders whose revenue at risk is worked out by hand:
+/// - `a` (uk, £10.00): invalid_token, then declined, then paid: retried, under invalid_token;
+/// - `b` (fr, £25.00): declined, then invalid_token, never paid: blocked, under declined;
+/// - `c` (uk, £7.00): invalid_token, never paid: blocked, under invalid_token;
+/// - `d` (it, £12.00): paid at once: not at risk.
+#[test]
+fn revenue_at_risk_on_a_tiny_scenario_is_what_paper_says() {
+    use multi_dispatch_events::order_flow::events::*;
+    use multi_dispatch_events::order_flow::views::RevenueAtRisk;
+    use std::time::Duration;
+
+    let recording = RecordingSink::new();
+    let events = Dispatcher::builder().recording(&recording).build().unwrap();
+    let attempt = |order: &str, market, attempt, amount_pence| PaymentAttempted {
+        order_id: order.into(),
+        user_id: format!("user-{order}"),
+        attempt,
+        market,
+        platform: Platform::Web,
+        method: PaymentMethod::Card,
+        amount_pence,
+    };
+    let failed = |order: &str, market, attempt, reason| PaymentFailed {
+        order_id: order.into(),
+        user_id: format!("user-{order}"),
+        attempt,
+        provider_code: "E".into(),
+        market,
+        platform: Platform::Web,
+        method: PaymentMethod::Card,
+        reason,
+    };
+    let paid = |order: &str, market, attempt| PaymentSucceeded {
+        order_id: order.into(),
+        user_id: format!("user-{order}"),
+        attempt,
+        market,
+        platform: Platform::Web,
+        method: PaymentMethod::Card,
+        latency: Duration::from_millis(100),
+    };
+    use FailureReason::*;
+    use Market::*;
+    for (n, reason) in [InvalidToken, Declined].into_iter().enumerate() {
+        events.publish(&attempt("a", Uk, n as u32 + 1, 1000));
+        events.publish(&failed("a", Uk, n as u32 + 1, reason));
+    }
+    events.publish(&attempt("a", Uk, 3, 1000));
+    events.publish(&paid("a", Uk, 3));
+    // b's failures arrive out of attempt order: the first failure is still attempt 1's.
+    events.publish(&attempt("b", Fr, 1, 2500));
+    events.publish(&attempt("b", Fr, 2, 2500));
+    events.publish(&failed("b", Fr, 2, InvalidToken));
+    events.publish(&failed("b", Fr, 1, Declined));
+    events.publish(&attempt("c", Uk, 1, 700));
+    events.publish(&failed("c", Uk, 1, InvalidToken));
+    events.publish(&attempt("d", It, 1, 1200));
+    events.publish(&paid("d", It, 1));
+
+    let w = warehouse_of(&recording.records()).unwrap();
+    let at_risk = |blocked_orders, blocked_pence, retried_orders, retried_pence| RevenueAtRisk {
+        blocked_orders,
+        blocked_pence,
+        retried_orders,
+        retried_pence,
+    };
+    assert_eq!(
+        w.revenue_at_risk,
+        [
+            ((Declined, Fr), at_risk(1, 2500, 0, 0)),
+            ((InvalidToken, Uk), at_risk(1, 700, 1, 1000)),
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert_eq!(
+        w.revenue_at_risk_where(|_, market| market == Uk),
+        at_risk(1, 700, 1, 1000)
+    );
+    assert!(w.revenue_at_risk_covers_every_failed_order());
+    assert_eq!((w.blocked_orders, w.transient_orders), (2, 1));
+}

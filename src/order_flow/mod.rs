@@ -29,9 +29,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Whether the two views agree on every total.
+    /// Whether the two views agree on every total, and the revenue at risk counts each
+    /// order with a failed payment once.
     pub fn consistent(&self) -> bool {
         self.agreements.iter().all(Agreement::holds)
+            && self.warehouse.revenue_at_risk_covers_every_failed_order()
     }
 }
 

@@ -84,6 +84,32 @@ pub struct WarehouseView {
     pub invalid_token_failures: u64,
     /// Dishes ordered per market: the line items nested in each order, summed.
     pub dishes: BTreeMap<Market, u64>,
+    /// What the orders with a failed payment were worth, per reason of each order's first
+    /// failure and per market.
+    pub revenue_at_risk: BTreeMap<(FailureReason, Market), RevenueAtRisk>,
+}
+
+/// Orders with a failed payment and their basket value: those never paid (the revenue
+/// lost) and those paid on a retry (the revenue a worse bug would have lost).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RevenueAtRisk {
+    /// Orders never paid.
+    pub blocked_orders: u64,
+    /// Their basket value.
+    pub blocked_pence: u64,
+    /// Orders paid on a later attempt.
+    pub retried_orders: u64,
+    /// Their basket value.
+    pub retried_pence: u64,
+}
+
+impl RevenueAtRisk {
+    fn add(&mut self, other: &RevenueAtRisk) {
+        self.blocked_orders += other.blocked_orders;
+        self.blocked_pence += other.blocked_pence;
+        self.retried_orders += other.retried_orders;
+        self.retried_pence += other.retried_pence;
+    }
 }
 
 /// One decoded payload of the order flow.
@@ -133,6 +159,9 @@ impl WarehouseView {
         let mut invalid_token_users = BTreeSet::new();
         let mut failed_orders = BTreeSet::new();
         let mut paid_orders = BTreeSet::new();
+        // Per order with a failure: its first failure's (attempt, reason, market).
+        let mut first_failures: HashMap<String, (u32, FailureReason, Market)> = HashMap::new();
+        let mut amounts: HashMap<String, u64> = HashMap::new();
 
         for (schema_name, payload) in records {
             let Some(event) = decode(schema_name, payload)? else {
@@ -153,7 +182,8 @@ impl WarehouseView {
                     users.insert(e.user_id);
                 }
                 Decoded::Attempted(e) => {
-                    *view.attempts.entry((e.market, e.platform)).or_default() += 1
+                    *view.attempts.entry((e.market, e.platform)).or_default() += 1;
+                    amounts.insert(e.order_id, e.amount_pence);
                 }
                 Decoded::Succeeded(e) => {
                     paid_orders.insert(e.order_id);
@@ -168,6 +198,12 @@ impl WarehouseView {
                     if e.reason == FailureReason::InvalidToken {
                         view.invalid_token_failures += 1;
                         invalid_token_users.insert(e.user_id);
+                    }
+                    let first = first_failures
+                        .entry(e.order_id.clone())
+                        .or_insert((e.attempt, e.reason, e.market));
+                    if e.attempt < first.0 {
+                        *first = (e.attempt, e.reason, e.market);
                     }
                     failed_orders.insert(e.order_id);
                 }
@@ -189,12 +225,44 @@ impl WarehouseView {
                 .or_default() += 1;
         }
         view.invalid_token_users = invalid_token_users.len() as u64;
+        for (order, (_, reason, market)) in &first_failures {
+            let pence = amounts.get(order).copied().unwrap_or(0);
+            let at_risk = view.revenue_at_risk.entry((*reason, *market)).or_default();
+            if paid_orders.contains(order) {
+                at_risk.retried_orders += 1;
+                at_risk.retried_pence += pence;
+            } else {
+                at_risk.blocked_orders += 1;
+                at_risk.blocked_pence += pence;
+            }
+        }
         Ok(view)
     }
 
     /// Distinct users with at least one failed payment.
     pub fn affected_users_total(&self) -> u64 {
         self.affected_users.values().sum()
+    }
+
+    /// Whether revenue at risk counts each order with a failed payment once: its blocked
+    /// and retried orders are the blocked and transient orders, which are computed apart.
+    pub fn revenue_at_risk_covers_every_failed_order(&self) -> bool {
+        let all = self.revenue_at_risk_where(|_, _| true);
+        all.blocked_orders == self.blocked_orders && all.retried_orders == self.transient_orders
+    }
+
+    /// Revenue at risk summed over the keys `keep` accepts.
+    pub fn revenue_at_risk_where(
+        &self,
+        keep: impl Fn(FailureReason, Market) -> bool,
+    ) -> RevenueAtRisk {
+        let mut total = RevenueAtRisk::default();
+        for ((reason, market), at_risk) in &self.revenue_at_risk {
+            if keep(*reason, *market) {
+                total.add(at_risk);
+            }
+        }
+        total
     }
 }
 
@@ -365,6 +433,45 @@ pub fn render_warehouse(w: &WarehouseView) -> Vec<String> {
     for (market, dishes) in &w.dishes {
         out.push(format!("  in {:<25} {dishes:>6}", market.value()));
     }
+    out
+}
+
+fn pounds(pence: u64) -> String {
+    format!("£{}.{:02}", pence / 100, pence % 100)
+}
+
+/// The revenue the failed payments put at risk, per reason of each order's first failure
+/// and per market: what only the payloads can say (the counters have no basket value per
+/// failed order, and cannot tell a retried order from a blocked one).
+pub fn render_revenue_at_risk(w: &WarehouseView) -> Vec<String> {
+    let mut out = vec![
+        "REVENUE AT RISK (Kafka payloads: basket value of orders with a failed payment)".to_owned(),
+        "by the reason of each order's first failure".to_owned(),
+        String::new(),
+        format!(
+            "{:<17} {:<6} {:>8} {:>12} {:>8} {:>12}",
+            "reason", "market", "blocked", "lost", "retried", "recovered"
+        ),
+    ];
+    let line = |reason: &str, market: &str, r: RevenueAtRisk| {
+        format!(
+            "{reason:<17} {market:<6} {:>8} {:>12} {:>8} {:>12}",
+            r.blocked_orders,
+            pounds(r.blocked_pence),
+            r.retried_orders,
+            pounds(r.retried_pence)
+        )
+    };
+    for reason in all::<FailureReason>() {
+        for market in all::<Market>() {
+            if let Some(r) = w.revenue_at_risk.get(&(reason, market)) {
+                out.push(line(reason.value(), market.value(), *r));
+            }
+        }
+        let r = w.revenue_at_risk_where(|rr, _| rr == reason);
+        out.push(line(reason.value(), "all", r));
+    }
+    out.push(line("all", "all", w.revenue_at_risk_where(|_, _| true)));
     out
 }
 

@@ -9,7 +9,7 @@ use event_warehouse::{
 };
 
 use super::events::*;
-use super::views::WarehouseView;
+use super::views::{RevenueAtRisk, WarehouseView};
 
 /// The SQL queries of the warehouse view, shipped next to the example.
 pub const QUERIES: &str = include_str!("../../examples/order_flow_warehouse.sql");
@@ -140,6 +140,17 @@ pub fn view_from_sql(
                 "dishes" => {
                     view.dishes.insert(tag(&row[0])?, count(&row[1])?);
                 }
+                "revenue_at_risk" => {
+                    view.revenue_at_risk.insert(
+                        (tag(&row[0])?, tag(&row[1])?),
+                        RevenueAtRisk {
+                            blocked_orders: count(&row[2])?,
+                            blocked_pence: count(&row[3])?,
+                            retried_orders: count(&row[4])?,
+                            retried_pence: count(&row[5])?,
+                        },
+                    );
+                }
                 other => return Err(format!("no reader for query `{other}`")),
             }
         }
@@ -203,7 +214,8 @@ mod tests {
                 "transient_and_blocked",
                 "failures_per_user",
                 "invalid_token",
-                "dishes"
+                "dishes",
+                "revenue_at_risk"
             ]
         );
         for (name, sql) in named_queries(QUERIES) {
