@@ -6,6 +6,10 @@
 /// later version may append fields after a `-`. Anything else is no trace context: the
 /// columns stay NULL and the row is still written.
 pub fn trace_ids(traceparent: &str) -> Option<(&str, &str)> {
+    // Only ASCII can be valid, and it makes every slice below fall on a char boundary.
+    if !traceparent.is_ascii() {
+        return None;
+    }
     let bytes = traceparent.as_bytes();
     let version = traceparent.get(..2)?;
     let lower_hex = |s: &str| s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
@@ -67,6 +71,8 @@ mod tests {
             "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0x",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01é",
+            // 55 bytes, with a two-byte character across the trace id's end.
+            "00-4bf92f3577b34da6a3ce929d0e0e473é00f067aa0ba902b7-01",
         ] {
             assert_eq!(trace_ids(invalid), None, "{invalid:?}");
         }
