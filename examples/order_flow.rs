@@ -122,6 +122,10 @@ fn print(outcome: &Outcome, destination: &str) {
         println!("{line}");
     }
     println!();
+    for line in order_flow::users::render(&outcome.users) {
+        println!("{line}");
+    }
+    println!();
     let disagreements: Vec<_> = outcome.agreements.iter().filter(|a| !a.holds()).collect();
     if disagreements.is_empty() {
         println!(
@@ -227,6 +231,7 @@ fn run_warehouse(args: &Args, target: Option<&str>) -> Result<bool, String> {
         order_prefix: prefix,
         delivered,
     } = published.ok_or("the warehouse leg needs Kafka")?;
+    let replica = order_flow::users::replica(&args.scenario);
     // One group for every run: each run loads only what earlier runs did not.
     let group = "order-flow-warehouse";
     let (run, database): (WarehouseRun, String) = match target {
@@ -237,6 +242,7 @@ fn run_warehouse(args: &Args, target: Option<&str>) -> Result<bool, String> {
                 group,
                 &prefix,
                 delivered,
+                &replica,
             )?,
             format!("PostgreSQL ({url})"),
         ),
@@ -252,6 +258,7 @@ fn run_warehouse(args: &Args, target: Option<&str>) -> Result<bool, String> {
                     group,
                     &prefix,
                     delivered,
+                    &replica,
                 )?,
                 format!("SQLite ({})", path.display()),
             )
@@ -269,11 +276,15 @@ fn run_warehouse(args: &Args, target: Option<&str>) -> Result<bool, String> {
     for line in views::render_revenue_at_risk(&run.view) {
         println!("  {line}");
     }
-    let sql_agrees_with_kafka = run.view == outcome.warehouse;
+    println!();
+    for line in order_flow::users::render(&run.users) {
+        println!("  {line}");
+    }
+    let sql_agrees_with_kafka = run.view == outcome.warehouse && run.users == outcome.users;
     let with_statsd = views::agreements(&outcome.metrics, &run.view);
     let statsd_agrees = with_statsd.iter().all(|a| a.holds());
     println!(
-        "\nSQL view == view read from Kafka: {}",
+        "\nSQL view == view read from Kafka, and SQL users join == the payloads': {}",
         if sql_agrees_with_kafka {
             "OK"
         } else {

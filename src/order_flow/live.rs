@@ -9,8 +9,9 @@ use event_runtime::{
 
 use super::events::{OrderPlaced, PaymentAttempted};
 use super::simulate::{self, Scenario};
+use super::users::{self, UsersJoin};
 use super::views::{self, MetricsView, WarehouseView};
-use super::{warehouse_of, Outcome};
+use super::{users_join_of, warehouse_of, Outcome};
 use crate::readback::read_topics;
 
 /// Where a live run sends its events; `None` keeps that side in process.
@@ -61,7 +62,7 @@ pub fn run_live(
 
     let lines = recording.statsd_lines();
     let metrics = MetricsView::from_lines(lines.iter().map(String::as_str));
-    let warehouse = match &live.kafka {
+    let (warehouse, users) = match &live.kafka {
         Some(bootstrap) => {
             let delivered = report.sink("kafka").map_or(0, |s| s.delivered) as usize;
             let prefix = scenario.order_prefix().into_bytes();
@@ -79,14 +80,24 @@ pub fn run_live(
                     records.len()
                 ));
             }
-            WarehouseView::from_payloads(records.iter().map(|r| {
-                (
-                    r.header(header::SCHEMA_NAME).unwrap_or_default(),
-                    r.payload.as_slice(),
-                )
-            }))
+            let payloads = || {
+                records.iter().map(|r| {
+                    (
+                        r.header(header::SCHEMA_NAME).unwrap_or_default(),
+                        r.payload.as_slice(),
+                    )
+                })
+            };
+            WarehouseView::from_payloads(payloads()).and_then(|warehouse| {
+                let users = UsersJoin::from_payloads(payloads(), &users::replica(&scenario))?;
+                Ok((warehouse, users))
+            })
         }
-        None => warehouse_of(&recording.records()),
+        None => {
+            let records = recording.records();
+            warehouse_of(&records)
+                .and_then(|warehouse| Ok((warehouse, users_join_of(&records, &scenario)?)))
+        }
     }
     .map_err(|e| format!("a payload did not decode: {e}"))?;
     let agreements = views::agreements(&metrics, &warehouse);
@@ -96,6 +107,7 @@ pub fn run_live(
             metrics,
             warehouse,
             agreements,
+            users,
         },
         report,
     })

@@ -7,6 +7,7 @@ pub mod events;
 pub mod live;
 mod rng;
 pub mod simulate;
+pub mod users;
 pub mod views;
 #[cfg(feature = "warehouse")]
 pub mod warehouse;
@@ -14,6 +15,7 @@ pub mod warehouse;
 use event_runtime::{header, Dispatcher, RecordedRecord, RecordingSink};
 
 use simulate::{RunSummary, Scenario};
+use users::UsersJoin;
 use views::{Agreement, MetricsView, WarehouseView};
 
 /// A finished run: what was published and both views of it.
@@ -26,6 +28,8 @@ pub struct Outcome {
     pub warehouse: WarehouseView,
     /// Every total both views compute, side by side.
     pub agreements: Vec<Agreement>,
+    /// The failures joined with the users replica, from the payloads.
+    pub users: UsersJoin,
 }
 
 impl Outcome {
@@ -49,6 +53,22 @@ pub fn warehouse_of(
     }))
 }
 
+/// The failures among recorded Kafka records joined with the scenario's users replica.
+pub fn users_join_of(
+    records: &[RecordedRecord],
+    scenario: &Scenario,
+) -> Result<UsersJoin, event_runtime::DecodeError> {
+    UsersJoin::from_payloads(
+        records.iter().map(|r| {
+            (
+                r.header(header::SCHEMA_NAME).unwrap_or_default(),
+                r.payload.as_slice(),
+            )
+        }),
+        &users::replica(scenario),
+    )
+}
+
 /// Runs the scenario with the embedded default: in-process sinks that keep what would
 /// have been sent, so no service is needed.
 pub fn run_in_process(scenario: Scenario, progress: impl FnMut(u64, u64)) -> Outcome {
@@ -62,12 +82,15 @@ pub fn run_in_process(scenario: Scenario, progress: impl FnMut(u64, u64)) -> Out
     events.flush(std::time::Duration::ZERO);
     let lines = recording.statsd_lines();
     let metrics = MetricsView::from_lines(lines.iter().map(String::as_str));
-    let warehouse = warehouse_of(&recording.records()).expect("our own payloads decode");
+    let records = recording.records();
+    let warehouse = warehouse_of(&records).expect("our own payloads decode");
+    let users = users_join_of(&records, &scenario).expect("our own payloads decode");
     let agreements = views::agreements(&metrics, &warehouse);
     Outcome {
         summary,
         metrics,
         warehouse,
         agreements,
+        users,
     }
 }

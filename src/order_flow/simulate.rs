@@ -34,6 +34,11 @@ impl Default for Scenario {
 }
 
 impl Scenario {
+    /// How many users the run's orders are spread over: ids `u-000000` upwards.
+    pub fn users(&self) -> u64 {
+        (self.orders / 4).max(10)
+    }
+
     /// The prefix of every order id of this run: also the prefix of its Kafka keys.
     pub fn order_prefix(&self) -> String {
         format!("o-{:x}-{:x}-", self.seed, self.run_id)
@@ -56,6 +61,11 @@ impl RunSummary {
     pub fn events_per_second(&self) -> f64 {
         self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+}
+
+/// The id of user number `i`.
+pub fn user_id(i: u64) -> String {
+    format!("u-{i:06}")
 }
 
 struct User {
@@ -83,7 +93,7 @@ fn users(rng: &mut Rng, count: u64) -> Vec<User> {
                 0.04
             };
             User {
-                id: format!("u-{i:06}"),
+                id: user_id(i),
                 market,
                 platform,
                 method,
@@ -151,7 +161,7 @@ pub fn run(
     mut progress: impl FnMut(u64, u64),
 ) -> RunSummary {
     let mut rng = Rng::new(scenario.seed);
-    let users = users(&mut rng, (scenario.orders / 4).max(10));
+    let users = users(&mut rng, scenario.users());
     let order_prefix = scenario.order_prefix();
     let started = Instant::now();
     let mut published = 0u64;

@@ -9,10 +9,67 @@ use event_warehouse::{
 };
 
 use super::events::*;
+use super::users::{Hit, UserRow, UsersJoin};
 use super::views::{RevenueAtRisk, WarehouseView};
 
 /// The SQL queries of the warehouse view, shipped next to the example.
 pub const QUERIES: &str = include_str!("../../examples/order_flow_warehouse.sql");
+
+/// The SQL queries joining the failures with the users replica, shipped next to the example.
+pub const USERS_QUERIES: &str = include_str!("../../examples/order_flow_users.sql");
+
+/// Replaces the `users` table's rows with `replica`, as a replication job would refresh it.
+pub fn write_users(backend: &mut dyn Backend, replica: &[UserRow]) -> Result<(), WarehouseError> {
+    backend.execute(
+        "CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, signup_date TEXT NOT NULL, \
+         channel TEXT NOT NULL, first_order_date TEXT NOT NULL)",
+    )?;
+    backend.execute("DELETE FROM users")?;
+    // The values are generated ids, dates and channel names: no quote can occur in them.
+    for chunk in replica.chunks(500) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|u| {
+                format!(
+                    "('{}', '{}', '{}', '{}')",
+                    u.user_id, u.signup_date, u.channel, u.first_order_date
+                )
+            })
+            .collect();
+        backend.execute(&format!("INSERT INTO users VALUES {}", values.join(", ")))?;
+    }
+    Ok(())
+}
+
+/// The join of [`USERS_QUERIES`] over the tables in `backend`, for one run's orders.
+pub fn users_join_from_sql(
+    backend: &mut dyn Backend,
+    order_prefix: &str,
+) -> Result<UsersJoin, String> {
+    let mut join = UsersJoin::default();
+    for (name, sql) in named_queries(USERS_QUERIES) {
+        let rows = backend
+            .query(&sql, &[order_prefix])
+            .map_err(|e| format!("query `{name}`: {e}"))?;
+        let groups = match name {
+            "by_channel" => &mut join.by_channel,
+            "by_signup_month" => &mut join.by_signup_month,
+            other => return Err(format!("no reader for query `{other}`")),
+        };
+        for row in &rows {
+            let group = row[0].as_str().ok_or("a group that is not text")?;
+            groups.insert(
+                group.to_owned(),
+                Hit {
+                    users: count(&row[1])?,
+                    affected_users: count(&row[2])?,
+                    failures: count(&row[3])?,
+                },
+            );
+        }
+    }
+    Ok(join)
+}
 
 /// A loader for every event of the order flow.
 pub fn loader<B: Backend>(config: LoaderConfig, backend: B) -> Loader<B> {
@@ -164,18 +221,22 @@ pub struct WarehouseRun {
     pub stats: LoadStats,
     /// The warehouse view, from SQL.
     pub view: WarehouseView,
+    /// The failures joined with the users replica, from SQL.
+    pub users: UsersJoin,
     /// Loading time, until the run's last row was in.
     pub elapsed: Duration,
 }
 
 /// Loads a published run (`delivered` records with `order_prefix`) from Kafka into
-/// `backend` with the consumer group `group`, then computes its view in SQL.
+/// `backend` with the consumer group `group`, writes the users replica beside it, then
+/// computes its view and the users join in SQL.
 pub fn load_and_query<B: Backend>(
     backend: B,
     bootstrap_servers: &str,
     group: &str,
     order_prefix: &str,
     delivered: u64,
+    replica: &[UserRow],
 ) -> Result<WarehouseRun, String> {
     let started = Instant::now();
     let mut loader = loader(LoaderConfig::new(bootstrap_servers, group), backend)
@@ -189,9 +250,12 @@ pub fn load_and_query<B: Backend>(
     )?;
     let elapsed = started.elapsed();
     let view = view_from_sql(loader.backend(), order_prefix)?;
+    write_users(loader.backend(), replica).map_err(|e| e.to_string())?;
+    let users = users_join_from_sql(loader.backend(), order_prefix)?;
     Ok(WarehouseRun {
         stats,
         view,
+        users,
         elapsed,
     })
 }
