@@ -1,9 +1,9 @@
 //! `#[derive(Event)]`, `#[derive(Message)]` and `#[derive(Tag)]` for `event-runtime`.
 //!
-//! Each derive is a pipeline: [`ast`] reads the `syn` input into our own AST with typed,
-//! spanned attributes ([`attr`]); [`check`] validates it, collecting every mistake;
+//! Each derive is a pipeline: `ast` reads the `syn` input into our own AST with typed,
+//! spanned attributes (`attr`); `check` validates it, collecting every mistake;
 //! only then does `expand_*` generate code, so expansion never sees bad input. On error,
-//! [`fallback`] emits stub impls beside the errors so one mistake does not cascade.
+//! `fallback` emits stub impls beside the errors so one mistake does not cascade.
 //! Use these derives through `event_runtime`, which re-exports them.
 
 mod ast;

@@ -13,7 +13,7 @@
 //! - At least once from Kafka, one row per event: each batch is one transaction, offsets
 //!   are committed after it, and a replay is skipped by the event id key.
 //!
-//! Backends: [`Sqlite`] (embedded, the default feature) and [`Postgres`] (feature
+//! Backends: `Sqlite` (embedded, the default feature) and `Postgres` (feature
 //! `postgres`, batches written with `COPY`).
 
 #![warn(missing_docs)]

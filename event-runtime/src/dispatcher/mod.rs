@@ -183,7 +183,7 @@ impl Dispatcher {
 
     /// Why the record sinks' records failed, per sink that knows (the Kafka sink): failures
     /// per cause, client-level errors with their first and last message, and a fatal error.
-    /// A service built with [`DispatcherBuilder::kafka`] reads them here.
+    /// A service built with `DispatcherBuilder::kafka` (feature `kafka`) reads them here.
     pub fn diagnostics(&self) -> Vec<(&'static str, crate::SinkDiagnostics)> {
         self.inner.records.diagnostics()
     }
