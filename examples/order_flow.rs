@@ -104,9 +104,10 @@ fn progress_printer() -> impl FnMut(u64, u64) {
 fn print(outcome: &Outcome, destination: &str) {
     let s = &outcome.summary;
     println!(
-        "Published {} events for {} orders in {:.2?} ({:.0} events/s), to {destination}.\n",
+        "Published {} events for {} orders ({} of them reorders in the 28 days after the evening) in {:.2?} ({:.0} events/s), to {destination}.\n",
         s.events,
         s.orders,
+        s.reorders,
         s.elapsed,
         s.events_per_second()
     );
@@ -126,10 +127,18 @@ fn print(outcome: &Outcome, destination: &str) {
         println!("{line}");
     }
     println!();
+    for line in order_flow::incident::render(&outcome.incident) {
+        println!("{line}");
+    }
+    println!();
+    for line in order_flow::reorders::render(&outcome.reorders) {
+        println!("{line}");
+    }
+    println!();
     let disagreements: Vec<_> = outcome.agreements.iter().filter(|a| !a.holds()).collect();
     if disagreements.is_empty() {
         println!(
-            "Consistency check: OK, the views agree on all {} totals (events per type, attempts and failures per market and platform).",
+            "Consistency check: OK, the views agree on all {} totals (events per type; attempts and failures per market and platform, over the run and in each minute of the evening; the minutes each threshold pages for).",
             outcome.agreements.len()
         );
     } else {
@@ -280,11 +289,26 @@ fn run_warehouse(args: &Args, target: Option<&str>) -> Result<bool, String> {
     for line in order_flow::users::render(&run.users) {
         println!("  {line}");
     }
-    let sql_agrees_with_kafka = run.view == outcome.warehouse && run.users == outcome.users;
-    let with_statsd = views::agreements(&outcome.metrics, &run.view);
+    println!();
+    for line in order_flow::incident::render(&run.incident) {
+        println!("  {line}");
+    }
+    println!();
+    for line in order_flow::reorders::render(&run.reorders) {
+        println!("  {line}");
+    }
+    let sql_agrees_with_kafka = run.view == outcome.warehouse
+        && run.users == outcome.users
+        && run.incident == outcome.incident
+        && run.reorders == outcome.reorders;
+    let mut with_statsd = views::agreements(&outcome.metrics, &run.view);
+    with_statsd.extend(order_flow::incident::agreements(
+        &outcome.metrics,
+        &run.incident,
+    ));
     let statsd_agrees = with_statsd.iter().all(|a| a.holds());
     println!(
-        "\nSQL view == view read from Kafka, and SQL users join == the payloads': {}",
+        "\nSQL view, users join, minutes, thresholds and reorders == the payloads' read from Kafka: {}",
         if sql_agrees_with_kafka {
             "OK"
         } else {

@@ -136,6 +136,12 @@ impl RecordingSink {
         self.lock().lines.clone()
     }
 
+    /// Every DogStatsD line since the last take, in publish order, and forgets them: for a
+    /// reader that consumes the lines as they come, such as a long run's metrics view.
+    pub fn take_statsd_lines(&self) -> Vec<String> {
+        std::mem::take(&mut self.lock().lines)
+    }
+
     /// Every Kafka record so far, in publish order.
     pub fn records(&self) -> Vec<RecordedRecord> {
         self.lock().records.clone()

@@ -8,10 +8,10 @@ use event_runtime::{
 };
 
 use super::events::{OrderPlaced, PaymentAttempted};
-use super::simulate::{self, Scenario};
-use super::users::{self, UsersJoin};
-use super::views::{self, MetricsView, WarehouseView};
-use super::{users_join_of, warehouse_of, Outcome};
+use super::fold::PayloadFold;
+use super::simulate::Scenario;
+use super::users;
+use super::{payload_views_of, publish_by_minute, Outcome, SIMULATED_CLOCK_FLUSHES};
 use crate::readback::read_topics;
 
 /// Where a live run sends its events; `None` keeps that side in process.
@@ -40,7 +40,9 @@ pub fn run_live(
     progress: impl FnMut(u64, u64),
 ) -> Result<LiveOutcome, String> {
     let recording = RecordingSink::new();
-    let mut builder = Dispatcher::builder().metric_sink(recording.clone());
+    let mut builder = Dispatcher::builder()
+        .aggregate_metrics(Some(SIMULATED_CLOCK_FLUSHES))
+        .metric_sink(recording.clone());
     if let Some(statsd) = &live.statsd {
         builder = builder.statsd(statsd.clone());
     }
@@ -53,16 +55,15 @@ pub fn run_live(
         None => builder.record_sink(recording.clone()),
     };
     let events = builder.build().map_err(|e| e.to_string())?;
-    let summary = simulate::run(&events, scenario, progress);
+    let (summary, metrics) = publish_by_minute(&events, &recording, scenario, progress);
     let report = events
         .shutdown(Duration::from_secs(120))
         .map_err(|e| e.to_string())?;
     // Delivered in full (or `shutdown` said otherwise above): nothing is left in it.
     let _ = std::fs::remove_dir_all(&spool);
 
-    let lines = recording.statsd_lines();
-    let metrics = MetricsView::from_lines(lines.iter().map(String::as_str));
-    let (warehouse, users) = match &live.kafka {
+    let replica = users::replica(&scenario);
+    let views = match &live.kafka {
         Some(bootstrap) => {
             let delivered = report.sink("kafka").map_or(0, |s| s.delivered) as usize;
             let prefix = scenario.order_prefix().into_bytes();
@@ -80,35 +81,19 @@ pub fn run_live(
                     records.len()
                 ));
             }
-            let payloads = || {
-                records.iter().map(|r| {
-                    (
-                        r.header(header::SCHEMA_NAME).unwrap_or_default(),
-                        r.payload.as_slice(),
-                    )
-                })
-            };
-            WarehouseView::from_payloads(payloads()).and_then(|warehouse| {
-                let users = UsersJoin::from_payloads(payloads(), &users::replica(&scenario))?;
-                Ok((warehouse, users))
-            })
+            PayloadFold::of(records.iter().map(|r| {
+                (
+                    r.header(header::SCHEMA_NAME).unwrap_or_default(),
+                    r.payload.as_slice(),
+                )
+            }))
+            .map(|fold| fold.views(&replica))
         }
-        None => {
-            let records = recording.records();
-            warehouse_of(&records)
-                .and_then(|warehouse| Ok((warehouse, users_join_of(&records, &scenario)?)))
-        }
+        None => payload_views_of(&recording.records(), &scenario),
     }
     .map_err(|e| format!("a payload did not decode: {e}"))?;
-    let agreements = views::agreements(&metrics, &warehouse);
     Ok(LiveOutcome {
-        outcome: Outcome {
-            summary,
-            metrics,
-            warehouse,
-            agreements,
-            users,
-        },
+        outcome: Outcome::new(summary, metrics, views),
         report,
     })
 }

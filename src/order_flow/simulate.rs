@@ -1,20 +1,27 @@
-//! A seeded stream of orders, published through a `Dispatcher`.
+//! A seeded stream of orders, published through a `Dispatcher`, on the simulated clock
+//! of [`super::clock`].
 //!
-//! The payment bug under investigation: some users' saved-card tokens are stale (more of
-//! them on Android), and the provider rejects those cards with `invalid_token` almost every
-//! time. Some of those users retry with another method and recover; others give up.
+//! The payment bug under investigation: for two hours of the evening, the provider
+//! rejects stale saved-card tokens (more of them on Android) with `invalid_token`, more
+//! often as the bug spreads. Some of those users retry with another method and recover;
+//! others give up. Against it, a normal background of timeouts and declines. In the 28 days
+//! after the evening users may order again: less often after a failed first payment, and
+//! least often when it was their very first order and it was never paid.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use event_runtime::Dispatcher;
 
+use super::clock;
 use super::events::*;
 use super::rng::Rng;
+use super::users;
 
 /// What to simulate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Scenario {
-    /// How many orders are placed.
+    /// How many orders are placed in the evening, each by a different user; reorders in
+    /// the 28 days after come on top.
     pub orders: u64,
     /// The same seed replays the same orders.
     pub seed: u64,
@@ -26,7 +33,7 @@ pub struct Scenario {
 impl Default for Scenario {
     fn default() -> Self {
         Scenario {
-            orders: 2_000,
+            orders: 20_000,
             seed: 7,
             run_id: 0,
         }
@@ -34,9 +41,9 @@ impl Default for Scenario {
 }
 
 impl Scenario {
-    /// How many users the run's orders are spread over: ids `u-000000` upwards.
+    /// How many users there are: ids `u-000000` upwards, user `n` placing evening order `n`.
     pub fn users(&self) -> u64 {
-        (self.orders / 4).max(10)
+        self.orders
     }
 
     /// The prefix of every order id of this run: also the prefix of its Kafka keys.
@@ -48,8 +55,10 @@ impl Scenario {
 /// What a run published.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunSummary {
-    /// Orders placed.
+    /// Orders placed: the evening's and the reorders.
     pub orders: u64,
+    /// Of them, orders placed in the 28 days after the evening.
+    pub reorders: u64,
     /// Events published, all types together.
     pub events: u64,
     /// Wall time of the publishing loop.
@@ -74,10 +83,12 @@ struct User {
     platform: Platform,
     method: PaymentMethod,
     stale_token: bool,
+    /// Whether the evening's order is the user's first order ever (the users replica says).
+    first_time: bool,
 }
 
-fn users(rng: &mut Rng, count: u64) -> Vec<User> {
-    (0..count)
+fn users(rng: &mut Rng, scenario: &Scenario) -> Vec<User> {
+    (0..scenario.users())
         .map(|i| {
             let market = [Market::Uk, Market::Fr, Market::It][rng.weighted(&[0.5, 0.3, 0.2])];
             let platform =
@@ -88,9 +99,9 @@ fn users(rng: &mut Rng, count: u64) -> Vec<User> {
                 PaymentMethod::Paypal,
             ][rng.weighted(&[0.6, 0.25, 0.15])];
             let stale_rate = if platform == Platform::Android {
-                0.15
+                0.25
             } else {
-                0.04
+                0.08
             };
             User {
                 id: user_id(i),
@@ -98,14 +109,24 @@ fn users(rng: &mut Rng, count: u64) -> Vec<User> {
                 platform,
                 method,
                 stale_token: method == PaymentMethod::Card && rng.chance(stale_rate),
+                first_time: users::first_time(scenario, i),
             }
         })
         .collect()
 }
 
-/// The provider's answer to one attempt: `None` when it succeeds.
-fn provider_answer(rng: &mut Rng, user: &User, method: PaymentMethod) -> Option<FailureReason> {
-    if user.stale_token && method == PaymentMethod::Card && rng.chance(0.9) {
+/// The provider's answer to one attempt at minute `minute` of the evening (`None` after
+/// it): `None` when it succeeds.
+fn provider_answer(
+    rng: &mut Rng,
+    user: &User,
+    method: PaymentMethod,
+    minute: Option<u32>,
+) -> Option<FailureReason> {
+    if user.stale_token
+        && method == PaymentMethod::Card
+        && rng.chance(clock::invalid_token_chance(minute))
+    {
         return Some(FailureReason::InvalidToken);
     }
     let timeout_rate = if user.market == Market::It {
@@ -119,6 +140,57 @@ fn provider_answer(rng: &mut Rng, user: &User, method: PaymentMethod) -> Option<
         Some(FailureReason::Declined)
     } else {
         None
+    }
+}
+
+/// How an order's payment went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PaymentOutcome {
+    /// Paid at the first attempt.
+    Unaffected,
+    /// Paid after a failed attempt.
+    Recovered,
+    /// Never paid.
+    Blocked,
+}
+
+impl PaymentOutcome {
+    /// Every outcome, in this order.
+    pub const ALL: [PaymentOutcome; 3] = [
+        PaymentOutcome::Unaffected,
+        PaymentOutcome::Recovered,
+        PaymentOutcome::Blocked,
+    ];
+
+    /// The outcome of an order with `failures` failed attempts, paid or not.
+    pub fn of(failures: u32, paid: bool) -> Self {
+        match (failures, paid) {
+            (0, _) => PaymentOutcome::Unaffected,
+            (_, true) => PaymentOutcome::Recovered,
+            (_, false) => PaymentOutcome::Blocked,
+        }
+    }
+
+    /// The name the views and the SQL give it.
+    pub fn label(self) -> &'static str {
+        match self {
+            PaymentOutcome::Unaffected => "unaffected",
+            PaymentOutcome::Recovered => "recovered",
+            PaymentOutcome::Blocked => "blocked",
+        }
+    }
+
+    /// The chance that a user whose evening order went this way orders again within
+    /// 28 days: a failed first payment puts people off, a never-paid very first order most.
+    fn reorder_chance(self, first_time: bool) -> f64 {
+        match (self, first_time) {
+            (PaymentOutcome::Unaffected, true) => 0.55,
+            (PaymentOutcome::Recovered, true) => 0.40,
+            (PaymentOutcome::Blocked, true) => 0.15,
+            (PaymentOutcome::Unaffected, false) => 0.70,
+            (PaymentOutcome::Recovered, false) => 0.65,
+            (PaymentOutcome::Blocked, false) => 0.55,
+        }
     }
 }
 
@@ -155,28 +227,105 @@ fn delivery_address(user: &User) -> DeliveryAddress {
 }
 
 /// Publishes the scenario's orders. `progress(done, total)` is called after each order.
-pub fn run(
+pub fn run(events: &Dispatcher, scenario: Scenario, progress: impl FnMut(u64, u64)) -> RunSummary {
+    run_with_minutes(events, scenario, progress, |_| {})
+}
+
+/// Publishes the scenario's orders, and at the end of each minute of the evening flushes
+/// `events` (so its aggregated counters go out, as an agent's flush interval would send
+/// them) and calls `minute_ended(minute)`: what the metric sinks received since the last
+/// call is that minute's. After the evening the counters go out when the caller flushes.
+pub fn run_with_minutes(
     events: &Dispatcher,
     scenario: Scenario,
     mut progress: impl FnMut(u64, u64),
+    mut minute_ended: impl FnMut(u32),
 ) -> RunSummary {
     let mut rng = Rng::new(scenario.seed);
-    let users = users(&mut rng, scenario.users());
-    let order_prefix = scenario.order_prefix();
-    let started = Instant::now();
-    let mut published = 0u64;
-    let mut publish = |event: &dyn Fn(&Dispatcher)| {
-        event(events);
-        published += 1;
+    let users = users(&mut rng, &scenario);
+    let mut flow = OrderFlow {
+        events,
+        order_prefix: scenario.order_prefix(),
+        published: 0,
+        placed: 0,
     };
+    let started = Instant::now();
 
-    for n in 0..scenario.orders {
-        let user = &users[rng.range(0, users.len() as u64) as usize];
-        let order_id = format!("{order_prefix}{n:08}");
+    let evening_millis = u64::from(clock::EVENING_MINUTES) * 60_000;
+    let mut minute = 0;
+    let mut outcomes = Vec::with_capacity(users.len());
+    for (n, user) in users.iter().enumerate() {
+        let placed_at = clock::evening_starts()
+            + Duration::from_millis(n as u64 * evening_millis / scenario.orders);
+        let now = clock::evening_minute(placed_at);
+        while now.is_some_and(|now| now > minute) {
+            events.flush(Duration::ZERO);
+            minute_ended(minute);
+            minute += 1;
+        }
+        outcomes.push(flow.order(&mut rng, user, placed_at, now));
+        progress(n as u64 + 1, scenario.orders);
+    }
+    while minute < clock::EVENING_MINUTES {
+        events.flush(Duration::ZERO);
+        minute_ended(minute);
+        minute += 1;
+    }
+
+    // Who comes back, and when: from half a day after the evening's order to the 28th day
+    // after the evening, in time order.
+    let window = (clock::REORDER_DAYS - 1) * 86_400;
+    let mut reorders: Vec<(SystemTime, usize)> = Vec::new();
+    for (i, (user, (outcome, placed_at))) in users.iter().zip(&outcomes).enumerate() {
+        if rng.chance(outcome.reorder_chance(user.first_time)) {
+            let after = Duration::from_secs(rng.range(12 * 3_600, window));
+            reorders.push((*placed_at + after, i));
+        }
+    }
+    reorders.sort();
+    let total = scenario.orders + reorders.len() as u64;
+    for (k, (placed_at, i)) in reorders.iter().enumerate() {
+        flow.order(&mut rng, &users[*i], *placed_at, None);
+        progress(scenario.orders + k as u64 + 1, total);
+    }
+
+    RunSummary {
+        orders: flow.placed,
+        reorders: reorders.len() as u64,
+        events: flow.published,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Publishes orders, numbering them.
+struct OrderFlow<'a> {
+    events: &'a Dispatcher,
+    order_prefix: String,
+    published: u64,
+    placed: u64,
+}
+
+impl OrderFlow<'_> {
+    fn publish<E: event_runtime::Event>(&mut self, event: &E) {
+        self.events.publish(event);
+        self.published += 1;
+    }
+
+    /// Publishes one order of `user` placed at `placed_at` (minute `minute` of the evening,
+    /// `None` after it): placing, paying with retries, and delivery when paid.
+    fn order(
+        &mut self,
+        rng: &mut Rng,
+        user: &User,
+        placed_at: SystemTime,
+        minute: Option<u32>,
+    ) -> (PaymentOutcome, SystemTime) {
+        let order_id = format!("{}{:08}", self.order_prefix, self.placed);
+        self.placed += 1;
         let restaurant_id = format!("r-{:04}", rng.range(0, 800));
         let basket_pence = rng.range(800, 6_000);
         let dishes = rng.range(1, 8);
-        let placed = OrderPlaced {
+        self.publish(&OrderPlaced {
             order_id: order_id.clone(),
             user_id: user.id.clone(),
             restaurant_id: restaurant_id.clone(),
@@ -185,14 +334,14 @@ pub fn run(
             basket_pence,
             line_items: line_items(&restaurant_id, basket_pence, dishes),
             delivery: delivery_address(user),
-            placed_at: SystemTime::now(),
-        };
-        publish(&|d| d.publish(&placed));
+            placed_at,
+        });
 
         let mut method = user.method;
         let mut paid = false;
+        let mut failures = 0;
         for attempt in 1..=3u32 {
-            let attempted = PaymentAttempted {
+            self.publish(&PaymentAttempted {
                 order_id: order_id.clone(),
                 user_id: user.id.clone(),
                 attempt,
@@ -200,11 +349,10 @@ pub fn run(
                 platform: user.platform,
                 method,
                 amount_pence: basket_pence,
-            };
-            publish(&|d| d.publish(&attempted));
-            match provider_answer(&mut rng, user, method) {
+            });
+            match provider_answer(rng, user, method, minute) {
                 None => {
-                    let succeeded = PaymentSucceeded {
+                    self.publish(&PaymentSucceeded {
                         order_id: order_id.clone(),
                         user_id: user.id.clone(),
                         attempt,
@@ -212,13 +360,13 @@ pub fn run(
                         platform: user.platform,
                         method,
                         latency: Duration::from_millis(rng.range(80, 900)),
-                    };
-                    publish(&|d| d.publish(&succeeded));
+                    });
                     paid = true;
                     break;
                 }
                 Some(reason) => {
-                    let failed = PaymentFailed {
+                    failures += 1;
+                    self.publish(&PaymentFailed {
                         order_id: order_id.clone(),
                         user_id: user.id.clone(),
                         attempt,
@@ -227,8 +375,7 @@ pub fn run(
                         platform: user.platform,
                         method,
                         reason,
-                    };
-                    publish(&|d| d.publish(&failed));
+                    });
                     // Some users give up; some of those hit by the token bug switch method.
                     if !rng.chance(0.8) {
                         break;
@@ -241,37 +388,28 @@ pub fn run(
         }
 
         if paid {
-            let sent = OrderSentToRestaurant {
+            self.publish(&OrderSentToRestaurant {
                 order_id: order_id.clone(),
                 restaurant_id,
                 market: user.market,
-            };
-            publish(&|d| d.publish(&sent));
+            });
             let rider_id = format!("rd-{:05}", rng.range(0, 3_000));
-            let collected = OrderCollected {
+            self.publish(&OrderCollected {
                 order_id: order_id.clone(),
                 rider_id: rider_id.clone(),
                 market: user.market,
                 wait: Duration::from_secs(rng.range(30, 900)),
-            };
-            publish(&|d| d.publish(&collected));
+            });
             let minutes = rng.range(15, 70);
-            let delivered = OrderDelivered {
+            self.publish(&OrderDelivered {
                 order_id,
                 user_id: user.id.clone(),
                 rider_id,
                 market: user.market,
                 on_time: minutes <= 45,
                 delivery_time: Duration::from_secs(minutes * 60),
-            };
-            publish(&|d| d.publish(&delivered));
+            });
         }
-        progress(n + 1, scenario.orders);
-    }
-
-    RunSummary {
-        orders: scenario.orders,
-        events: published,
-        elapsed: started.elapsed(),
+        (PaymentOutcome::of(failures, paid), placed_at)
     }
 }

@@ -2,13 +2,15 @@
 //! acquisition channel, first-order date), as a warehouse holds beside the event tables,
 //! and the failures of the run joined with it. The replica is derived from each user's
 //! number, not from the simulation's random stream, so it changes none of the run's other
-//! figures; its first-order dates come before the run's orders.
+//! figures. A quarter of the users signed up on the evening of the run and place their
+//! first order ever in it; the others signed up in 2025 and first ordered then.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use event_runtime::{DecodeError, Event};
+use event_runtime::DecodeError;
 
-use super::events::PaymentFailed;
+use super::clock;
+use super::fold::PayloadFold;
 use super::simulate::{user_id, Scenario};
 
 /// How a user found the service.
@@ -35,19 +37,38 @@ fn mix(i: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The replica of the scenario's users: signups across 2025, a channel each, and a first
-/// order within 28 days of signing up.
+fn user_mix(scenario: &Scenario, i: u64) -> u64 {
+    mix(i ^ scenario.seed.rotate_left(17))
+}
+
+/// Whether user `i` of `scenario` places their first order ever on the evening of the run.
+pub fn first_time(scenario: &Scenario, i: u64) -> bool {
+    (user_mix(scenario, i) >> 40) % 100 < 25
+}
+
+/// The replica of the scenario's users: a channel each; signups across 2025 with a first
+/// order within 28 days of signing up, or, for first-time users, both on the evening.
 pub fn replica(scenario: &Scenario) -> Vec<UserRow> {
+    let evening = clock::date_label(clock::evening_starts());
     (0..scenario.users())
         .map(|i| {
-            let h = mix(i ^ scenario.seed.rotate_left(17));
+            let h = user_mix(scenario, i);
+            let channel = CHANNELS[((h >> 24) % 100 / 25) as usize];
+            if first_time(scenario, i) {
+                return UserRow {
+                    user_id: user_id(i),
+                    signup_date: evening.clone(),
+                    channel,
+                    first_order_date: evening.clone(),
+                };
+            }
             let month = 1 + h % 12;
             let day = 1 + (h >> 8) % 28;
             let first_order = (day + (h >> 16) % 28).min(28);
             UserRow {
                 user_id: user_id(i),
                 signup_date: format!("2025-{month:02}-{day:02}"),
-                channel: CHANNELS[((h >> 24) % 100 / 25) as usize],
+                channel,
                 first_order_date: format!("2025-{month:02}-{first_order:02}"),
             }
         })
@@ -80,33 +101,7 @@ impl UsersJoin {
         records: impl IntoIterator<Item = (&'a str, &'a [u8])>,
         replica: &[UserRow],
     ) -> Result<Self, DecodeError> {
-        let mut failures: BTreeMap<String, u64> = BTreeMap::new();
-        for (schema_name, payload) in records {
-            if schema_name == PaymentFailed::MESSAGE_NAME {
-                *failures
-                    .entry(PaymentFailed::decode(payload)?.user_id)
-                    .or_default() += 1;
-            }
-        }
-        let mut join = UsersJoin::default();
-        let mut seen = BTreeSet::new();
-        for user in replica {
-            if !seen.insert(user.user_id.as_str()) {
-                continue;
-            }
-            let failed = failures.get(&user.user_id).copied().unwrap_or(0);
-            for hit in [
-                join.by_channel.entry(user.channel.to_owned()).or_default(),
-                join.by_signup_month
-                    .entry(user.signup_date[..7].to_owned())
-                    .or_default(),
-            ] {
-                hit.users += 1;
-                hit.affected_users += u64::from(failed > 0);
-                hit.failures += failed;
-            }
-        }
-        Ok(join)
+        Ok(PayloadFold::of(records)?.users_join(replica))
     }
 }
 

@@ -5,57 +5,94 @@
 //! topic would show: it decodes every payload and can count distinct users and follow an
 //! order across events, which counters cannot.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use event_runtime::{DecodeError, Event, Tag};
 
 use super::events::*;
+use super::fold::PayloadFold;
 
-/// Counter totals per event name and tag set, parsed from DogStatsD lines.
+/// `(metric name, sorted "key:value" tags)` -> count.
+type Counters = BTreeMap<(String, Vec<String>), f64>;
+
+/// Counter totals per event name and tag set, parsed from DogStatsD lines: over the whole
+/// run, and per minute of the evening for the lines received in it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricsView {
-    /// `(metric name, sorted "key:value" tags)` -> count.
-    counters: BTreeMap<(String, Vec<String>), f64>,
+    counters: Counters,
+    /// Minute of the evening -> the counters received in it.
+    minutes: BTreeMap<u32, Counters>,
+}
+
+/// A counter line's name, sorted tags and count (its value over its sample rate).
+fn parse_counter(line: &str) -> Option<(&str, Vec<String>, f64)> {
+    let (name, rest) = line.split_once(':')?;
+    let mut parts = rest.split('|');
+    let value: f64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    if parts.next() != Some("c") {
+        return None;
+    }
+    let mut rate = 1.0;
+    let mut tags = Vec::new();
+    for part in parts {
+        if let Some(r) = part.strip_prefix('@') {
+            rate = r.parse().unwrap_or(1.0);
+        } else if let Some(t) = part.strip_prefix('#') {
+            tags = t.split(',').map(str::to_owned).collect();
+        }
+    }
+    tags.sort();
+    Some((name, tags, value / rate))
+}
+
+fn count_in(counters: &Counters, name: &str, with: &[(&str, &str)]) -> u64 {
+    let wanted: Vec<String> = with.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    counters
+        .iter()
+        .filter(|((n, tags), _)| n == name && wanted.iter().all(|w| tags.contains(w)))
+        .map(|(_, v)| *v)
+        .sum::<f64>()
+        .round() as u64
 }
 
 impl MetricsView {
     /// Reads DogStatsD lines (`name:value|type[|@rate][|#tags]`); only counters count.
     pub fn from_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Self {
         let mut view = MetricsView::default();
-        for line in lines {
-            let Some((name, rest)) = line.split_once(':') else {
-                continue;
-            };
-            let mut parts = rest.split('|');
-            let value: f64 = parts.next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-            if parts.next() != Some("c") {
-                continue;
-            }
-            let mut rate = 1.0;
-            let mut tags = Vec::new();
-            for part in parts {
-                if let Some(r) = part.strip_prefix('@') {
-                    rate = r.parse().unwrap_or(1.0);
-                } else if let Some(t) = part.strip_prefix('#') {
-                    tags = t.split(',').map(str::to_owned).collect();
-                }
-            }
-            tags.sort();
-            *view.counters.entry((name.to_owned(), tags)).or_default() += value / rate;
-        }
+        view.add_lines(lines);
         view
+    }
+
+    /// Adds lines to the run's totals.
+    pub fn add_lines<'a>(&mut self, lines: impl IntoIterator<Item = &'a str>) {
+        for (name, tags, count) in lines.into_iter().filter_map(parse_counter) {
+            *self.counters.entry((name.to_owned(), tags)).or_default() += count;
+        }
+    }
+
+    /// Adds the lines received in minute `minute` of the evening, to it and to the totals.
+    pub fn add_minute<'a>(&mut self, minute: u32, lines: impl IntoIterator<Item = &'a str>) {
+        let counters = self.minutes.entry(minute).or_default();
+        for (name, tags, count) in lines.into_iter().filter_map(parse_counter) {
+            *self
+                .counters
+                .entry((name.to_owned(), tags.clone()))
+                .or_default() += count;
+            *counters.entry((name.to_owned(), tags)).or_default() += count;
+        }
     }
 
     /// The counter total of `name` over the series whose tags include all of `with`.
     pub fn count(&self, name: &str, with: &[(&str, &str)]) -> u64 {
-        let wanted: Vec<String> = with.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-        self.counters
-            .iter()
-            .filter(|((n, tags), _)| n == name && wanted.iter().all(|w| tags.contains(w)))
-            .map(|(_, v)| *v)
-            .sum::<f64>()
-            .round() as u64
+        count_in(&self.counters, name, with)
+    }
+
+    /// The same, over the lines received in minute `minute` of the evening.
+    pub fn count_in_minute(&self, minute: u32, name: &str, with: &[(&str, &str)]) -> u64 {
+        self.minutes
+            .get(&minute)
+            .map_or(0, |counters| count_in(counters, name, with))
     }
 }
 
@@ -104,7 +141,8 @@ pub struct RevenueAtRisk {
 }
 
 impl RevenueAtRisk {
-    fn add(&mut self, other: &RevenueAtRisk) {
+    /// Adds `other`'s orders and value to these.
+    pub fn add(&mut self, other: &RevenueAtRisk) {
         self.blocked_orders += other.blocked_orders;
         self.blocked_pence += other.blocked_pence;
         self.retried_orders += other.retried_orders;
@@ -112,131 +150,12 @@ impl RevenueAtRisk {
     }
 }
 
-/// One decoded payload of the order flow.
-enum Decoded {
-    Placed(OrderPlaced),
-    Attempted(PaymentAttempted),
-    Succeeded(PaymentSucceeded),
-    Failed(PaymentFailed),
-    Other(&'static str),
-}
-
-fn decode(schema_name: &str, payload: &[u8]) -> Result<Option<Decoded>, DecodeError> {
-    Ok(Some(match schema_name {
-        n if n == OrderPlaced::MESSAGE_NAME => Decoded::Placed(OrderPlaced::decode(payload)?),
-        n if n == PaymentAttempted::MESSAGE_NAME => {
-            Decoded::Attempted(PaymentAttempted::decode(payload)?)
-        }
-        n if n == PaymentSucceeded::MESSAGE_NAME => {
-            Decoded::Succeeded(PaymentSucceeded::decode(payload)?)
-        }
-        n if n == PaymentFailed::MESSAGE_NAME => Decoded::Failed(PaymentFailed::decode(payload)?),
-        n if n == OrderSentToRestaurant::MESSAGE_NAME => {
-            OrderSentToRestaurant::decode(payload)?;
-            Decoded::Other(OrderSentToRestaurant::NAME)
-        }
-        n if n == OrderCollected::MESSAGE_NAME => {
-            OrderCollected::decode(payload)?;
-            Decoded::Other(OrderCollected::NAME)
-        }
-        n if n == OrderDelivered::MESSAGE_NAME => {
-            OrderDelivered::decode(payload)?;
-            Decoded::Other(OrderDelivered::NAME)
-        }
-        _ => return Ok(None),
-    }))
-}
-
 impl WarehouseView {
-    /// Decodes `(schema name header, payload)` pairs, in topic order per order id.
+    /// Decodes `(schema name header, payload)` pairs, in any order.
     pub fn from_payloads<'a>(
         records: impl IntoIterator<Item = (&'a str, &'a [u8])>,
     ) -> Result<Self, DecodeError> {
-        let mut view = WarehouseView::default();
-        let mut users = BTreeSet::new();
-        let mut failures_by_user: HashMap<String, u64> = HashMap::new();
-        let mut users_by_market: BTreeMap<Market, BTreeSet<String>> = BTreeMap::new();
-        let mut invalid_token_users = BTreeSet::new();
-        let mut failed_orders = BTreeSet::new();
-        let mut paid_orders = BTreeSet::new();
-        // Per order with a failure: its first failure's (attempt, reason, market).
-        let mut first_failures: HashMap<String, (u32, FailureReason, Market)> = HashMap::new();
-        let mut amounts: HashMap<String, u64> = HashMap::new();
-
-        for (schema_name, payload) in records {
-            let Some(event) = decode(schema_name, payload)? else {
-                continue;
-            };
-            let name = match &event {
-                Decoded::Placed(_) => OrderPlaced::NAME,
-                Decoded::Attempted(_) => PaymentAttempted::NAME,
-                Decoded::Succeeded(_) => PaymentSucceeded::NAME,
-                Decoded::Failed(_) => PaymentFailed::NAME,
-                Decoded::Other(name) => name,
-            };
-            *view.events.entry(name).or_default() += 1;
-            match event {
-                Decoded::Placed(e) => {
-                    let dishes: u64 = e.line_items.iter().map(|i| u64::from(i.quantity)).sum();
-                    *view.dishes.entry(e.market).or_default() += dishes;
-                    users.insert(e.user_id);
-                }
-                Decoded::Attempted(e) => {
-                    *view.attempts.entry((e.market, e.platform)).or_default() += 1;
-                    amounts.insert(e.order_id, e.amount_pence);
-                }
-                Decoded::Succeeded(e) => {
-                    paid_orders.insert(e.order_id);
-                }
-                Decoded::Failed(e) => {
-                    *view.failures.entry((e.market, e.platform)).or_default() += 1;
-                    *failures_by_user.entry(e.user_id.clone()).or_default() += 1;
-                    users_by_market
-                        .entry(e.market)
-                        .or_default()
-                        .insert(e.user_id.clone());
-                    if e.reason == FailureReason::InvalidToken {
-                        view.invalid_token_failures += 1;
-                        invalid_token_users.insert(e.user_id);
-                    }
-                    let first = first_failures
-                        .entry(e.order_id.clone())
-                        .or_insert((e.attempt, e.reason, e.market));
-                    if e.attempt < first.0 {
-                        *first = (e.attempt, e.reason, e.market);
-                    }
-                    failed_orders.insert(e.order_id);
-                }
-                Decoded::Other(_) => {}
-            }
-        }
-
-        view.ordering_users = users.len() as u64;
-        view.affected_users = users_by_market
-            .into_iter()
-            .map(|(m, u)| (m, u.len() as u64))
-            .collect();
-        view.transient_orders = failed_orders.intersection(&paid_orders).count() as u64;
-        view.blocked_orders = failed_orders.len() as u64 - view.transient_orders;
-        for failures in failures_by_user.values() {
-            *view
-                .failures_per_user
-                .entry((*failures).min(4))
-                .or_default() += 1;
-        }
-        view.invalid_token_users = invalid_token_users.len() as u64;
-        for (order, (_, reason, market)) in &first_failures {
-            let pence = amounts.get(order).copied().unwrap_or(0);
-            let at_risk = view.revenue_at_risk.entry((*reason, *market)).or_default();
-            if paid_orders.contains(order) {
-                at_risk.retried_orders += 1;
-                at_risk.retried_pence += pence;
-            } else {
-                at_risk.blocked_orders += 1;
-                at_risk.blocked_pence += pence;
-            }
-        }
-        Ok(view)
+        Ok(PayloadFold::of(records)?.warehouse())
     }
 
     /// Distinct users with at least one failed payment.
@@ -284,7 +203,8 @@ impl Agreement {
     }
 }
 
-fn all<T: Tag>() -> impl Iterator<Item = T> {
+/// Every value of the tag `T`, in declaration order.
+pub fn all<T: Tag>() -> impl Iterator<Item = T> {
     (0..T::CARDINALITY).filter_map(T::from_index)
 }
 
@@ -318,7 +238,8 @@ pub fn agreements(metrics: &MetricsView, warehouse: &WarehouseView) -> Vec<Agree
     out
 }
 
-fn percent(part: u64, whole: u64) -> String {
+/// `part` as a percentage of `whole`, with one decimal.
+pub fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         "-".into()
     } else {
@@ -436,7 +357,8 @@ pub fn render_warehouse(w: &WarehouseView) -> Vec<String> {
     out
 }
 
-fn pounds(pence: u64) -> String {
+/// Pence as pounds: `£12.34`.
+pub fn pounds(pence: u64) -> String {
     format!("£{}.{:02}", pence / 100, pence % 100)
 }
 

@@ -8,7 +8,11 @@ use event_warehouse::{
     Backend, LoadStats, Loader, LoaderConfig, RunningLoader, SqlValue, WarehouseError,
 };
 
+use super::clock;
 use super::events::*;
+use super::incident::{Incident, Payments, Threshold};
+use super::reorders::{ReorderRate, Reorders, UserKind};
+use super::simulate::PaymentOutcome;
 use super::users::{Hit, UserRow, UsersJoin};
 use super::views::{RevenueAtRisk, WarehouseView};
 
@@ -17,6 +21,97 @@ pub const QUERIES: &str = include_str!("../../examples/order_flow_warehouse.sql"
 
 /// The SQL queries joining the failures with the users replica, shipped next to the example.
 pub const USERS_QUERIES: &str = include_str!("../../examples/order_flow_users.sql");
+
+/// The SQL queries about time (the evening minute by minute, the alert thresholds, the
+/// reorders), shipped next to the example.
+pub const TIMELINE_QUERIES: &str = include_str!("../../examples/order_flow_timeline.sql");
+
+/// The parameters every query of [`TIMELINE_QUERIES`] takes, for one run's orders.
+pub fn timeline_params(order_prefix: &str) -> [String; 6] {
+    let [evening_starts, evening_ends, incident_starts, incident_ends] =
+        clock::incident_query_bounds();
+    [
+        order_prefix.to_owned(),
+        evening_starts,
+        evening_ends,
+        incident_starts,
+        incident_ends,
+        clock::reorder_cutoff_date(),
+    ]
+}
+
+/// The incident's minutes and thresholds and the reorder rates, computed by
+/// [`TIMELINE_QUERIES`] over the tables and the users replica in `backend`.
+pub fn timeline_from_sql(
+    backend: &mut dyn Backend,
+    order_prefix: &str,
+) -> Result<(Incident, Reorders), String> {
+    let params = timeline_params(order_prefix);
+    let params: Vec<&str> = params.iter().map(String::as_str).collect();
+    let mut incident = Incident::default();
+    let mut reorders = Reorders::default();
+    for (name, sql) in named_queries(TIMELINE_QUERIES) {
+        let rows = backend
+            .query(&sql, &params)
+            .map_err(|e| format!("query `{name}`: {e}"))?;
+        for row in &rows {
+            match name {
+                "payments_per_minute" => {
+                    let minute = text(&row[0])?;
+                    incident.minutes.entry(minute).or_default().payments.insert(
+                        (tag(&row[1])?, tag(&row[2])?),
+                        Payments {
+                            attempts: count(&row[3])?,
+                            succeeded: count(&row[4])?,
+                            failed: count(&row[5])?,
+                        },
+                    );
+                }
+                "at_risk_per_minute" => {
+                    incident.minutes.entry(text(&row[0])?).or_default().at_risk = RevenueAtRisk {
+                        blocked_orders: count(&row[1])?,
+                        blocked_pence: count(&row[2])?,
+                        retried_orders: count(&row[3])?,
+                        retried_pence: count(&row[4])?,
+                    };
+                }
+                "alert_thresholds" => incident.thresholds.push(Threshold {
+                    percent: u32::try_from(count(&row[0])?).map_err(|e| e.to_string())?,
+                    minutes_paged: count(&row[1])?,
+                    incident_minutes_caught: count(&row[2])?,
+                    incident_minutes: count(&row[3])?,
+                    missed: RevenueAtRisk {
+                        blocked_orders: count(&row[4])?,
+                        blocked_pence: count(&row[5])?,
+                        retried_orders: count(&row[6])?,
+                        retried_pence: count(&row[7])?,
+                    },
+                }),
+                "reorders" => {
+                    let kind = text(&row[0])?;
+                    let kind = UserKind::ALL
+                        .into_iter()
+                        .find(|k| k.label() == kind)
+                        .ok_or_else(|| format!("unknown kind of user {kind:?}"))?;
+                    let outcome = text(&row[1])?;
+                    let outcome = PaymentOutcome::ALL
+                        .into_iter()
+                        .find(|o| o.label() == outcome)
+                        .ok_or_else(|| format!("unknown outcome {outcome:?}"))?;
+                    reorders.rates.insert(
+                        (kind, outcome),
+                        ReorderRate {
+                            users: count(&row[2])?,
+                            reordered: count(&row[3])?,
+                        },
+                    );
+                }
+                other => return Err(format!("no reader for query `{other}`")),
+            }
+        }
+    }
+    Ok((incident, reorders))
+}
 
 /// Replaces the `users` table's rows with `replica`, as a replication job would refresh it.
 pub fn write_users(backend: &mut dyn Backend, replica: &[UserRow]) -> Result<(), WarehouseError> {
@@ -140,6 +235,13 @@ fn tag<T: Tag>(value: &SqlValue) -> Result<T, String> {
         .ok_or_else(|| format!("unknown tag value {text:?}"))
 }
 
+fn text(value: &SqlValue) -> Result<String, String> {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("a label is {value:?}"))
+}
+
 fn count(value: &SqlValue) -> Result<u64, String> {
     value
         .as_i64()
@@ -223,13 +325,17 @@ pub struct WarehouseRun {
     pub view: WarehouseView,
     /// The failures joined with the users replica, from SQL.
     pub users: UsersJoin,
+    /// The evening minute by minute and the alert thresholds, from SQL.
+    pub incident: Incident,
+    /// The 28-day reorder rates, from SQL.
+    pub reorders: Reorders,
     /// Loading time, until the run's last row was in.
     pub elapsed: Duration,
 }
 
 /// Loads a published run (`delivered` records with `order_prefix`) from Kafka into
 /// `backend` with the consumer group `group`, writes the users replica beside it, then
-/// computes its view and the users join in SQL.
+/// computes its view, the users join and the timeline in SQL.
 pub fn load_and_query<B: Backend>(
     backend: B,
     bootstrap_servers: &str,
@@ -252,10 +358,13 @@ pub fn load_and_query<B: Backend>(
     let view = view_from_sql(loader.backend(), order_prefix)?;
     write_users(loader.backend(), replica).map_err(|e| e.to_string())?;
     let users = users_join_from_sql(loader.backend(), order_prefix)?;
+    let (incident, reorders) = timeline_from_sql(loader.backend(), order_prefix)?;
     Ok(WarehouseRun {
         stats,
         view,
         users,
+        incident,
+        reorders,
         elapsed,
     })
 }
@@ -282,7 +391,23 @@ mod tests {
                 "revenue_at_risk"
             ]
         );
-        for (name, sql) in named_queries(QUERIES) {
+        let names: Vec<&str> = named_queries(TIMELINE_QUERIES)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "payments_per_minute",
+                "at_risk_per_minute",
+                "alert_thresholds",
+                "reorders"
+            ]
+        );
+        for (name, sql) in named_queries(QUERIES)
+            .into_iter()
+            .chain(named_queries(TIMELINE_QUERIES))
+        {
             assert!(
                 sql.starts_with("SELECT") || sql.starts_with("WITH"),
                 "{name}: {sql}"

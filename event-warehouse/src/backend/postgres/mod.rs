@@ -36,6 +36,9 @@ impl Postgres {
     /// `postgresql://loader@127.0.0.1:5432/events`.
     pub fn connect(params: &str) -> Result<Self, WarehouseError> {
         let mut client = Client::connect(params, NoTls)?;
+        // Timestamps read back as text are then UTC, as SQLite's stored text is, so the
+        // same query text gives the same minutes and days on both.
+        client.batch_execute("SET TIME ZONE 'UTC'")?;
         // Concurrent `CREATE TABLE IF NOT EXISTS` races in PostgreSQL's catalog (a duplicate
         // key in `pg_type`): instances connecting at once take turns under an advisory lock,
         // held until the creating transaction ends.
