@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo run --example order_flow                      # no services needed
 //! cargo run --example order_flow -- --orders 100000 --seed 42
+//! cargo run --example order_flow -- --report report.html   # and a page to look at
 //! # Against real services: Kafka and a DogStatsD agent (flags or the usual variables,
 //! # KAFKA_BOOTSTRAP_SERVERS and DD_AGENT_HOST / DD_DOGSTATSD_PORT):
 //! cargo run --features kafka,statsd --example order_flow -- --kafka 127.0.0.1:9092 --statsd 127.0.0.1:8125
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 use multi_dispatch_events::env;
 use multi_dispatch_events::order_flow::{self, simulate::Scenario, views, Outcome};
 
-const USAGE: &str = "usage: order_flow [--orders N] [--seed S] [--kafka [HOST:PORT]] [--statsd [HOST:PORT]] [--warehouse [POSTGRES_URL | SQLITE_FILE]]";
+const USAGE: &str = "usage: order_flow [--orders N] [--seed S] [--report FILE.html] [--threshold PERCENT] [--kafka [HOST:PORT]] [--statsd [HOST:PORT]] [--warehouse [POSTGRES_URL | SQLITE_FILE]]";
 
 struct Args {
     scenario: Scenario,
@@ -29,11 +30,16 @@ struct Args {
     statsd: Option<Option<String>>,
     /// `Some(None)`: the flag alone, a SQLite file in the temporary directory.
     warehouse: Option<Option<String>>,
+    /// Where to write the HTML report.
+    report: Option<std::path::PathBuf>,
+    /// The alert threshold the report draws, in percent.
+    threshold: u32,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut scenario = Scenario::default();
-    let (mut kafka, mut statsd, mut warehouse) = (None, None, None);
+    let (mut kafka, mut statsd, mut warehouse, mut report) = (None, None, None, None);
+    let mut threshold = order_flow::report::DEFAULT_THRESHOLD;
     let mut args = std::env::args().skip(1).peekable();
     while let Some(arg) = args.next() {
         let mut value = || args.next_if(|v| !v.starts_with("--"));
@@ -50,6 +56,14 @@ fn parse_args() -> Result<Args, String> {
                 warehouse = Some(value());
                 continue;
             }
+            "--report" => {
+                report = Some(
+                    value()
+                        .ok_or_else(|| format!("--report needs a file name\n{USAGE}"))?
+                        .into(),
+                );
+                continue;
+            }
             _ => {}
         }
         let mut number = |name: &str| -> Result<u64, String> {
@@ -60,6 +74,11 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--orders" => scenario.orders = number("--orders")?,
             "--seed" => scenario.seed = number("--seed")?,
+            "--threshold" => {
+                threshold = number("--threshold")?
+                    .try_into()
+                    .map_err(|_| format!("--threshold is a percentage\n{USAGE}"))?
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -75,11 +94,19 @@ fn parse_args() -> Result<Args, String> {
     if warehouse.is_some() && kafka.is_none() {
         kafka = Some(None);
     }
+    if !order_flow::incident::THRESHOLDS.contains(&threshold) {
+        return Err(format!(
+            "--threshold is one of {:?}, the thresholds the report compares\n{USAGE}",
+            order_flow::incident::THRESHOLDS
+        ));
+    }
     Ok(Args {
         scenario,
         kafka,
         statsd,
         warehouse,
+        report,
+        threshold,
     })
 }
 
@@ -99,6 +126,17 @@ fn progress_printer() -> impl FnMut(u64, u64) {
             );
         }
     }
+}
+
+/// Writes the HTML report when `--report` asks for one.
+fn write_report(args: &Args, outcome: &Outcome) -> Result<(), String> {
+    let Some(path) = &args.report else {
+        return Ok(());
+    };
+    std::fs::write(path, order_flow::report::html(outcome, args.threshold))
+        .map_err(|e| format!("writing the report to {}: {e}", path.display()))?;
+    println!("Report written to {}.", path.display());
+    Ok(())
 }
 
 fn print(outcome: &Outcome, destination: &str) {
@@ -235,6 +273,7 @@ fn run_warehouse(args: &Args, target: Option<&str>) -> Result<bool, String> {
 
     let (outcome, destination, published) = publish_live(args)?;
     print(&outcome, &destination);
+    write_report(args, &outcome)?;
     let Published {
         bootstrap,
         order_prefix: prefix,
@@ -374,6 +413,10 @@ fn main() -> ExitCode {
         )
     };
     print(&outcome, &destination);
+    if let Err(message) = write_report(&args, &outcome) {
+        eprintln!("{message}");
+        return ExitCode::FAILURE;
+    }
     if outcome.consistent() {
         ExitCode::SUCCESS
     } else {

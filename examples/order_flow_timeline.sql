@@ -70,6 +70,28 @@ JOIN basket b ON b.order_id = e.order_id
 LEFT JOIN paid ON paid.order_id = e.order_id
 GROUP BY e.minute;
 
+-- name: users_hit_per_minute
+-- Distinct users with a failed payment among the orders placed in each minute of the
+-- evening. (No counter can say.)
+WITH bounds AS (
+    SELECT CAST($1 AS TEXT) AS prefix, CAST($2 AS TEXT) AS evening_starts,
+           CAST($3 AS TEXT) AS evening_ends, CAST($4 AS TEXT) AS incident_starts,
+           CAST($5 AS TEXT) AS incident_ends, CAST($6 AS TEXT) AS reorder_cutoff
+), order_minute AS (
+    SELECT o.order_id,
+           substr(CAST(o.placed_at AS TEXT), 1, 10) || ' ' || substr(CAST(o.placed_at AS TEXT), 12, 5) AS minute
+    FROM order_placed o
+    JOIN bounds ON o.order_id LIKE bounds.prefix || '%'
+), evening AS (
+    SELECT m.order_id, m.minute
+    FROM order_minute m
+    JOIN bounds ON m.minute >= bounds.evening_starts AND m.minute < bounds.evening_ends
+)
+SELECT e.minute, count(DISTINCT f.user_id)
+FROM evening e
+JOIN payment_failed f ON f.order_id = e.order_id
+GROUP BY e.minute;
+
 -- name: alert_thresholds
 -- Where should the alert sit? For a monitor paging on a minute whose payment success rate
 -- is below each threshold: the minutes it pages for, the incident minutes among them, the

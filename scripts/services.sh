@@ -3,6 +3,7 @@
 #   - Apache Kafka 4.1 (KRaft, single node), from Maven Central jars (scripts/kafka/pom.xml)
 #   - prometheus/statsd_exporter v0.30, installed with `go install`
 #   - protoc, from Debian's protobuf-compiler, to check the exported schemas
+#   - chromium, Debian's, headless, to open the order flow's HTML report
 #   - PostgreSQL, from Debian's postgresql, a throwaway cluster for the warehouse loader
 #   - the build's system libraries: OpenSSL headers and pkg-config (feature kafka-tls)
 # The broker also listens with TLS, on a certificate made with Java's keytool, and with
@@ -73,6 +74,12 @@ provision_protoc() {
   if command -v protoc >/dev/null; then return; fi
   log "installing protoc from Debian's protobuf-compiler"
   apt_install protobuf-compiler
+}
+
+provision_chromium() {
+  if command -v chromium >/dev/null; then return; fi
+  log "installing Debian's chromium (the order flow's report, opened headless)"
+  apt_install chromium
 }
 
 provision_build_libraries() {
@@ -394,6 +401,7 @@ provision() {
   provision_kafka
   provision_statsd_exporter
   provision_protoc
+  provision_chromium
   provision_postgres
 }
 

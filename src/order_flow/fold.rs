@@ -4,7 +4,7 @@
 //! orders and users, not with its events; and the records may come in any order (a topic
 //! read back interleaves `orders` and `payments`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -195,7 +195,7 @@ impl PayloadFold {
     /// The failures joined with the users `replica`.
     pub fn users_join(&self, replica: &[UserRow]) -> UsersJoin {
         let mut join = UsersJoin::default();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for row in replica {
             if !seen.insert(row.user_id.as_str()) {
                 continue;
@@ -217,6 +217,7 @@ impl PayloadFold {
     /// risk of the orders placed in each minute. Payments count in their order's minute.
     pub fn incident(&self) -> Incident {
         let mut minutes: BTreeMap<String, Minute> = BTreeMap::new();
+        let mut users_hit: BTreeMap<String, HashSet<&str>> = BTreeMap::new();
         for order in self.orders.values() {
             let (Some(placed_at), Some(tags)) = (order.placed_at, order.tags) else {
                 continue;
@@ -224,15 +225,22 @@ impl PayloadFold {
             let Some(minute) = clock::evening_minute(placed_at) else {
                 continue;
             };
-            let figures = minutes
-                .entry(clock::evening_minute_label(minute))
-                .or_default();
+            let label = clock::evening_minute_label(minute);
+            if let (true, Some(user)) = (order.failed > 0, &order.user_id) {
+                users_hit.entry(label.clone()).or_default().insert(user);
+            }
+            let figures = minutes.entry(label).or_default();
             let payments = figures.payments.entry(tags).or_default();
             payments.attempts += u64::from(order.attempts);
             payments.succeeded += u64::from(order.succeeded);
             payments.failed += u64::from(order.failed);
             if order.failed > 0 {
                 figures.at_risk.add(&at_risk_of(order));
+            }
+        }
+        for (label, users) in users_hit {
+            if let Some(figures) = minutes.get_mut(&label) {
+                figures.users_hit = users.len() as u64;
             }
         }
         Incident::from_minutes(minutes)

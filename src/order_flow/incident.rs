@@ -46,6 +46,8 @@ pub struct Minute {
     pub payments: BTreeMap<(Market, Platform), Payments>,
     /// The revenue at risk of the orders placed in the minute.
     pub at_risk: RevenueAtRisk,
+    /// Distinct users with a failed payment among the orders placed in the minute.
+    pub users_hit: u64,
 }
 
 impl Minute {

@@ -9,6 +9,7 @@ pub mod incident;
 #[cfg(all(feature = "kafka", feature = "statsd"))]
 pub mod live;
 pub mod reorders;
+pub mod report;
 mod rng;
 pub mod simulate;
 pub mod users;

@@ -75,6 +75,13 @@ pub fn timeline_from_sql(
                         retried_pence: count(&row[4])?,
                     };
                 }
+                "users_hit_per_minute" => {
+                    incident
+                        .minutes
+                        .entry(text(&row[0])?)
+                        .or_default()
+                        .users_hit = count(&row[1])?;
+                }
                 "alert_thresholds" => incident.thresholds.push(Threshold {
                     percent: u32::try_from(count(&row[0])?).map_err(|e| e.to_string())?,
                     minutes_paged: count(&row[1])?,
@@ -400,6 +407,7 @@ mod tests {
             [
                 "payments_per_minute",
                 "at_risk_per_minute",
+                "users_hit_per_minute",
                 "alert_thresholds",
                 "reorders"
             ]
