@@ -352,7 +352,10 @@ fn alert_thresholds_on_a_tiny_evening_are_what_paper_says() {
     assert_eq!(total("2026-03-06 19:10"), payments(3, 2, 1));
     assert_eq!(total("2026-03-06 19:20"), payments(11, 10, 1));
     for minute in incident.minutes.values() {
-        assert_eq!(minute.users_hit, 1, "one refused order, by one user, per minute");
+        assert_eq!(
+            minute.users_hit, 1,
+            "one refused order, by one user, per minute"
+        );
     }
     let retried_z1 = RevenueAtRisk {
         retried_orders: 1,

@@ -190,3 +190,39 @@ fn protoc_decodes_the_common_rust_types() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn protoc_reads_the_descriptor_set_instead_of_the_proto_files() {
+    let dir = std::env::temp_dir().join(format!("protoc-set-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let set = SchemaSet::new()
+        .event::<common::PaymentAttempted>()
+        .event::<OrderPlaced>()
+        .file_descriptor_set()
+        .unwrap();
+    let path = dir.join("events.pb");
+    std::fs::write(&path, set).unwrap();
+    let mut payload = Vec::new();
+    common::design_example().encode(&mut payload);
+    // No --proto_path and no .proto file: protoc knows the message from the set alone.
+    let mut child = protoc()
+        .arg(format!("--descriptor_set_in={}", path.display()))
+        .args([
+            "--decode=events.PaymentAttempted",
+            "payment_attempted.proto",
+        ])
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&payload).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "order_id: \"order-1\"\nuser_id: \"user-42\"\nmarket: MARKET_UK\nplatform: PLATFORM_IOS\nfirst_order: true\namount_pence: 1250\n"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -71,7 +71,6 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
     // Mixed-radix digits are peeled off from the last tag, then visited in declaration order.
     let digits_rev: Vec<_> = digits.iter().rev().collect();
     let moduli_rev: Vec<_> = cardinalities.iter().rev().collect();
-    let divisors_rev = moduli_rev.clone();
 
     let metric_entries = metrics.iter().filter_map(|f| f.metric.as_ref()).map(|m| {
         let metric_name = &m.name;
@@ -190,11 +189,11 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
                     if combination >= Self::TAG_COMBINATIONS {
                         return;
                     }
-                    let mut rest = combination;
+                    let rest = combination;
                     #(
-                        let #digits_rev = rest % #moduli_rev;
-                        rest /= #divisors_rev;
+                        let (#digits_rev, rest) = #p::split_digit(rest, #moduli_rev);
                     )*
+                    let _ = rest;
                     #(
                         visit(#tag_keys, #p::tag_value_at::<#tag_types>(#digits));
                     )*

@@ -33,6 +33,13 @@ pub fn tag_value_at<T: crate::Tag>(index: usize) -> &'static str {
     T::from_index(index).map_or("", |value| value.value())
 }
 
+/// Splits the last digit off `rest` in base `radix` (a tag's cardinality): `(digit, rest)`.
+/// A function rather than `%` and `/` in the derived code, where a one-variant tag's
+/// constant radix would trip lints such as `clippy::modulo_one` in the user's crate.
+pub fn split_digit(rest: usize, radix: usize) -> (usize, usize) {
+    (rest % radix, rest / radix)
+}
+
 /// `a * b`, saturating: a `SERIES` that overflows is over any budget anyway.
 pub const fn series_product(a: usize, b: usize) -> usize {
     a.saturating_mul(b)

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::parse::{ParsedMessage, ParsedSchema, SchemaParseError};
+use super::read::{ParsedMessage, ParsedSchema, SchemaParseError};
 
 /// One change that would break consumers of the topic.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,9 +173,11 @@ pub fn check_compatible(old: &str, new: &str) -> Result<Vec<Violation>, SchemaPa
     Ok(violations(&old, &new))
 }
 
-fn violations(old: &ParsedSchema, new: &ParsedSchema) -> Vec<Violation> {
+/// The rules between two read schemas. A snapshot whose file names no topic (one this
+/// crate did not write) has no topic to keep.
+pub(crate) fn violations(old: &ParsedSchema, new: &ParsedSchema) -> Vec<Violation> {
     let mut found = Vec::new();
-    if old.topic != new.topic {
+    if !old.topic.is_empty() && old.topic != new.topic {
         found.push(Violation::TopicChanged {
             old: old.topic.clone(),
             new: new.topic.clone(),

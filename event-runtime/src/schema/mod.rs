@@ -4,7 +4,10 @@
 //!
 //! The rules are the protobuf topic rules of the warehouse teams: field numbers, types and
 //! names never change; a removed field is reserved, by name and number; each message is
-//! tied to one topic; enum values are never removed or renumbered.
+//! tied to one topic; enum values are never removed or renumbered. Files are read with
+//! `protox`, a protobuf compiler, so [`SchemaSet::check_against_tree`] also checks events
+//! against a tree of `.proto` files written elsewhere, and
+//! [`SchemaSet::file_descriptor_set`] gives the compiled descriptors.
 //!
 //! ```
 //! use event_runtime::{schema::SchemaSet, Event, Tag};
@@ -26,12 +29,12 @@
 //! ```
 
 mod compat;
-mod parse;
+mod read;
 mod render;
 mod set;
 
 pub use crate::description::{EnumDef, FieldDef, Kind, Label, MessageDef, MessageRef};
 pub use compat::{check_compatible, Violation};
-pub use parse::{ParsedField, ParsedMessage, ParsedSchema, SchemaParseError};
+pub use read::{ParsedField, ParsedMessage, ParsedSchema, SchemaParseError};
 pub use render::{enum_value_ident, render_event, PACKAGE};
 pub use set::{SchemaCheckError, SchemaSet};

@@ -4,8 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::compat::{check_compatible, Violation};
-use super::parse::SchemaParseError;
+use super::compat::{check_compatible, violations, Violation};
+use super::read::{compile_tree, compiler_for, tree_message, ParsedSchema, SchemaParseError};
 use crate::Event;
 
 /// The events whose schemas a crate publishes; list each one with [`SchemaSet::event`],
@@ -30,6 +30,13 @@ pub enum SchemaCheckError {
     Parse(PathBuf, SchemaParseError),
     /// Breaking changes, per file.
     Breaking(Vec<(PathBuf, Vec<Violation>)>),
+    /// An event's message is in no file of the tree checked against.
+    NotInTree {
+        /// The message's full name.
+        message: String,
+        /// The tree.
+        dir: PathBuf,
+    },
 }
 
 impl fmt::Display for SchemaCheckError {
@@ -48,6 +55,12 @@ impl fmt::Display for SchemaCheckError {
                 path.display()
             ),
             SchemaCheckError::Parse(path, e) => write!(f, "{}: {e}", path.display()),
+            SchemaCheckError::NotInTree { message, dir } => write!(
+                f,
+                "no file under {} declares message `{message}`: add it to the shared \
+                 repository, or check its package and name",
+                dir.display()
+            ),
             SchemaCheckError::Breaking(files) => {
                 writeln!(
                     f,
@@ -130,6 +143,61 @@ impl SchemaSet {
                 .map_err(|e| SchemaCheckError::Parse(path.clone(), e))?;
             if !violations.is_empty() {
                 breaking.push((path, violations));
+            }
+        }
+        if breaking.is_empty() {
+            Ok(())
+        } else {
+            Err(SchemaCheckError::Breaking(breaking))
+        }
+    }
+}
+
+impl SchemaSet {
+    /// A `FileDescriptorSet` (protobuf-encoded `google.protobuf.FileDescriptorSet`) of
+    /// every event's file, named as [`SchemaSet::export`] names it, and of the well-known
+    /// files they import: what `protoc --descriptor_set_in`, prost-reflect, stream
+    /// processors and schema registries load instead of `.proto` text.
+    pub fn file_descriptor_set(&self) -> Result<Vec<u8>, SchemaParseError> {
+        let mut compiler = compiler_for(&self.files);
+        compiler.include_imports(true);
+        for (name, text) in &self.files {
+            compiler
+                .open_file(name)
+                .map_err(|e| super::read::compile_error(&e, Some(text)))?;
+        }
+        Ok(compiler.encode_file_descriptor_set())
+    }
+
+    /// Compares every event with its message in a `.proto` tree written elsewhere, such
+    /// as a company's central schema repository: every file under `dir` is compiled (its
+    /// imports resolved from `dir` and the well-known types), each event's message is
+    /// found by its full name wherever it is declared, and the same rules apply. A tree
+    /// file that does not compile is an error, and so is an event whose message is not in
+    /// the tree.
+    pub fn check_against_tree(&self, dir: impl AsRef<Path>) -> Result<(), SchemaCheckError> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            return Err(SchemaCheckError::MissingDirectory(dir.to_path_buf()));
+        }
+        let pool = compile_tree(dir)
+            .map_err(|(file, e)| SchemaCheckError::Parse(PathBuf::from(file), e))?;
+        let mut breaking = Vec::new();
+        for (name, text) in &self.files {
+            let new = ParsedSchema::parse(text)
+                .map_err(|e| SchemaCheckError::Parse(PathBuf::from(name), e))?;
+            let Some((old, path)) = tree_message(&pool, dir, &new) else {
+                if self.new_files.contains(name) {
+                    continue;
+                }
+                return Err(SchemaCheckError::NotInTree {
+                    message: new.full_name(),
+                    dir: dir.to_path_buf(),
+                });
+            };
+            let found = violations(&old, &new);
+            if !found.is_empty() {
+                breaking.push((path, found));
             }
         }
         if breaking.is_empty() {
