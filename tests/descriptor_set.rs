@@ -99,3 +99,41 @@ fn nested_messages_lists_maps_oneofs_and_scalars_decode_with_the_descriptor_set(
     decodes_the_same(&pool, &common::design_example());
     decodes_the_same(&pool, &common::food::sample());
 }
+
+#[test]
+fn export_writes_the_code_generators_file_options() {
+    let set = multi_dispatch_events::order_flow::events::schemas()
+        .java_package("com.acme.events")
+        .java_multiple_files(true)
+        .go_package("github.com/acme/events/gen/go;eventspb");
+    let files =
+        prost_types::FileDescriptorSet::decode(set.file_descriptor_set().unwrap().as_slice())
+            .unwrap();
+    let ours: Vec<_> = files
+        .file
+        .iter()
+        .filter(|f| !f.name().starts_with("google/"))
+        .collect();
+    assert_eq!(ours.len(), 7);
+    for file in ours {
+        let options = file.options.as_ref().unwrap();
+        assert_eq!(options.java_package(), "com.acme.events", "{}", file.name());
+        assert!(options.java_multiple_files(), "{}", file.name());
+        assert_eq!(
+            options.go_package(),
+            "github.com/acme/events/gen/go;eventspb",
+            "{}",
+            file.name()
+        );
+    }
+    // Options change no rule: the committed snapshot (without them) still passes.
+    set.check_against(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    set.export(dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("order_placed.proto")).unwrap();
+    assert!(
+        text.contains("package events;\n\noption java_package = \"com.acme.events\";\n"),
+        "{text}"
+    );
+}

@@ -228,3 +228,68 @@ fn a_tree_file_that_does_not_compile_is_named_with_its_line() {
     assert!(path.ends_with("broken.proto"), "{error}");
     assert_eq!(parse.line, 6, "the `}}` where `;` was expected: {error}");
 }
+
+mod packaged {
+    use super::shared::Money;
+    use event_runtime::Event;
+
+    /// In the payments team's package, as the tree declares it.
+    #[derive(Event, Clone, Debug, PartialEq)]
+    #[event(topic = "chargebacks", package = "acme.payments.v1")]
+    pub struct Chargeback {
+        #[event(key)]
+        pub order_id: String,
+        pub amount: Money,
+    }
+
+    /// The same message in the default package: the tree has no `events.Chargeback`.
+    #[derive(Event)]
+    #[event(topic = "chargebacks")]
+    pub struct Unpackaged {
+        #[event(key)]
+        pub order_id: String,
+    }
+}
+
+#[test]
+fn the_package_names_the_message_everywhere() {
+    use event_runtime::{header, Dispatcher, RecordingSink};
+    use packaged::Chargeback;
+
+    assert_eq!(Chargeback::MESSAGE_NAME, "acme.payments.v1.Chargeback");
+    assert!(Chargeback::proto_schema().contains("\npackage acme.payments.v1;\n"));
+    SchemaSet::new()
+        .event::<Chargeback>()
+        .check_against_tree(TREE)
+        .unwrap();
+    assert!(SchemaSet::new()
+        .event::<packaged::Unpackaged>()
+        .check_against_tree(TREE)
+        .is_err());
+
+    let recording = RecordingSink::new();
+    let events = Dispatcher::builder().recording(&recording).build().unwrap();
+    let chargeback = Chargeback {
+        order_id: "o-1".into(),
+        amount: shared::Money {
+            currency: "GBP".into(),
+            units: 1250,
+        },
+    };
+    events.publish(&chargeback);
+    let records = recording.records();
+    assert_eq!(
+        records[0].header(header::SCHEMA_NAME),
+        Some("acme.payments.v1.Chargeback")
+    );
+    assert_eq!(recording.events::<Chargeback>(), [chargeback]);
+
+    let set = SchemaSet::new()
+        .event::<Chargeback>()
+        .file_descriptor_set()
+        .unwrap();
+    let pool = prost_reflect::DescriptorPool::decode(set.as_slice()).unwrap();
+    assert!(pool
+        .get_message_by_name("acme.payments.v1.Chargeback")
+        .is_some());
+}

@@ -21,6 +21,8 @@ pub struct Spanned<T> {
 pub struct ContainerAttrs {
     pub name: Option<Spanned<String>>,
     pub topic: Option<Spanned<String>>,
+    /// `package = "acme.payments.v1"`: the protobuf package of the event's message.
+    pub package: Option<Spanned<String>>,
     pub max_series: Option<Spanned<u64>>,
     pub sample_rate: Option<Spanned<f64>>,
     /// `reserved(7, "coupon_code")`: numbers and names of removed fields.
@@ -73,7 +75,8 @@ pub struct VariantAttrs {
     pub rename: Option<Spanned<String>>,
 }
 
-const CONTAINER_KEYS: &str = "`name`, `topic`, `max_series`, `sample_rate` or `reserved`";
+const CONTAINER_KEYS: &str =
+    "`name`, `topic`, `package`, `max_series`, `sample_rate` or `reserved`";
 const FIELD_KEYS: &str = "`key`, `tag`, `metric` or `id`";
 
 /// Runs `parse_entry` on each entry of every `#[<path>(...)]` attribute, recording
@@ -135,6 +138,10 @@ pub fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
             "topic" => {
                 let lit: LitStr = meta.value()?.parse()?;
                 set_once(&mut out.topic, lit.value(), lit.span(), meta, key, errors);
+            }
+            "package" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                set_once(&mut out.package, lit.value(), lit.span(), meta, key, errors);
             }
             "max_series" => {
                 let lit: LitInt = meta.value()?.parse()?;
@@ -253,7 +260,7 @@ pub fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
                     ),
                 }
             }
-            "name" | "topic" | "max_series" | "sample_rate" | "reserved" => {
+            "name" | "topic" | "package" | "max_series" | "sample_rate" | "reserved" => {
                 errors.at(
                     &meta.path,
                     format!("`{key}` belongs on the struct, not on a field"),

@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 
 use event_names::{
-    check_metric_name, check_tag_key, check_tag_value, check_topic, is_reserved_tag_key, snake_case,
+    check_metric_name, check_package, check_tag_key, check_tag_value, check_topic,
+    is_reserved_tag_key, snake_case, DEFAULT_PACKAGE,
 };
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens as _};
@@ -118,6 +119,8 @@ pub struct Event<'a> {
     pub generics: &'a syn::Generics,
     pub name: String,
     pub topic: String,
+    /// The protobuf package of the event's message.
+    pub package: String,
     pub max_series: u64,
     /// Where a budget error points: `max_series` if given, else the struct name.
     pub budget_span: Span,
@@ -273,6 +276,19 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
         }
     };
 
+    let package = match &attrs.package {
+        Some(package) => {
+            if let Err(reason) = check_package(&package.value) {
+                errors.at_span(
+                    package.span,
+                    format!("invalid protobuf package {:?}: {reason}", package.value),
+                );
+            }
+            package.value.clone()
+        }
+        None => DEFAULT_PACKAGE.to_owned(),
+    };
+
     let name = match &attrs.name {
         Some(name) => name.value.clone(),
         None => snake_case(&ident.to_string()),
@@ -391,6 +407,7 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
         generics: &derive_input.generics,
         name,
         topic,
+        package,
         max_series: attrs.max_series.as_ref().map_or(1000, |m| m.value),
         budget_span: attrs.max_series.as_ref().map_or(ident.span(), |m| m.span),
         sample_rate: attrs.sample_rate.as_ref().map_or(1.0, |r| r.value),

@@ -62,6 +62,7 @@ fn refuse_event_container(attrs: &ContainerAttrs, errors: &mut Errors) {
     let spans = [
         attrs.name.as_ref().map(|a| ("name", a.span)),
         attrs.topic.as_ref().map(|a| ("topic", a.span)),
+        attrs.package.as_ref().map(|a| ("package", a.span)),
         attrs.max_series.as_ref().map(|a| ("max_series", a.span)),
         attrs.sample_rate.as_ref().map(|a| ("sample_rate", a.span)),
     ];

@@ -40,7 +40,8 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
 
     let name = &event.name;
     let topic = &event.topic;
-    let message_name = format!("events.{ident}");
+    let package = &event.package;
+    let message_name = format!("{package}.{ident}");
     let message = ident.to_string();
     let sample_rate = event.sample_rate;
 
@@ -163,6 +164,7 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
                 const NAME: &'static str = #name;
                 const TOPIC: &'static str = #topic;
                 const MESSAGE_NAME: &'static str = #message_name;
+                const PACKAGE: &'static str = #package;
                 const TAG_KEYS: &'static [&'static str] = &[#(#tag_keys),*];
                 const TAG_COMBINATIONS: usize = 1usize #(* #cardinalities)*;
                 const VALUE_METRICS: &'static [#p::ValueMetric] = &[#(#metric_entries),*];

@@ -49,6 +49,10 @@ pub enum NameError {
     },
     /// A name ending with `.`, which would leave an empty segment.
     TrailingDot,
+    /// A dotted name with an empty part: `acme..v1`, `.acme`.
+    EmptyPart,
+    /// A part of a dotted name that does not start with a letter: `v1` is fine, `1v` is not.
+    PartMustStartWithLetter,
 }
 
 impl fmt::Display for NameError {
@@ -66,6 +70,10 @@ impl fmt::Display for NameError {
                 write!(f, "it contains the uppercase {found:?}; use lowercase")
             }
             NameError::TrailingDot => f.write_str("it ends with '.'"),
+            NameError::EmptyPart => f.write_str("it has an empty part between dots"),
+            NameError::PartMustStartWithLetter => {
+                f.write_str("each part between dots must start with a letter")
+            }
         }
     }
 }
@@ -158,6 +166,30 @@ pub fn check_topic(topic: &str) -> Result<(), NameError> {
     })
 }
 
+/// The protobuf package of an event's message unless `#[event(package = "...")]` says
+/// otherwise.
+pub const DEFAULT_PACKAGE: &str = "events";
+
+/// A protobuf package: dot-separated parts of ASCII letters, digits and `_`, each starting
+/// with a letter (`acme.payments.v1`).
+pub fn check_package(package: &str) -> Result<(), NameError> {
+    check_len(package, MAX_TOPIC_LEN)?;
+    check_chars(package, "ASCII letters, digits, '_' and '.'", |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '_')
+    })?;
+    if package.ends_with('.') {
+        return Err(NameError::TrailingDot);
+    }
+    for part in package.split('.') {
+        match part.chars().next() {
+            None => return Err(NameError::EmptyPart),
+            Some(c) if !c.is_ascii_alphabetic() => return Err(NameError::PartMustStartWithLetter),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// `PaymentAttempted` -> `payment_attempted`; used for default event names and tag values.
 pub fn snake_case(ident: &str) -> String {
     let mut out = String::with_capacity(ident.len() + 4);
@@ -182,6 +214,29 @@ pub fn snake_case(ident: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn packages_are_dotted_identifiers() {
+        assert_eq!(super::check_package("acme.payments.v1"), Ok(()));
+        assert_eq!(super::check_package("events"), Ok(()));
+        assert_eq!(super::check_package(""), Err(super::NameError::Empty));
+        assert_eq!(
+            super::check_package("acme..v1"),
+            Err(super::NameError::EmptyPart)
+        );
+        assert_eq!(
+            super::check_package("acme.v1."),
+            Err(super::NameError::TrailingDot)
+        );
+        assert_eq!(
+            super::check_package("acme.1v"),
+            Err(super::NameError::PartMustStartWithLetter)
+        );
+        assert!(matches!(
+            super::check_package("acme-payments"),
+            Err(super::NameError::BadChar { found: '-', .. })
+        ));
+    }
+
     use super::*;
 
     #[test]

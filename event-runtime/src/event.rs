@@ -43,8 +43,11 @@ pub trait Event: Message + Send + Sync {
     const NAME: &'static str;
     /// The Kafka topic the payload is written to.
     const TOPIC: &'static str;
-    /// The protobuf message's full name, e.g. `events.PaymentAttempted`.
+    /// The protobuf message's full name, e.g. `events.PaymentAttempted`: its package
+    /// (`#[event(package = "...")]`, default `events`) and the struct's name.
     const MESSAGE_NAME: &'static str;
+    /// The protobuf package of the message, e.g. `events` or `acme.payments.v1`.
+    const PACKAGE: &'static str = crate::schema::PACKAGE;
     /// The tag keys, in declaration order.
     const TAG_KEYS: &'static [&'static str];
     /// The number of distinct tag-value combinations (the product of the tags' cardinalities).
@@ -96,7 +99,7 @@ pub trait Event: Message + Send + Sync {
     }
     /// The proto3 `.proto` text of this event's message, with the enums and messages it uses.
     fn proto_schema() -> String {
-        crate::schema::render_event(Self::NAME, Self::TOPIC, Self::DEF)
+        crate::schema::render_event(Self::NAME, Self::TOPIC, Self::PACKAGE, Self::DEF)
     }
 
     /// Every payload field, in declaration order: name, number, presence and kind.

@@ -8,8 +8,9 @@ use std::fmt::Write;
 
 use crate::description::{EnumDef, FieldDef, Kind, Label, MessageDef};
 
-/// The package every event message is declared in.
-pub const PACKAGE: &str = "events";
+/// The package an event's message is declared in unless `#[event(package = "...")]`
+/// names another.
+pub const PACKAGE: &str = event_names::DEFAULT_PACKAGE;
 
 /// The identifier protobuf code generators expect for an enum value:
 /// `MARKET_UK` for value `uk` of enum `Market`.
@@ -151,14 +152,20 @@ fn nested_message(out: &mut String, message: &MessageDef) {
     out.push_str("  }\n");
 }
 
-/// Renders the `.proto` file of one event: `event` is its name, `topic` its Kafka topic.
-pub fn render_event(event: &str, topic: &str, message: &'static MessageDef) -> String {
+/// Renders the `.proto` file of one event: `event` is its name, `topic` its Kafka topic,
+/// `package` its message's protobuf package.
+pub fn render_event(
+    event: &str,
+    topic: &str,
+    package: &str,
+    message: &'static MessageDef,
+) -> String {
     let found = Declarations::of(message);
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(
         out,
-        "// Event `{event}`, published to Kafka topic `{topic}`.\nsyntax = \"proto3\";\n\npackage {PACKAGE};\n"
+        "// Event `{event}`, published to Kafka topic `{topic}`.\nsyntax = \"proto3\";\n\npackage {package};\n"
     );
     for import in &found.imports {
         let _ = writeln!(out, "import \"{import}\";");

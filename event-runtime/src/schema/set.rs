@@ -12,9 +12,67 @@ use crate::Event;
 /// or with [`SchemaSet::new_event`] until its first snapshot is committed.
 #[derive(Clone, Debug, Default)]
 pub struct SchemaSet {
+    /// Every event's file as its event renders it, before the file options.
+    rendered: Vec<(String, String)>,
+    /// The same with the file options: what is exported and checked.
     files: Vec<(String, String)>,
+    options: FileOptions,
     /// Files of events added as new: they pass the check without a snapshot.
     new_files: Vec<String>,
+}
+
+/// The file options export writes for consumers' code generators.
+#[derive(Clone, Debug, Default)]
+struct FileOptions {
+    java_package: Option<String>,
+    java_multiple_files: bool,
+    go_package: Option<String>,
+}
+
+/// `value` as a protobuf string literal.
+fn quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl FileOptions {
+    /// `text` with the option lines after its `package` line.
+    fn apply(&self, text: &str) -> String {
+        let mut lines = String::new();
+        if let Some(package) = &self.java_package {
+            lines.push_str(&format!("option java_package = {};\n", quoted(package)));
+        }
+        if self.java_multiple_files {
+            lines.push_str("option java_multiple_files = true;\n");
+        }
+        if let Some(package) = &self.go_package {
+            lines.push_str(&format!("option go_package = {};\n", quoted(package)));
+        }
+        if lines.is_empty() {
+            return text.to_owned();
+        }
+        match text.find("\npackage ").and_then(|at| {
+            let end = at + 1 + text[at + 1..].find('\n')?;
+            Some(end + 1)
+        }) {
+            Some(after_package) => format!(
+                "{}\n{lines}{}",
+                &text[..after_package],
+                &text[after_package..]
+            ),
+            None => text.to_owned(),
+        }
+    }
 }
 
 /// Why the current schemas are not compatible with the snapshot.
@@ -88,7 +146,38 @@ impl SchemaSet {
     /// Adds an event; its file is `<snake_case message name>.proto`, and the check fails
     /// when the snapshot directory lacks it.
     pub fn event<E: Event>(mut self) -> Self {
-        self.files.push((file_name::<E>(), E::proto_schema()));
+        let file = (file_name::<E>(), E::proto_schema());
+        self.files
+            .push((file.0.clone(), self.options.apply(&file.1)));
+        self.rendered.push(file);
+        self
+    }
+
+    /// Sets `option java_package` in every exported file, so Java consumers generate
+    /// their classes there (`com.acme.events`).
+    pub fn java_package(self, package: impl Into<String>) -> Self {
+        self.with_options(|o| o.java_package = Some(package.into()))
+    }
+
+    /// Sets `option java_multiple_files = true` in every exported file: one Java class
+    /// per message instead of one wrapper class per file.
+    pub fn java_multiple_files(self, yes: bool) -> Self {
+        self.with_options(|o| o.java_multiple_files = yes)
+    }
+
+    /// Sets `option go_package` in every exported file: the Go import path, optionally
+    /// with `;name` (`github.com/acme/events/gen/go;eventspb`).
+    pub fn go_package(self, package: impl Into<String>) -> Self {
+        self.with_options(|o| o.go_package = Some(package.into()))
+    }
+
+    fn with_options(mut self, change: impl FnOnce(&mut FileOptions)) -> Self {
+        change(&mut self.options);
+        self.files = self
+            .rendered
+            .iter()
+            .map(|(name, text)| (name.clone(), self.options.apply(text)))
+            .collect();
         self
     }
 

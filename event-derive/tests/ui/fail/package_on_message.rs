@@ -1,0 +1,9 @@
+use event_runtime::Message;
+
+#[derive(Message)]
+#[event(package = "acme.common")]
+struct Money {
+    units: i64,
+}
+
+fn main() {}
