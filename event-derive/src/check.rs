@@ -18,6 +18,7 @@ use syn::{Ident, Type};
 
 use crate::ast::{EventInput, TagInput};
 use crate::attr::{ContainerAttrs, MetricKind, Spanned};
+use crate::crate_package::crate_package;
 use crate::errors::Errors;
 
 /// Protobuf's largest field number.
@@ -121,6 +122,9 @@ pub struct Event<'a> {
     pub topic: String,
     /// The protobuf package of the event's message.
     pub package: String,
+    /// The crate's manifest, where the default package is read: the derived code makes
+    /// rustc watch it, so changing the default rebuilds the events.
+    pub manifest: Option<std::path::PathBuf>,
     pub max_series: u64,
     /// Where a budget error points: `max_series` if given, else the struct name.
     pub budget_span: Span,
@@ -276,8 +280,9 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
         }
     };
 
-    let package = match &attrs.package {
-        Some(package) => {
+    let crate_default = crate_package();
+    let package = match (&attrs.package, &crate_default.package) {
+        (Some(package), _) => {
             if let Err(reason) = check_package(&package.value) {
                 errors.at_span(
                     package.span,
@@ -286,7 +291,23 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
             }
             package.value.clone()
         }
-        None => DEFAULT_PACKAGE.to_owned(),
+        (None, Ok(Some(package))) => {
+            if let Err(reason) = check_package(package) {
+                errors.at(
+                    ident,
+                    format!(
+                        "invalid protobuf package {package:?} in `[package.metadata.events] \
+                         package` of this crate's Cargo.toml: {reason}"
+                    ),
+                );
+            }
+            package.clone()
+        }
+        (None, Ok(None)) => DEFAULT_PACKAGE.to_owned(),
+        (None, Err(why)) => {
+            errors.at(ident, why.clone());
+            DEFAULT_PACKAGE.to_owned()
+        }
     };
 
     let name = match &attrs.name {
@@ -408,6 +429,7 @@ pub fn check_event(input: EventInput<'_>) -> syn::Result<Event<'_>> {
         name,
         topic,
         package,
+        manifest: crate_default.manifest,
         max_series: attrs.max_series.as_ref().map_or(1000, |m| m.value),
         budget_span: attrs.max_series.as_ref().map_or(ident.span(), |m| m.span),
         sample_rate: attrs.sample_rate.as_ref().map_or(1.0, |r| r.value),

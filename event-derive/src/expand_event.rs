@@ -42,6 +42,13 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
     let topic = &event.topic;
     let package = &event.package;
     let message_name = format!("{package}.{ident}");
+    // Read by rustc, so cargo rebuilds the events when the crate-wide package changes.
+    let watch_manifest = event.manifest.as_ref().map(|path| {
+        let path = path.display().to_string();
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#path);
+        )
+    });
     let message = ident.to_string();
     let sample_rate = event.sample_rate;
 
@@ -214,6 +221,8 @@ pub fn expand(event: &Event<'_>) -> TokenStream {
             }
 
             #message_impl
+
+            #watch_manifest
 
             #budget_check
             #(#tag_length_checks)*

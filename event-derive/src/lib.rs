@@ -10,6 +10,7 @@ mod ast;
 mod attr;
 mod check;
 mod check_message;
+mod crate_package;
 mod errors;
 mod expand_body;
 mod expand_event;
