@@ -21,8 +21,8 @@ use super::views::{RevenueAtRisk, WarehouseView};
 /// What the payloads say about one order.
 #[derive(Default)]
 struct Order {
-    /// From `order.placed`.
-    user_id: Option<String>,
+    /// From `order.placed`: the user, by their index in [`PayloadFold::user_ids`].
+    user: Option<u32>,
     placed_at: Option<SystemTime>,
     /// From `payment.attempted`: the basket charged, and the tags of the payment.
     amount_pence: u64,
@@ -59,7 +59,11 @@ pub struct PayloadFold {
     dishes: BTreeMap<Market, u64>,
     invalid_token_failures: u64,
     orders: HashMap<String, Order>,
-    users: HashMap<String, User>,
+    /// Each user's index in `user_ids` and `user_facts`: an order keeps the index, not a
+    /// second copy of the id.
+    users: HashMap<String, u32>,
+    user_ids: Vec<String>,
+    user_facts: Vec<User>,
 }
 
 /// Every payload figure of a run.
@@ -87,6 +91,18 @@ impl PayloadFold {
         Ok(fold)
     }
 
+    /// The index of user `id`, added if new.
+    fn user(&mut self, id: String) -> u32 {
+        if let Some(index) = self.users.get(&id) {
+            return *index;
+        }
+        let index = self.user_ids.len() as u32;
+        self.user_ids.push(id.clone());
+        self.user_facts.push(User::default());
+        self.users.insert(id, index);
+        index
+    }
+
     /// Folds one record; a schema name that is not the order flow's is skipped.
     pub fn add(&mut self, schema_name: &str, payload: &[u8]) -> Result<(), DecodeError> {
         let name = match schema_name {
@@ -94,9 +110,10 @@ impl PayloadFold {
                 let e = OrderPlaced::decode(payload)?;
                 let dishes: u64 = e.line_items.iter().map(|i| u64::from(i.quantity)).sum();
                 *self.dishes.entry(e.market).or_default() += dishes;
-                self.users.entry(e.user_id.clone()).or_default().ordered = true;
+                let user = self.user(e.user_id);
+                self.user_facts[user as usize].ordered = true;
                 let order = self.orders.entry(e.order_id).or_default();
-                order.user_id = Some(e.user_id);
+                order.user = Some(user);
                 order.placed_at = Some(e.placed_at);
                 OrderPlaced::NAME
             }
@@ -117,7 +134,8 @@ impl PayloadFold {
             n if n == PaymentFailed::MESSAGE_NAME => {
                 let e = PaymentFailed::decode(payload)?;
                 *self.failures.entry((e.market, e.platform)).or_default() += 1;
-                let user = self.users.entry(e.user_id).or_default();
+                let index = self.user(e.user_id);
+                let user = &mut self.user_facts[index as usize];
                 user.failures += 1;
                 user.failed_in |= 1 << e.market.index();
                 if e.reason == FailureReason::InvalidToken {
@@ -162,7 +180,7 @@ impl PayloadFold {
             invalid_token_failures: self.invalid_token_failures,
             ..WarehouseView::default()
         };
-        for user in self.users.values() {
+        for user in &self.user_facts {
             view.ordering_users += u64::from(user.ordered);
             view.invalid_token_users += u64::from(user.invalid_token);
             if user.failures > 0 {
@@ -200,7 +218,10 @@ impl PayloadFold {
             if !seen.insert(row.user_id.as_str()) {
                 continue;
             }
-            let failed = self.users.get(&row.user_id).map_or(0, |u| u.failures);
+            let failed = self
+                .users
+                .get(&row.user_id)
+                .map_or(0, |i| self.user_facts[*i as usize].failures);
             for hit in [
                 join.by_channel.entry(row.channel.to_owned()).or_default(),
                 join.by_signup_month
@@ -217,7 +238,7 @@ impl PayloadFold {
     /// risk of the orders placed in each minute. Payments count in their order's minute.
     pub fn incident(&self) -> Incident {
         let mut minutes: BTreeMap<String, Minute> = BTreeMap::new();
-        let mut users_hit: BTreeMap<String, HashSet<&str>> = BTreeMap::new();
+        let mut users_hit: BTreeMap<String, HashSet<u32>> = BTreeMap::new();
         for order in self.orders.values() {
             let (Some(placed_at), Some(tags)) = (order.placed_at, order.tags) else {
                 continue;
@@ -226,7 +247,7 @@ impl PayloadFold {
                 continue;
             };
             let label = clock::evening_minute_label(minute);
-            if let (true, Some(user)) = (order.failed > 0, &order.user_id) {
+            if let (true, Some(user)) = (order.failed > 0, order.user) {
                 users_hit.entry(label.clone()).or_default().insert(user);
             }
             let figures = minutes.entry(label).or_default();
@@ -255,30 +276,33 @@ impl PayloadFold {
             .map(|r| (r.user_id.as_str(), r.first_order_date.as_str()))
             .collect();
         // Each user's first order: when, and how its payment went.
-        let mut firsts: HashMap<&str, (SystemTime, PaymentOutcome)> = HashMap::new();
+        let mut firsts: Vec<Option<(SystemTime, PaymentOutcome)>> = vec![None; self.user_ids.len()];
         for order in self.orders.values() {
-            let (Some(user), Some(at)) = (&order.user_id, order.placed_at) else {
+            let (Some(user), Some(at)) = (order.user, order.placed_at) else {
                 continue;
             };
-            let first = firsts.entry(user).or_insert((at, order.outcome()));
-            if at < first.0 {
-                *first = (at, order.outcome());
+            let first = &mut firsts[user as usize];
+            if first.is_none_or(|(earliest, _)| at < earliest) {
+                *first = Some((at, order.outcome()));
             }
         }
         let cutoff = clock::reorder_cutoff_date();
-        let mut reordered: HashMap<&str, bool> = HashMap::new();
+        let mut reordered = vec![false; self.user_ids.len()];
         for order in self.orders.values() {
-            let (Some(user), Some(at)) = (&order.user_id, order.placed_at) else {
+            let (Some(user), Some(at)) = (order.user, order.placed_at) else {
                 continue;
             };
-            let (first, _) = firsts[user.as_str()];
-            if at > first && clock::date_label(at) <= cutoff {
-                reordered.insert(user, true);
+            let first = firsts[user as usize].map(|(first, _)| first);
+            if first.is_some_and(|first| at > first) && clock::date_label(at) <= cutoff {
+                reordered[user as usize] = true;
             }
         }
         let mut rates: BTreeMap<(UserKind, PaymentOutcome), ReorderRate> = BTreeMap::new();
-        for (user, (first, outcome)) in &firsts {
-            let Some(first_order_date) = first_order_dates.get(user) else {
+        for (user, first) in firsts.iter().enumerate() {
+            let Some((first, outcome)) = first else {
+                continue;
+            };
+            let Some(first_order_date) = first_order_dates.get(self.user_ids[user].as_str()) else {
                 continue;
             };
             let kind = if *first_order_date == clock::date_label(*first) {
@@ -288,7 +312,7 @@ impl PayloadFold {
             };
             let rate = rates.entry((kind, *outcome)).or_default();
             rate.users += 1;
-            rate.reordered += u64::from(reordered.contains_key(user));
+            rate.reordered += u64::from(reordered[user]);
         }
         Reorders { rates }
     }
