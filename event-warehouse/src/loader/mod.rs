@@ -17,7 +17,7 @@ use crate::table::Table;
 mod reader;
 mod running;
 
-use reader::{decode_row, Collected, EventTable, Reader};
+use reader::{decode_row, known_fields, Collected, EventTable, Reader};
 pub use running::RunningLoader;
 
 /// Where to consume from, and how much to write at once. Its `Debug` shows secret
@@ -97,6 +97,11 @@ pub struct LoadStats {
     pub skipped: u64,
     /// Records that could not be decoded, written to the rejects table.
     pub rejected: u64,
+    /// Times a record was left in Kafka because it has a field this loader's definition
+    /// lacks (it was written by a newer definition, during a rolling upgrade): its
+    /// partition waits at it, paused, and an upgraded instance loads it once the partition
+    /// moves there. Nothing is written without the field.
+    pub left_for_newer: u64,
     /// Batches written.
     pub batches: u64,
     /// Offset commits that failed after their batch was written (the batch will be
@@ -113,6 +118,7 @@ impl LoadStats {
     ) {
         self.records += collected.consumed;
         self.skipped += collected.skipped;
+        self.left_for_newer += collected.left_for_newer;
         self.inserted += written.inserted;
         self.duplicates += written.duplicates;
         self.rejected += written.rejected;
@@ -169,6 +175,7 @@ impl<B: Backend> Loader<B> {
         self.events.push(Table::of::<E>().map(|table| EventTable {
             table,
             decode: decode_row::<E>,
+            known_fields: known_fields::<E>(),
         }));
         self
     }
@@ -235,6 +242,7 @@ impl<B: Backend> Loader<B> {
                 by_message,
                 consumer,
                 unstorable: backend.unstorable(),
+                waiting: Default::default(),
             },
             backend,
         ))

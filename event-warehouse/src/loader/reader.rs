@@ -2,6 +2,7 @@
 //! rows or the rejects, and committing a written batch's offsets.
 
 use std::collections::HashMap;
+use std::sync::PoisonError;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use event_runtime::{confluent, header, DecodeError, DecodeOwned, Event};
@@ -28,6 +29,39 @@ pub(super) fn decode_row<E: Event + DecodeOwned>(
 pub(super) struct EventTable {
     pub(super) table: Table,
     pub(super) decode: DecodeRow,
+    /// The field numbers this definition knows: its fields' and the reserved ones.
+    pub(super) known_fields: Vec<u32>,
+}
+
+/// The field numbers `E`'s definition knows: a payload field outside them was written by a
+/// newer definition.
+pub(super) fn known_fields<E: Event>() -> Vec<u32> {
+    let mut known: Vec<u32> = E::fields().iter().map(|f| f.number).collect();
+    known.extend_from_slice(E::DEF.reserved_numbers);
+    known
+}
+
+/// The first top-level field of `payload` whose number is not in `known`. A payload that
+/// does not parse is left to the decoder, which says why.
+fn first_unknown_field(mut payload: &[u8], known: &[u32]) -> Option<u32> {
+    use prost::encoding::{decode_key, skip_field, DecodeContext};
+    while !payload.is_empty() {
+        let (number, wire_type) = decode_key(&mut payload).ok()?;
+        if !known.contains(&number) {
+            return Some(number);
+        }
+        skip_field(wire_type, number, &mut payload, DecodeContext::default()).ok()?;
+    }
+    None
+}
+
+/// A partition whose next record has a field this loader's definition lacks: it waits at
+/// that record, paused, for an instance that knows the field (after a rolling upgrade).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Waiting {
+    topic: String,
+    partition: i32,
+    offset: i64,
 }
 
 /// The Kafka side: the consumer and how to turn its records into rows.
@@ -38,6 +72,8 @@ pub(super) struct Reader {
     pub(super) consumer: BaseConsumer,
     /// The backend's reason a row cannot be stored, checked here where the payload is.
     pub(super) unstorable: fn(&[crate::row::Cell]) -> Option<&'static str>,
+    /// Partitions waiting at a record of a newer definition.
+    pub(super) waiting: std::sync::Mutex<Vec<Waiting>>,
 }
 
 /// One consumed record, sorted into its table or the rejects.
@@ -45,6 +81,9 @@ enum Sorted {
     Row(usize, Row),
     Reject(Reject),
     Skip,
+    /// The record has a field this loader's definition lacks: writing it would lose that
+    /// field, so it is left for an instance that knows it.
+    Newer,
 }
 
 /// A batch read from Kafka, not yet written.
@@ -55,6 +94,8 @@ pub(super) struct Collected {
     pub(super) next_offsets: Vec<(String, i32, i64)>,
     pub(super) consumed: u64,
     pub(super) skipped: u64,
+    /// Records left in Kafka because they have a field this loader's definition lacks.
+    pub(super) left_for_newer: u64,
 }
 
 impl Reader {
@@ -71,7 +112,9 @@ impl Reader {
             next_offsets: Vec::new(),
             consumed: 0,
             skipped: 0,
+            left_for_newer: 0,
         };
+        self.forget_revoked_waits();
         let mut deadline = Instant::now() + first_wait;
         while batch.consumed < self.config.batch_size as u64 {
             // Take what is already fetched without reading the clock; only when nothing
@@ -99,13 +142,23 @@ impl Reader {
                 }
             };
             let message = message.map_err(|error| self.refusal(error))?;
+            let (topic, partition, next) =
+                (message.topic(), message.partition(), message.offset() + 1);
+            if self.waits(topic, partition) {
+                // Fetched before the pause took hold: it is read again from the wait.
+                continue;
+            }
+            let sorted = self.sort(&message);
+            if matches!(sorted, Sorted::Newer) {
+                self.wait_at(topic, partition, message.offset())?;
+                batch.left_for_newer += 1;
+                continue;
+            }
             if batch.consumed == 0 {
                 // The batch lingers from its first record, not from the call.
                 deadline = Instant::now() + self.config.batch_linger;
             }
             batch.consumed += 1;
-            let (topic, partition, next) =
-                (message.topic(), message.partition(), message.offset() + 1);
             match batch
                 .next_offsets
                 .iter_mut()
@@ -114,13 +167,69 @@ impl Reader {
                 Some(entry) => entry.2 = next,
                 None => batch.next_offsets.push((topic.to_owned(), partition, next)),
             }
-            match self.sort(&message) {
+            match sorted {
                 Sorted::Row(table, row) => batch.rows[table].push(row),
                 Sorted::Reject(reject) => batch.rejects.push(reject),
                 Sorted::Skip => batch.skipped += 1,
+                Sorted::Newer => unreachable!("left in Kafka above"),
             }
         }
-        Ok((batch.consumed > 0).then_some(batch))
+        Ok((batch.consumed > 0 || batch.left_for_newer > 0).then_some(batch))
+    }
+
+    fn waits(&self, topic: &str, partition: i32) -> bool {
+        let waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(wait) = waiting
+            .iter()
+            .find(|w| w.partition == partition && w.topic == topic)
+        else {
+            return false;
+        };
+        // A rebalance that gave the partition back resumed it: pause it again.
+        let _ = self.pause_at(wait);
+        true
+    }
+
+    /// Pauses the partition at the record `offset`, which this loader must not write, so
+    /// the group's committed offset stays there for an instance that knows its fields.
+    fn wait_at(&self, topic: &str, partition: i32, offset: i64) -> Result<(), WarehouseError> {
+        let wait = Waiting {
+            topic: topic.to_owned(),
+            partition,
+            offset,
+        };
+        self.pause_at(&wait)?;
+        self.waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(wait);
+        Ok(())
+    }
+
+    fn pause_at(&self, wait: &Waiting) -> Result<(), WarehouseError> {
+        let mut partitions = TopicPartitionList::new();
+        partitions.add_partition(&wait.topic, wait.partition);
+        self.consumer.pause(&partitions)?;
+        self.consumer.seek(
+            &wait.topic,
+            wait.partition,
+            Offset::Offset(wait.offset),
+            Duration::from_secs(5),
+        )?;
+        Ok(())
+    }
+
+    /// A partition moved to another instance waits no more here; if it comes back, its
+    /// record is met again.
+    fn forget_revoked_waits(&self) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        if waiting.is_empty() {
+            return;
+        }
+        let Ok(assigned) = self.consumer.assignment() else {
+            return;
+        };
+        waiting.retain(|w| assigned.find_partition(&w.topic, w.partition).is_some());
     }
 
     /// A consumer error as the loader reports it: a refusal by the brokers' ACLs names the
@@ -233,6 +342,9 @@ impl Reader {
             Ok((_, _, inner)) => inner,
             Err(_) => payload,
         };
+        if first_unknown_field(payload, &self.events[table].known_fields).is_some() {
+            return Sorted::Newer;
+        }
         match (self.events[table].decode)(payload, &meta) {
             Ok(row) => match (self.unstorable)(&row) {
                 None => Sorted::Row(table, row),
@@ -240,5 +352,21 @@ impl Reader {
             },
             Err(error) => reject(format!("{schema_name} did not decode: {error}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_unknown_field;
+
+    #[test]
+    fn a_field_the_definition_lacks_is_found_after_known_ones() {
+        // Field 1 (varint 150), field 2 (bytes "hi"), field 9 (varint 1).
+        let payload = [0x08, 0x96, 0x01, 0x12, 0x02, b'h', b'i', 0x48, 0x01];
+        assert_eq!(first_unknown_field(&payload, &[1, 2]), Some(9));
+        assert_eq!(first_unknown_field(&payload, &[1, 2, 9]), None);
+        assert_eq!(first_unknown_field(&payload[..7], &[1, 2]), None);
+        // Reserved numbers count as known: an older producer's removed field loses nothing.
+        assert_eq!(first_unknown_field(&payload, &[1, 2, 9]), None);
     }
 }
