@@ -13,10 +13,14 @@
 //! cargo run --features warehouse --example warehouse_loader -- --linger 20 --idle 2
 //! ```
 //!
-//! Kill it at any time: the group's offsets are committed only after their rows, so a
-//! restart carries on, and rows replayed from the last batch are skipped by event id.
+//! SIGTERM or Ctrl-C stops it cleanly: the batch in flight is written and committed, and it
+//! leaves the group at once, so its partitions move without waiting for a timeout. Kill it
+//! at any time: the group's offsets are committed only after their rows, so a restart
+//! carries on, and rows replayed from the last batch are skipped by event id.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use event_warehouse::{Backend, LoaderConfig, Postgres, Sqlite};
@@ -96,6 +100,11 @@ fn load<B: Backend>(args: &Args, backend: B, database: &str) -> Result<(), Strin
     config.batch_size = args.batch;
     config.batch_linger = args.linger;
     config.batch_idle = args.idle;
+    let stopping = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&stopping))
+            .map_err(|e| format!("cannot watch for signal {signal}: {e}"))?;
+    }
     let mut loader = warehouse::loader(config, backend)
         .start()
         .map_err(|e| e.to_string())?;
@@ -121,8 +130,10 @@ fn load<B: Backend>(args: &Args, backend: B, database: &str) -> Result<(), Strin
                     stats.inserted, stats.duplicates, stats.rejected, stats.batches
                 );
             }
-            args.exit_when_idle
-                .is_some_and(|idle| last_record.elapsed() >= idle)
+            stopping.load(Ordering::Relaxed)
+                || args
+                    .exit_when_idle
+                    .is_some_and(|idle| last_record.elapsed() >= idle)
         })
         .map_err(|e| e.to_string())?;
     println!(

@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime};
 
 #[cfg(feature = "kafka")]
 pub mod broker;
+#[cfg(all(feature = "warehouse", feature = "statsd"))]
+pub mod loader_process;
 pub mod services;
 #[cfg(feature = "kafka")]
 pub mod stored;
