@@ -6,8 +6,9 @@
 //! each table) and commit the offsets. The floor only parses a file the server already
 //! has and fills the tables.
 //!
-//! Each iteration loads the same 100,382 order-flow events (published once, at setup)
-//! into emptied tables, so both sides write the same rows. The loader is measured twice:
+//! Each iteration loads the same 100,424 order-flow events (10,000 evening orders and
+//! their reorders, published once, at setup) into emptied tables, so both sides write the
+//! same rows. The loader is measured twice:
 //! in steady state (from the end of its first batch to the end of its last, as a running
 //! loader loads) and including its start (joining the consumer group), which a floor with
 //! an open connection skips. `BENCH_ORDERS` changes the size. Needs the services:
@@ -99,7 +100,7 @@ fn warehouse(c: &mut Criterion) {
     let orders: u64 = std::env::var("BENCH_ORDERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16_500);
+        .unwrap_or(10_000);
 
     // A database of its own, and the run's records published once.
     let nanos = SystemTime::now()
