@@ -125,6 +125,7 @@ fn old_and_new_instances_share_the_group_and_every_record_becomes_one_full_row()
         .start()
         .unwrap();
     load(&mut [&mut old], &mut database, &run, 300);
+    let before_upgrade = old.stats().inserted;
 
     // The new instance joins and extends the table; the old one keeps loading.
     let mut new = Loader::new(config(), Postgres::connect(&url).unwrap())
@@ -133,7 +134,11 @@ fn old_and_new_instances_share_the_group_and_every_record_becomes_one_full_row()
         .unwrap();
     publish(&run, 300..600, 0..0);
     load(&mut [&mut old, &mut new], &mut database, &run, 600);
-    assert!(old.stats().inserted > 0, "{:?}", old.stats());
+    assert!(
+        old.stats().inserted > before_upgrade,
+        "the old instance kept writing after the new one joined: {:?}",
+        old.stats()
+    );
 
     // Producers roll out too: both shapes are published while both instances run.
     publish(&run, 900..1_200, 600..900);

@@ -1,7 +1,8 @@
 //! Loaders scaled out under faults, as a deployment sees them: over 300,000 order-flow
 //! records; three loader processes in one group, the first SIGKILLed mid-load, a third
-//! added after it, the second stopped cleanly (SIGTERM) near the end. Every record ends as
-//! exactly one row or one recorded reject, and after each fault the group's committed
+//! added after it, the second stopped cleanly (SIGTERM) near the end. Every record of the
+//! run ends as exactly one row, every record the group committed is a row or a recorded
+//! reject (other tests' records share the topics), and after each fault the committed
 //! offsets are never ahead of the rows. The loaders are the `warehouse_loader` example.
 #![cfg(all(feature = "warehouse", feature = "statsd"))]
 
@@ -16,7 +17,7 @@ use common::loader_process::{
 use common::services;
 use common::warehouse::{self, loaded_rows};
 use event_runtime::header;
-use event_warehouse::{Backend, Postgres, REJECTS_TABLE};
+use event_warehouse::Postgres;
 
 fn sigterm(child: &Child) {
     let status = std::process::Command::new("kill")
@@ -77,13 +78,9 @@ fn three_loaders_killed_added_and_stopped_load_every_record_once() {
     sigterm(&third);
     assert!(third.wait().unwrap().success());
 
+    // Other tests' records share the topics, some undecodable on purpose: those are the
+    // rejects. This run's records must all be rows.
     let rows = loaded_rows(&mut db, &prefix); // panics on an event id with two rows
-    let rejects = db
-        .query(&format!("SELECT count(*) FROM {REJECTS_TABLE}"), &[])
-        .unwrap()[0][0]
-        .as_i64()
-        .unwrap();
-    assert_eq!(rejects, 0, "the order flow's records all decode");
     let published_ids: HashSet<&str> = published
         .records
         .iter()
