@@ -5,6 +5,7 @@
 #   - protoc, from Debian's protobuf-compiler, to check the exported schemas
 #   - chromium, Debian's, headless, to open the order flow's HTML report
 #   - PostgreSQL, from Debian's postgresql, a throwaway cluster for the warehouse loader
+#   - confluent-kafka, Confluent's Python client, from PyPI into a virtual environment
 #   - the build's system libraries: OpenSSL headers and pkg-config (feature kafka-tls)
 # The broker also listens with TLS, on a certificate made with Java's keytool, and with
 # SASL/SCRAM-SHA-512 under ACLs (see start_kafka for the principals and what each may do).
@@ -80,6 +81,19 @@ provision_chromium() {
   if command -v chromium >/dev/null; then return; fi
   log "installing Debian's chromium (the order flow's report, opened headless)"
   apt_install chromium
+}
+
+# A virtual environment with Confluent's Python client, for the consumer test; rebuilt
+# when the requirements change.
+provision_python() {
+  local venv="$dir/python" stamp
+  stamp=$(sha256sum "$root/scripts/python-requirements.txt" | cut -c1-16)
+  if [[ -f "$venv/.stamp" && $(cat "$venv/.stamp") == "$stamp" ]]; then return; fi
+  log "installing confluent-kafka from PyPI into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$root/scripts/python-requirements.txt" >&2
+  echo "$stamp" > "$venv/.stamp"
 }
 
 provision_build_libraries() {
@@ -386,6 +400,7 @@ $(for user in "${sasl_users[@]:1}"; do
     [[ -s "$dir/kafka/sasl/$user.password" ]] || continue
     echo "export KAFKA_SASL_PASSWORD_$(echo "$user" | tr a-z- A-Z_)=$(cat "$dir/kafka/sasl/$user.password")"
   done)
+export CONFLUENT_KAFKA_PYTHON=$dir/python/bin/python
 export STATSD_EXPORTER_UDP=127.0.0.1:$statsd_port
 export STATSD_EXPORTER_UNIXGRAM=$dir/statsd/dsd.socket
 export STATSD_EXPORTER_METRICS=http://127.0.0.1:$statsd_web_port/metrics
@@ -403,6 +418,7 @@ provision() {
   provision_protoc
   provision_chromium
   provision_postgres
+  provision_python
 }
 
 case "${1:-}" in
