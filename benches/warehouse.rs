@@ -11,11 +11,16 @@
 //! same rows. The loader is measured twice:
 //! in steady state (from the end of its first batch to the end of its last, as a running
 //! loader loads) and including its start (joining the consumer group), which a floor with
-//! an open connection skips. `BENCH_ORDERS` changes the size. Needs the services:
+//! an open connection skips. Then 2 and 3 loaders in one group, started together, from
+//! their start to the last row, when `BENCH_ORDERS` is at least 50,000 (BENCHMARKS.md's
+//! scale-out row uses 100000), so that every instance joins while there is work left.
+//! `BENCH_ORDERS` changes the size. Needs the services:
 //! `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
 //!
 //!     cargo bench --features warehouse,statsd --bench warehouse
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
@@ -131,43 +136,77 @@ fn warehouse(c: &mut Criterion) {
     let prefix = scenario.order_prefix();
     let mut db = Postgres::connect(&url).unwrap();
 
-    // One load of the run's rows into emptied tables: (whole time, steady-state time).
-    // The whole time includes joining the consumer group, a one-off cost of a loader's
-    // start; the steady-state time runs from the end of the first batch to the end of the
-    // last, scaled to all the rows, as a long-running loader sees it.
-    let load_once = |db: &mut Postgres| -> (Duration, Duration) {
+    // One load of the run's rows into emptied tables by `instances` loaders in one
+    // consumer group, each on a thread with its own consumer and connection, started
+    // together: (whole time, steady-state time). The whole time runs from the start to the
+    // last row, and includes joining the group (a one-off cost of a start, and with several
+    // instances the rebalances between them). The steady-state time runs from the end of
+    // the first batch to the end of the last, scaled to all the rows, as a long-running
+    // loader sees it; it is measured for one instance only, since with several the group's
+    // rebalances fall inside it.
+    let load = |db: &mut Postgres, instances: usize| -> (Duration, Duration) {
         let group = group_starting_at(&bootstrap, &start);
-        let mut running = loader(
-            LoaderConfig::new(bootstrap.as_str(), group),
-            Postgres::connect(&url).unwrap(),
-        )
-        .start()
-        .unwrap();
+        let running: Vec<_> = (0..instances)
+            .map(|_| {
+                loader(
+                    LoaderConfig::new(bootstrap.as_str(), group.as_str()),
+                    Postgres::connect(&url).unwrap(),
+                )
+                .start()
+                .unwrap()
+            })
+            .collect();
         // The loader creates the tables on its first start.
         truncate(db);
         let started = Instant::now();
-        let mut first_batch: Option<(Instant, u64)> = None;
-        running
-            .run(|stats| {
-                if first_batch.is_none() && stats.inserted > 0 {
-                    first_batch = Some((Instant::now(), stats.inserted));
-                }
-                stats.inserted >= rows
-            })
-            .unwrap();
+        let inserted = AtomicU64::new(0);
+        let first_batch: Mutex<Option<(Instant, u64)>> = Mutex::new(None);
+        let loaded_by_each: Vec<u64> = std::thread::scope(|scope| {
+            let threads: Vec<_> = running
+                .into_iter()
+                .map(|mut loader| {
+                    let (inserted, first_batch) = (&inserted, &first_batch);
+                    scope.spawn(move || {
+                        let mut mine = 0;
+                        loader
+                            .run(|stats| {
+                                let new = stats.inserted - mine;
+                                mine = stats.inserted;
+                                let total = inserted.fetch_add(new, Ordering::SeqCst) + new;
+                                if total > 0 {
+                                    first_batch
+                                        .lock()
+                                        .unwrap()
+                                        .get_or_insert((Instant::now(), total));
+                                }
+                                total >= rows
+                            })
+                            .unwrap();
+                        mine
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        // A figure for `instances` loaders only if each of them loaded a share.
+        assert!(
+            loaded_by_each.iter().all(|&rows| rows > 0),
+            "an instance joined after all was loaded ({loaded_by_each:?} rows each): raise BENCH_ORDERS"
+        );
         let (ended, whole) = (Instant::now(), started.elapsed());
         assert_eq!(
             rows_of_run(db, &prefix).unwrap(),
             rows,
             "exactly the run's rows"
         );
-        let (after_first, first_rows) = first_batch.expect("rows were loaded");
+        let (after_first, first_rows) =
+            first_batch.into_inner().unwrap().expect("rows were loaded");
         let steady = (ended - after_first).mul_f64(rows as f64 / (rows - first_rows).max(1) as f64);
         (whole, steady)
     };
 
     // The floor's input: the same rows, written by the server to files it can read back.
-    load_once(&mut db);
+    load(&mut db, 1);
     let dir = std::env::temp_dir().join(format!("bench-warehouse-{nanos}"));
     std::fs::create_dir_all(&dir).unwrap();
     // The server runs as another user: it must be able to write here.
@@ -195,11 +234,31 @@ fn warehouse(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(30));
     group.throughput(Throughput::Elements(rows));
     group.bench_function("loader, steady state: Kafka -> decode -> PostgreSQL", |b| {
-        b.iter_custom(|iterations| (0..iterations).map(|_| load_once(&mut db).1).sum())
+        b.iter_custom(|iterations| (0..iterations).map(|_| load(&mut db, 1).1).sum())
     });
     group.bench_function("loader, including the group join", |b| {
-        b.iter_custom(|iterations| (0..iterations).map(|_| load_once(&mut db).0).sum())
+        b.iter_custom(|iterations| (0..iterations).map(|_| load(&mut db, 1).0).sum())
     });
+    // Scaling out: 2 and 3 instances in one group (6 partitions: 3 per topic). Below
+    // 50,000 orders the load is over before every instance has joined.
+    let scale_out: &[usize] = if orders >= 50_000 {
+        &[2, 3]
+    } else {
+        println!(
+            "2 and 3 loaders: run with BENCH_ORDERS=100000 (smaller loads end before all join)"
+        );
+        &[]
+    };
+    for &instances in scale_out {
+        group.bench_function(
+            format!("{instances} loaders, including the group join"),
+            |b| {
+                b.iter_custom(|iterations| {
+                    (0..iterations).map(|_| load(&mut db, instances).0).sum()
+                })
+            },
+        );
+    }
     group.bench_function("floor: COPY FROM file", |b| {
         b.iter_custom(|iterations| {
             (0..iterations)
