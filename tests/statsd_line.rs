@@ -191,3 +191,41 @@ fn sink_event() -> KitchenSink {
         ..common::kitchen_sink_example()
     }
 }
+
+/// The lines sent without aggregation are rendered once per tag combination and copied on
+/// each publish: for every combination, and in any order of publishing, they are the lines
+/// `LineFormat` formats from the event itself.
+#[test]
+fn rendered_lines_equal_the_formatted_ones_for_every_tag_combination() {
+    let recording = RecordingSink::new();
+    let events = Dispatcher::builder()
+        .aggregate_metrics(None)
+        .recording(&recording)
+        .build()
+        .unwrap();
+    let mut expected = Vec::new();
+    let format = LineFormat::default();
+    // Twice over, so that the second round reads what the first rendered.
+    for round in 0..2u64 {
+        for market in 0..Market::CARDINALITY {
+            for platform in (0..Platform::CARDINALITY).rev() {
+                for first_order in [true, false] {
+                    let event = PaymentAttempted {
+                        market: Market::from_index(market).unwrap(),
+                        platform: Platform::from_index(platform).unwrap(),
+                        first_order,
+                        amount_pence: 100 * round + market as u64,
+                        ..common::design_example()
+                    };
+                    events.publish(&event);
+                    let mut text = String::new();
+                    format.write_counter(&event, 1.0, &mut text);
+                    format.write_value_metrics(&event, &mut text);
+                    expected.extend(text.split('\n').map(str::to_owned));
+                }
+            }
+        }
+    }
+    assert_eq!(expected.len(), 2 * 2 * 18);
+    assert_eq!(recording.statsd_lines(), expected);
+}

@@ -187,6 +187,7 @@ impl DispatcherBuilder {
                 format,
                 sinks: self.metric_sinks,
                 aggregates: aggregate.map(|_| AggregateTables::default()),
+                rendered: Default::default(),
                 refused: Default::default(),
             },
             records: RecordPath {

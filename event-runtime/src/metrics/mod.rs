@@ -3,6 +3,7 @@
 //! and on to every metric sink: DogStatsD over UDP or a Unix socket.
 
 pub(crate) mod aggregation;
+mod rendered;
 #[cfg(feature = "statsd")]
 pub(crate) mod statsd;
 pub(crate) mod statsd_line;
@@ -11,11 +12,11 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use crate::records::event_id::random_unit;
 use crate::report::SinkReport;
 use crate::sink::MetricSink;
 use crate::Event;
 use aggregation::AggregateTables;
+use rendered::RenderedLines;
 use statsd_line::LineFormat;
 
 /// The metric sinks of a dispatcher, and how their lines are written.
@@ -24,6 +25,8 @@ pub(crate) struct MetricPath {
     pub sinks: Vec<Box<dyn MetricSink>>,
     /// `Some` when counters and value metrics are aggregated in process.
     pub aggregates: Option<AggregateTables>,
+    /// The lines sent at once when they are not aggregated, rendered per tag combination.
+    pub rendered: RenderedLines,
     /// Publishes whose lines were refused, per reason.
     pub refused: Mutex<BTreeMap<String, u64>>,
 }
@@ -46,15 +49,9 @@ impl MetricPath {
                 }
             }
             None => {
-                if self.format.has_constant_tags() {
-                    if let Some(key) = self.format.clashing_tag::<E>() {
-                        return self.refuse(E::NAME, key);
-                    }
+                if let Err(key) = self.rendered.write(event, &self.format, lines) {
+                    return self.refuse(E::NAME, key);
                 }
-                if E::SAMPLE_RATE >= 1.0 || random_unit() < E::SAMPLE_RATE {
-                    self.format.write_counter(event, E::SAMPLE_RATE, lines);
-                }
-                self.format.write_value_metrics(event, lines);
             }
         }
         if !lines.is_empty() {

@@ -13,7 +13,6 @@
 //! `failed`: at once on the same host, and from the next datagram on for a remote host,
 //! whose ICMP reply arrives later. Over a Unix socket every refusal is seen at once.
 
-use std::collections::VecDeque;
 use std::net::{ToSocketAddrs, UdpSocket};
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
@@ -199,7 +198,9 @@ impl StatsdConfig {
 }
 
 struct Queue {
-    bytes: VecDeque<u8>,
+    /// `\n`-terminated lines. The sender swaps the whole buffer for its empty one, so the
+    /// lock is held for a pointer swap, never for a copy the publisher would wait behind.
+    bytes: Vec<u8>,
     /// Lines taken by the sender and not yet counted as delivered or failed.
     in_flight: bool,
     flush_requested: bool,
@@ -287,7 +288,7 @@ impl StatsdSink {
         };
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
-                bytes: VecDeque::with_capacity(config.queue_bytes),
+                bytes: Vec::with_capacity(config.queue_bytes),
                 in_flight: false,
                 flush_requested: false,
                 closed: false,
@@ -360,7 +361,7 @@ fn send_loop(shared: &Shared, transport: &Transport, interval: Duration) {
                     .0;
             }
             taken.clear();
-            taken.extend(queue.bytes.drain(..));
+            std::mem::swap(&mut taken, &mut queue.bytes);
             let send_partial = queue.flush_requested || queue.closed || Instant::now() >= deadline;
             queue.in_flight = !taken.is_empty() || packet.lines > 0;
             queue.flush_requested = false;
@@ -429,15 +430,24 @@ impl MetricSink for StatsdSink {
 
     fn send_lines(&self, lines: &str) {
         let shared = &self.shared;
+        // A char pattern searches with memchr: a few instructions for the usual one line,
+        // where a byte-by-byte count cost a third of this call.
+        let count = lines.matches('\n').count() as u64 + 1;
+        Counters::add(&shared.counters.published, count);
         let mut queue = shared.lock();
-        for line in lines.split('\n') {
-            Counters::add(&shared.counters.published, 1);
-            if queue.bytes.len() + line.len() + 1 > shared.capacity {
-                Counters::add(&shared.counters.dropped, 1);
-                continue;
+        if queue.bytes.len() + lines.len() < shared.capacity {
+            // The usual case: all of them fit, in one copy.
+            queue.bytes.extend_from_slice(lines.as_bytes());
+            queue.bytes.push(b'\n');
+        } else {
+            for line in lines.split('\n') {
+                if queue.bytes.len() + line.len() + 1 > shared.capacity {
+                    Counters::add(&shared.counters.dropped, 1);
+                    continue;
+                }
+                queue.bytes.extend_from_slice(line.as_bytes());
+                queue.bytes.push(b'\n');
             }
-            queue.bytes.extend(line.as_bytes());
-            queue.bytes.push_back(b'\n');
         }
         // Wake the sender for a batch of datagrams, not for each one: fewer context
         // switches on the publishing thread. The interval sends whatever is below this.

@@ -50,11 +50,6 @@ impl LineFormat {
             .find(|key| self.constant_keys.iter().any(|c| c == key))
     }
 
-    /// Whether there are constant tags at all (the clash check is skipped without).
-    pub(crate) fn has_constant_tags(&self) -> bool {
-        !self.constant_keys.is_empty()
-    }
-
     /// Appends the counter line of one event (value 1) to `out`.
     pub fn write_counter<E: Event>(&self, event: &E, sample_rate: f64, out: &mut String) {
         self.write_head(
@@ -65,6 +60,61 @@ impl LineFormat {
             sample_rate,
         );
         self.write_tags(out, &mut |visit| event.for_each_tag(visit));
+    }
+
+    /// Appends one line per value metric of the event, each starting with `\n` when
+    /// `out` is not empty. Non-finite floats are skipped: DogStatsD cannot parse them.
+    pub fn write_value_metrics<E: Event>(&self, event: &E, out: &mut String) {
+        event.for_each_value_metric(|metric, number| {
+            if let MetricNumber::Float(f) = number {
+                if !f.is_finite() {
+                    return;
+                }
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            self.write_head(out, metric.name, number, metric.kind, 1.0);
+            self.write_tags(out, &mut |visit| event.for_each_tag(visit));
+        });
+    }
+
+    /// Appends the counter line of one event (value 1) of tag combination `combination`,
+    /// sampled at `sample_rate`. The path without aggregation renders it once per
+    /// combination and copies it on every publish.
+    pub fn write_counter_of_combination<E: Event>(
+        &self,
+        combination: usize,
+        sample_rate: f64,
+        out: &mut String,
+    ) {
+        self.write_head(
+            out,
+            E::NAME,
+            MetricNumber::Unsigned(1),
+            MetricKind::Count,
+            sample_rate,
+        );
+        self.write_tags_of_combination::<E>(combination, out);
+    }
+
+    /// Appends `|#key:value,...` of one tag combination, the constant tags included: the
+    /// end of every line of that combination.
+    pub fn write_tags_of_combination<E: Event>(&self, combination: usize, out: &mut String) {
+        self.write_tags(out, &mut |visit| {
+            E::for_each_tag_of_combination(combination, visit)
+        });
+    }
+
+    /// Appends `name:value|type`, the start of one value metric's line (unsampled).
+    pub fn write_value_head(
+        &self,
+        out: &mut String,
+        name: &str,
+        value: MetricNumber,
+        kind: MetricKind,
+    ) {
+        self.write_head(out, name, value, kind, 1.0);
     }
 
     /// Appends a counter line for `count` events of one tag combination (client-side
@@ -124,23 +174,6 @@ impl LineFormat {
             out.push(',');
             out.push_str(&self.constant_tags);
         }
-    }
-
-    /// Appends one line per value metric of the event, each starting with `\n` when
-    /// `out` is not empty. Non-finite floats are skipped: DogStatsD cannot parse them.
-    pub fn write_value_metrics<E: Event>(&self, event: &E, out: &mut String) {
-        event.for_each_value_metric(|metric, number| {
-            if let MetricNumber::Float(f) = number {
-                if !f.is_finite() {
-                    return;
-                }
-            }
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            self.write_head(out, metric.name, number, metric.kind, 1.0);
-            self.write_tags(out, &mut |visit| event.for_each_tag(visit));
-        });
     }
 
     fn write_head(
