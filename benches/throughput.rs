@@ -1,6 +1,8 @@
 //! End-to-end throughput into the real broker (acks=all, idempotent): 1,000,000 events
 //! published and acknowledged, against
 //!   - a raw rdkafka producer loop with the same config, encoding each event as it sends it;
+//!   - a raw rdkafka loop sending what the Java tool sends: no key, no headers, a payload of
+//!     the same size (like with like: the Java tool has no option for keys or headers);
 //!   - Kafka's own Java producer perf tool (`org.apache.kafka.tools.ProducerPerformance`)
 //!     with the same record size.
 //!
@@ -8,7 +10,11 @@
 //! taking turns to go first; the medians count, and the ratio is the median of the rounds'.
 //! Time runs from the first publish until every record is acknowledged.
 //!
-//! `BENCH_EVENTS` overrides the count. Needs the test broker:
+//! `BENCH_EVENTS` overrides the count and `BENCH_ROUNDS` the rounds. `BENCH_KAFKA_SET`
+//! (`linger.ms=20,batch.size=1000000`) sets librdkafka properties on all three Rust loops,
+//! for the settings table in BENCHMARKS.md; the Java tool keeps its defaults. The allocator
+//! rows run the same binary under `LD_PRELOAD` (Debian's libjemalloc2, libmimalloc2.0).
+//! Needs the test broker:
 //! `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
 
 use std::process::Command;
@@ -58,9 +64,50 @@ const PROPERTIES: [(&str, &str); 4] = [
     ("queue.buffering.max.kbytes", "65536"),
 ];
 
+/// The properties every Rust loop runs with: [`PROPERTIES`], then `BENCH_KAFKA_SET`'s.
+fn properties() -> Vec<(String, String)> {
+    let extra = std::env::var("BENCH_KAFKA_SET").unwrap_or_default();
+    PROPERTIES
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain(extra.split(',').filter(|kv| !kv.is_empty()).map(|kv| {
+            let (k, v) = kv
+                .split_once('=')
+                .unwrap_or_else(|| panic!("BENCH_KAFKA_SET: {kv:?} is not key=value"));
+            (k.trim().to_owned(), v.trim().to_owned())
+        }))
+        .collect()
+}
+
+fn raw_producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    for (k, v) in properties() {
+        config.set(k, v);
+    }
+    config.create().unwrap()
+}
+
+/// Sends `record`, waiting for room when librdkafka's queue is full.
+fn send_waiting<'a>(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    mut record: BaseRecord<'a, str, [u8], ()>,
+) {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return,
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                record = returned;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err((e, _)) => panic!("send failed: {e}"),
+        }
+    }
+}
+
 fn ours(bootstrap: &str, events: &[PaymentAttempted]) -> Duration {
     let mut config = KafkaConfig::new(bootstrap).block_when_full(Duration::from_secs(60));
-    for (k, v) in PROPERTIES {
+    for (k, v) in properties() {
         config = config.set(k, v);
     }
     let dispatcher = Dispatcher::builder().kafka(config).build().unwrap();
@@ -76,12 +123,7 @@ fn ours(bootstrap: &str, events: &[PaymentAttempted]) -> Duration {
 }
 
 fn raw_rdkafka(bootstrap: &str, events: &[PaymentAttempted]) -> Duration {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", bootstrap);
-    for (k, v) in PROPERTIES {
-        config.set(k, v);
-    }
-    let producer: ThreadedProducer<DefaultProducerContext> = config.create().unwrap();
+    let producer = raw_producer(bootstrap);
     // Each event is encoded as it is sent, into one reused buffer (the cheapest a loop can
     // do), as ours does. Encoding all of them before the clock started also changed the
     // heap librdkafka allocates each record from: in one experiment, a million small
@@ -110,20 +152,30 @@ fn raw_rdkafka(bootstrap: &str, events: &[PaymentAttempted]) -> Duration {
                 key: "content_type",
                 value: Some("application/x-protobuf"),
             });
-        let mut record = BaseRecord::<str, [u8], ()>::to("bench-e2e-raw")
+        let record = BaseRecord::<str, [u8], ()>::to("bench-e2e-raw")
             .key(key)
             .payload(&payload)
             .headers(headers);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    record = returned;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err((e, _)) => panic!("send failed: {e}"),
-            }
-        }
+        send_waiting(&producer, record);
+    }
+    producer
+        .flush(Duration::from_secs(300))
+        .expect("every record delivered");
+    started.elapsed()
+}
+
+/// What the Java tool sends, from the same client: `count` records of `record_size`
+/// bytes, with no key and no headers.
+fn raw_like_java(bootstrap: &str, count: usize, record_size: usize) -> Duration {
+    let producer = raw_producer(bootstrap);
+    // The Java tool sends bytes drawn at random from A-Z; any fixed bytes do here.
+    let payload: Vec<u8> = (0..record_size).map(|i| b'A' + (i % 26) as u8).collect();
+    let started = Instant::now();
+    for _ in 0..count {
+        send_waiting(
+            &producer,
+            BaseRecord::<str, [u8], ()>::to("bench-e2e-raw-like-java").payload(&payload),
+        );
     }
     producer
         .flush(Duration::from_secs(300))
@@ -134,7 +186,9 @@ fn raw_rdkafka(bootstrap: &str, events: &[PaymentAttempted]) -> Duration {
 /// Runs Kafka's Java perf tool and returns its records/s.
 fn java_perf_tool(bootstrap: &str, count: usize, record_size: usize) -> Option<f64> {
     let libs = std::env::var("KAFKA_TEST_LIBS").ok()?;
+    // The JVM keeps its own allocator: an allocator row preloads one for the Rust loops.
     let output = Command::new("java")
+        .env_remove("LD_PRELOAD")
         .args([
             "-Xmx512m",
             "-cp",
@@ -173,7 +227,45 @@ fn java_perf_tool(bootstrap: &str, count: usize, record_size: usize) -> Option<f
         .ok()
 }
 
-/// Rounds of the three variants; the two Rust loops alternate which goes first.
+/// What the last record of `topic` carries: key length, header count, payload length.
+/// The like-with-like check reads one record each of the Java tool's and ours.
+fn last_record_shape(bootstrap: &str, topic: &str) -> String {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Headers, Message};
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "bench-throughput-shape")
+        .create()
+        .unwrap();
+    let (_, high) = consumer
+        .fetch_watermarks(topic, 0, Duration::from_secs(10))
+        .unwrap();
+    if high == 0 {
+        return format!("{topic}: partition 0 is empty");
+    }
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, 0, Offset::Offset(high - 1))
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            return format!(
+                "{topic}: key {}, {} headers, payload {} bytes",
+                m.key()
+                    .map_or("none".into(), |k| format!("{} bytes", k.len())),
+                m.headers().map_or(0, |h| h.count()),
+                m.payload().map_or(0, <[u8]>::len),
+            );
+        }
+    }
+    format!("{topic}: no record read")
+}
+
+/// Rounds of the variants, unless `BENCH_ROUNDS` says otherwise; the two Rust loops of
+/// our records alternate which goes first.
 const ROUNDS: usize = 6;
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -191,18 +283,26 @@ fn main() {
     let bootstrap = std::env::var("KAFKA_BOOTSTRAP_SERVERS").expect(
         "KAFKA_BOOTSTRAP_SERVERS is not set: `scripts/services.sh start && eval \"$(scripts/services.sh env)\"`",
     );
-    let count: usize = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let number = |name: &str, default: usize| -> usize {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let count = number("BENCH_EVENTS", 1_000_000);
+    let rounds = number("BENCH_ROUNDS", ROUNDS);
     let events: Vec<PaymentAttempted> = (0..count as u64).map(event).collect();
     let mut payload = Vec::new();
     events[0].encode(&mut payload);
     let record_size = payload.len();
+    let extra = std::env::var("BENCH_KAFKA_SET").unwrap_or_default();
+    let preload = std::env::var("LD_PRELOAD").unwrap_or_default();
+    println!("settings: [{extra}], LD_PRELOAD: [{preload}], record size {record_size} bytes");
 
-    let (mut ours_rates, mut raw_rates, mut java_rates) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours_rates, mut raw_rates, mut like_java_rates, mut java_rates) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut ratios = Vec::new();
-    for round in 1..=ROUNDS {
+    for round in 1..=rounds {
         let rate = |d: Duration| count as f64 / d.as_secs_f64();
         // Each variant runs on the heap and the broker the previous one left: alternate
         // which of the two Rust loops goes first.
@@ -213,33 +313,48 @@ fn main() {
             let r = rate(raw_rdkafka(&bootstrap, &events));
             (rate(ours(&bootstrap, &events)), r)
         };
+        let l = rate(raw_like_java(&bootstrap, count, record_size));
         let j = java_perf_tool(&bootstrap, count, record_size);
         println!(
-            "round {round}: ours {o:.0}/s, raw rdkafka {r:.0}/s ({:.2}x), java perf tool {}",
+            "round {round}: ours {o:.0}/s, raw rdkafka {r:.0}/s ({:.2}x), raw rdkafka as the Java tool's records {l:.0}/s, java perf tool {}",
             o / r,
             j.map_or("unavailable".into(), |j| format!("{j:.0}/s"))
         );
         ours_rates.push(o);
         raw_rates.push(r);
+        like_java_rates.push(l);
         ratios.push(o / r);
         java_rates.extend(j);
     }
-    let (o, r) = (median(ours_rates), median(raw_rates));
+    let (o, r, l) = (
+        median(ours_rates),
+        median(raw_rates),
+        median(like_java_rates),
+    );
     let j = (!java_rates.is_empty()).then(|| median(java_rates));
     let dir = std::path::Path::new("target/bench");
     std::fs::create_dir_all(dir).unwrap();
     let json = format!(
-        "{{\"events\": {count}, \"record_size\": {record_size}, \"ours_per_s\": {o:.0}, \"raw_rdkafka_per_s\": {r:.0}, \"java_perf_tool_per_s\": {}}}\n",
+        "{{\"events\": {count}, \"record_size\": {record_size}, \"settings\": \"{extra}\", \"ld_preload\": \"{preload}\", \"ours_per_s\": {o:.0}, \"raw_rdkafka_per_s\": {r:.0}, \"raw_like_java_per_s\": {l:.0}, \"java_perf_tool_per_s\": {}}}\n",
         j.map_or("null".into(), |j| format!("{j:.0}"))
     );
     std::fs::write(dir.join("throughput.json"), &json).unwrap();
+    for topic in [
+        "bench-e2e",
+        "bench-e2e-raw",
+        "bench-e2e-raw-like-java",
+        "bench-e2e-java",
+    ] {
+        println!("{}", last_record_shape(&bootstrap, topic));
+    }
+    let against_java = |x: f64| j.map_or(String::new(), |j| format!(" ({:.2}x Java)", x / j));
     println!(
-        "median of {ROUNDS}: ours {o:.0}/s, raw rdkafka {r:.0}/s (median ratio {:.2}x), java perf tool {}",
+        "median of {rounds}: ours {o:.0}/s{}, raw rdkafka {r:.0}/s{} (ours/raw median ratio {:.2}x), raw rdkafka as the Java tool's records {l:.0}/s{}, java perf tool {}",
+        against_java(o),
+        against_java(r),
         median(ratios),
-        j.map_or("unavailable".into(), |j| format!(
-            "{j:.0}/s ({:.2}x)",
-            o / j
-        ))
+        against_java(l),
+        j.map_or("unavailable".into(), |j| format!("{j:.0}/s")),
     );
     println!("wrote target/bench/throughput.json");
 }
