@@ -9,7 +9,6 @@
 use std::any::TypeId;
 
 use super::statsd_line::LineFormat;
-use crate::metric::MetricNumber;
 use crate::once_map::OnceMap;
 use crate::records::event_id::random_unit;
 use crate::Event;
@@ -55,8 +54,8 @@ pub(crate) struct RenderedLines {
 
 impl RenderedLines {
     /// Appends `event`'s lines to `out`: its counter (unless sampled out) and one line per
-    /// value metric, joined with `\n`. Non-finite floats are skipped: DogStatsD cannot
-    /// parse them. Refused, with the clashing key, when a tag is also a constant tag.
+    /// value metric, joined with `\n`, as [`LineFormat::write_value_metrics`] writes them.
+    /// Refused, with the clashing key, when a tag is also a constant tag.
     #[inline]
     pub fn write<E: Event>(
         &self,
@@ -75,18 +74,7 @@ impl RenderedLines {
             out.push_str(&lines.counters[combination]);
         }
         let tags = &lines.tags[combination];
-        event.for_each_value_metric(|metric, number| {
-            if let MetricNumber::Float(f) = number {
-                if !f.is_finite() {
-                    return;
-                }
-            }
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            format.write_value_head(out, metric.name, number, metric.kind);
-            out.push_str(tags);
-        });
+        format.write_value_lines(event, out, |_, out| out.push_str(tags));
         Ok(())
     }
 }

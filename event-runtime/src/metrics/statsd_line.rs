@@ -65,6 +65,19 @@ impl LineFormat {
     /// Appends one line per value metric of the event, each starting with `\n` when
     /// `out` is not empty. Non-finite floats are skipped: DogStatsD cannot parse them.
     pub fn write_value_metrics<E: Event>(&self, event: &E, out: &mut String) {
+        self.write_value_lines(event, out, |format, out| {
+            format.write_tags(out, &mut |visit| event.for_each_tag(visit))
+        });
+    }
+
+    /// [`LineFormat::write_value_metrics`], with each line's `|#tags` written by `tags`
+    /// (the path without aggregation copies its combination's, rendered ahead).
+    pub(crate) fn write_value_lines<E: Event>(
+        &self,
+        event: &E,
+        out: &mut String,
+        mut tags: impl FnMut(&Self, &mut String),
+    ) {
         event.for_each_value_metric(|metric, number| {
             if let MetricNumber::Float(f) = number {
                 if !f.is_finite() {
@@ -75,7 +88,7 @@ impl LineFormat {
                 out.push('\n');
             }
             self.write_head(out, metric.name, number, metric.kind, 1.0);
-            self.write_tags(out, &mut |visit| event.for_each_tag(visit));
+            tags(self, out);
         });
     }
 
@@ -104,17 +117,6 @@ impl LineFormat {
         self.write_tags(out, &mut |visit| {
             E::for_each_tag_of_combination(combination, visit)
         });
-    }
-
-    /// Appends `name:value|type`, the start of one value metric's line (unsampled).
-    pub fn write_value_head(
-        &self,
-        out: &mut String,
-        name: &str,
-        value: MetricNumber,
-        kind: MetricKind,
-    ) {
-        self.write_head(out, name, value, kind, 1.0);
     }
 
     /// Appends a counter line for `count` events of one tag combination (client-side
