@@ -14,7 +14,9 @@
 //! an open connection skips. Then 2 and 3 loaders in one group, started together, from
 //! their start to the last row, when `BENCH_ORDERS` is at least 50,000 (BENCHMARKS.md's
 //! scale-out row uses 100000), so that every instance joins while there is work left.
-//! `BENCH_ORDERS` changes the size. Needs the services:
+//! Last, the steady-state loader and the floor interleaved, one of each per round
+//! (`BENCH_ROUNDS`, 15 by default): the ratio row 8 gives is the median of the rounds'
+//! ratios. `BENCH_ORDERS` changes the size. Needs the services:
 //! `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
 //!
 //!     cargo bench --features warehouse,statsd --bench warehouse
@@ -92,6 +94,11 @@ fn group_starting_at(bootstrap: &str, offsets: &TopicPartitionList) -> String {
         consumer.commit(offsets, CommitMode::Sync).unwrap();
     }
     group
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn truncate(db: &mut Postgres) {
@@ -259,23 +266,46 @@ fn warehouse(c: &mut Criterion) {
             },
         );
     }
+    let floor = |db: &mut Postgres| {
+        truncate(db);
+        let started = Instant::now();
+        for (table, file) in &files {
+            db.execute(&format!("COPY {table} FROM '{file}'")).unwrap();
+        }
+        let elapsed = started.elapsed();
+        assert_eq!(rows_of_run(db, &prefix).unwrap(), rows);
+        elapsed
+    };
     group.bench_function("floor: COPY FROM file", |b| {
-        b.iter_custom(|iterations| {
-            (0..iterations)
-                .map(|_| {
-                    truncate(&mut db);
-                    let started = Instant::now();
-                    for (table, file) in &files {
-                        db.execute(&format!("COPY {table} FROM '{file}'")).unwrap();
-                    }
-                    let elapsed = started.elapsed();
-                    assert_eq!(rows_of_run(&mut db, &prefix).unwrap(), rows);
-                    elapsed
-                })
-                .sum()
-        })
+        b.iter_custom(|iterations| (0..iterations).map(|_| floor(&mut db)).sum())
     });
     group.finish();
+
+    // The same two, interleaved round by round, so that a slow patch of the shared machine
+    // falls on both sides of a ratio: the ratio is the median of the rounds' ratios.
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
+    let (mut loader_ms, mut floor_ms, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let steady = load(&mut db, 1).1.as_secs_f64() * 1e3;
+        let copy = floor(&mut db).as_secs_f64() * 1e3;
+        loader_ms.push(steady);
+        floor_ms.push(copy);
+        ratios.push(copy / steady);
+    }
+    let (low, high) = ratios
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
+    println!(
+        "warehouse/interleaved: loader in steady state {:.0} ms, floor {:.0} ms (medians); \
+         the loader at {:.2}x the floor's speed, the median of {rounds} rounds' ratios \
+         (single rounds {low:.2}x-{high:.2}x)",
+        median(&mut loader_ms),
+        median(&mut floor_ms),
+        median(&mut ratios),
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

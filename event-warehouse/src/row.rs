@@ -89,6 +89,11 @@ pub type Row = Vec<Cell>;
 
 /// The row of a decoded event.
 pub fn row_of<E: Event>(event: &E, meta: &RecordMeta) -> Row {
+    row_with_meta(event, meta.clone())
+}
+
+/// The row of a decoded event, taking the record's facts: its texts move into the row.
+pub(crate) fn row_with_meta<E: Event>(event: &E, meta: RecordMeta) -> Row {
     // Room for a typical event's fields and the six record columns without regrowing.
     let mut row = Vec::with_capacity(18);
     event.for_each_field(|_, value| {
@@ -100,13 +105,12 @@ pub fn row_of<E: Event>(event: &E, meta: &RecordMeta) -> Row {
             }
         })
     });
-    row.push(Cell::Text(meta.event_id.clone()));
+    row.push(Cell::Text(meta.event_id));
     row.push(meta.published_at.map_or(Cell::Null, Cell::Timestamp));
     row.push(Cell::Int(i64::from(meta.partition)));
     row.push(Cell::Int(meta.offset));
-    let text = |id: &Option<String>| id.clone().map_or(Cell::Null, Cell::Text);
-    row.push(text(&meta.trace_id));
-    row.push(text(&meta.span_id));
+    row.push(meta.trace_id.map_or(Cell::Null, Cell::Text));
+    row.push(meta.span_id.map_or(Cell::Null, Cell::Text));
     row
 }
 

@@ -14,16 +14,16 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::LoaderConfig;
 use crate::backend::{Batch, Reject};
 use crate::error::WarehouseError;
-use crate::row::{row_of, RecordMeta, Row};
+use crate::row::{row_with_meta, RecordMeta, Row};
 use crate::table::Table;
 
-type DecodeRow = fn(&[u8], &RecordMeta) -> Result<Row, DecodeError>;
+type DecodeRow = fn(&[u8], RecordMeta) -> Result<Row, DecodeError>;
 
 pub(super) fn decode_row<E: Event + DecodeOwned>(
     payload: &[u8],
-    meta: &RecordMeta,
+    meta: RecordMeta,
 ) -> Result<Row, DecodeError> {
-    Ok(row_of(&E::decode(payload)?, meta))
+    Ok(row_with_meta(&E::decode(payload)?, meta))
 }
 
 pub(super) struct EventTable {
@@ -345,7 +345,7 @@ impl Reader {
         if first_unknown_field(payload, &self.events[table].known_fields).is_some() {
             return Sorted::Newer;
         }
-        match (self.events[table].decode)(payload, &meta) {
+        match (self.events[table].decode)(payload, meta) {
             Ok(row) => match (self.unstorable)(&row) {
                 None => Sorted::Row(table, row),
                 Some(reason) => reject(reason.to_owned()),

@@ -1,10 +1,17 @@
 //! A started loader: one batch at a time, or pipelined with a writer thread.
 
+use std::collections::VecDeque;
+use std::sync::mpsc::TryRecvError;
+
 use super::reader::{Collected, Reader};
 use super::LoadStats;
 use crate::backend::{Backend, Batch, Written};
 use crate::error::WarehouseError;
 use crate::table::Table;
+
+/// How many batches [`RunningLoader::run`] hands to its writer before it waits for the
+/// oldest to be written. With the batch being read, that many and one are in memory.
+const IN_FLIGHT: usize = 2;
 
 /// A loader in its consumer group. Call [`RunningLoader::load_batch`] in a loop, or
 /// [`RunningLoader::run`], which overlaps reading the next batch with writing this one.
@@ -38,10 +45,12 @@ impl<B: Backend> RunningLoader<B> {
 
     /// Loads batches until `stop` says so (it sees the totals before each batch).
     ///
-    /// Reading and writing overlap: while one batch is written (on a thread of its own),
-    /// the next is read and decoded, so the database and the decoding use a core each.
-    /// At most one batch is in flight, and a batch's offsets are committed only after its
-    /// write returned: the guarantees of [`RunningLoader::load_batch`] hold.
+    /// Reading and writing overlap: batches are written on a thread of their own while the
+    /// next are read and decoded, so the database and the decoding use a core each. Up to
+    /// two batches are handed to the writer before the oldest must be written,
+    /// so that neither side waits on the other when one batch takes longer than the next.
+    /// Offsets are committed in order, each batch's only after its write returned: the
+    /// guarantees of [`RunningLoader::load_batch`] hold.
     pub fn run(
         &mut self,
         mut stop: impl FnMut(&LoadStats) -> bool,
@@ -53,13 +62,16 @@ impl<B: Backend> RunningLoader<B> {
         } = self;
         let reader: &Reader = reader;
         std::thread::scope(|scope| {
-            let (to_writer, batches) = std::sync::mpsc::sync_channel::<Batch<'_>>(0);
-            let (to_reader, results) = std::sync::mpsc::sync_channel(0);
+            // The writer holds one batch and the channel one more: IN_FLIGHT in all.
+            let (to_writer, batches) = std::sync::mpsc::sync_channel::<Batch<'_>>(IN_FLIGHT - 1);
+            let (to_reader, results) = std::sync::mpsc::channel();
             let writer = scope.spawn(move || {
                 for batch in batches {
                     let result = backend.write(&batch);
                     let failed = result.is_err();
-                    if to_reader.send(result).is_err() || failed {
+                    // The rows go back to be freed by the thread that allocated them, which
+                    // is cheaper for the allocator and keeps the writer on the next batch.
+                    if to_reader.send((result, batch)).is_err() || failed {
                         break;
                     }
                 }
@@ -68,17 +80,18 @@ impl<B: Backend> RunningLoader<B> {
                 message: "the writer thread stopped".into(),
                 source: None,
             };
-            let mut in_flight: Option<Collected> = None;
-            let outcome = loop {
+            // Handed to the writer, oldest first; the writer answers in the same order.
+            let mut in_flight: VecDeque<Collected> = VecDeque::with_capacity(IN_FLIGHT);
+            let outcome = 'load: loop {
                 let stopping = stop(stats);
-                if stopping && in_flight.is_none() {
+                if stopping && in_flight.is_empty() {
                     break Ok(*stats);
                 }
-                // With a batch in flight, a quiet topic is not waited on for long: the
-                // batch's offsets are committed as soon as its write is done.
-                let first_wait = match in_flight {
-                    Some(_) => reader.config.batch_idle,
-                    None => reader.config.batch_linger,
+                // With batches in flight, a quiet topic is not waited on for long: their
+                // offsets are committed as soon as their writes are done.
+                let first_wait = match in_flight.is_empty() {
+                    true => reader.config.batch_linger,
+                    false => reader.config.batch_idle,
                 };
                 let next = if stopping {
                     None
@@ -88,32 +101,47 @@ impl<B: Backend> RunningLoader<B> {
                         Err(error) => break Err(error),
                     }
                 };
-                // The previous batch's write must be done before the next one starts
-                // (one in flight) and before its offsets are committed.
-                let done = match in_flight.take() {
-                    Some(done) => match results.recv() {
-                        Ok(Ok(written)) => Some((done, written)),
-                        Ok(Err(error)) => break Err(error),
-                        Err(_) => break Err(writer_gone()),
-                    },
-                    None => None,
-                };
+                // The oldest write must be done before another batch is handed over when
+                // the pipeline is full, and when nothing came (its offsets are due).
+                let mut must_wait =
+                    !in_flight.is_empty() && (in_flight.len() == IN_FLIGHT || next.is_none());
+                let mut done = Vec::new();
+                while !in_flight.is_empty() {
+                    let result = if must_wait {
+                        results.recv().map_err(|_| writer_gone())
+                    } else {
+                        match results.try_recv() {
+                            Ok(result) => Ok(result),
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Disconnected) => Err(writer_gone()),
+                        }
+                    };
+                    must_wait = false;
+                    match result.and_then(|(written, rows)| written.map(|w| (w, rows))) {
+                        Ok((written, rows)) => {
+                            let collected = in_flight.pop_front().expect("in flight");
+                            done.push((collected, written, rows));
+                        }
+                        Err(error) => break 'load Err(error),
+                    }
+                }
                 // Hand the next batch over first, so the database works during the commit.
                 if let Some(mut collected) = next {
                     if to_writer.send(reader.batch(&mut collected)).is_err() {
                         break Err(writer_gone());
                     }
-                    in_flight = Some(collected);
+                    in_flight.push_back(collected);
                 }
-                if let Some((done, written)) = done {
+                for (done, written, rows) in done {
                     match reader.commit(&done) {
                         Ok(committed) => stats.add(&done, written, committed),
-                        Err(error) => break Err(error),
+                        Err(error) => break 'load Err(error),
                     }
+                    drop(rows);
                 }
             };
-            // Ends the writer's loop; a batch still in flight is not committed, so it is
-            // read again after a restart.
+            // Ends the writer's loop; batches still in flight are not committed, so they
+            // are read again after a restart.
             drop(to_writer);
             drop(results);
             writer.join().expect("the writer thread does not panic");
