@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use event_runtime::{Dispatcher, KafkaConfig};
-use event_warehouse::{Backend, LoaderConfig, Postgres};
+use event_warehouse::{Backend, LoadStats, LoadTime, LoaderConfig, Postgres};
 use multi_dispatch_events::order_flow::simulate::{self, Scenario};
 use multi_dispatch_events::order_flow::warehouse::{loader, rows_of_run};
 use rdkafka::config::ClientConfig;
@@ -151,7 +151,7 @@ fn warehouse(c: &mut Criterion) {
     // the first batch to the end of the last, scaled to all the rows, as a long-running
     // loader sees it; it is measured for one instance only, since with several the group's
     // rebalances fall inside it.
-    let load = |db: &mut Postgres, instances: usize| -> (Duration, Duration) {
+    let load = |db: &mut Postgres, instances: usize| -> (Duration, Duration, LoadTime) {
         let group = group_starting_at(&bootstrap, &start);
         let running: Vec<_> = (0..instances)
             .map(|_| {
@@ -168,7 +168,7 @@ fn warehouse(c: &mut Criterion) {
         let started = Instant::now();
         let inserted = AtomicU64::new(0);
         let first_batch: Mutex<Option<(Instant, u64)>> = Mutex::new(None);
-        let loaded_by_each: Vec<u64> = std::thread::scope(|scope| {
+        let finished: Vec<LoadStats> = std::thread::scope(|scope| {
             let threads: Vec<_> = running
                 .into_iter()
                 .map(|mut loader| {
@@ -188,13 +188,13 @@ fn warehouse(c: &mut Criterion) {
                                 }
                                 total >= rows
                             })
-                            .unwrap();
-                        mine
+                            .unwrap()
                     })
                 })
                 .collect();
             threads.into_iter().map(|t| t.join().unwrap()).collect()
         });
+        let loaded_by_each: Vec<u64> = finished.iter().map(|stats| stats.inserted).collect();
         // A figure for `instances` loaders only if each of them loaded a share.
         assert!(
             loaded_by_each.iter().all(|&rows| rows > 0),
@@ -209,7 +209,7 @@ fn warehouse(c: &mut Criterion) {
         let (after_first, first_rows) =
             first_batch.into_inner().unwrap().expect("rows were loaded");
         let steady = (ended - after_first).mul_f64(rows as f64 / (rows - first_rows).max(1) as f64);
-        (whole, steady)
+        (whole, steady, finished[0].time)
     };
 
     // The floor's input: the same rows, written by the server to files it can read back.
@@ -288,8 +288,11 @@ fn warehouse(c: &mut Criterion) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
     let (mut loader_ms, mut floor_ms, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut stages: Vec<LoadTime> = Vec::new();
     for _ in 0..rounds {
-        let steady = load(&mut db, 1).1.as_secs_f64() * 1e3;
+        let (_, steady, time) = load(&mut db, 1);
+        stages.push(time);
+        let steady = steady.as_secs_f64() * 1e3;
         let copy = floor(&mut db).as_secs_f64() * 1e3;
         loader_ms.push(steady);
         floor_ms.push(copy);
@@ -305,6 +308,26 @@ fn warehouse(c: &mut Criterion) {
         median(&mut loader_ms),
         median(&mut floor_ms),
         median(&mut ratios),
+    );
+    // Where one loader's time went, per load from its start (medians over the rounds): the
+    // stages overlap, and the side that waits least sets the pace.
+    let ms = |stage: fn(&LoadTime) -> Duration| {
+        median(
+            &mut stages
+                .iter()
+                .map(|t| stage(t).as_secs_f64() * 1e3)
+                .collect::<Vec<_>>(),
+        )
+    };
+    println!(
+        "warehouse/interleaved: one loader's stages per load (medians): reading {:.0} ms, \
+         waiting for the writer {:.0} ms, committing offsets {:.0} ms; writing {:.0} ms, \
+         the writer waiting for a batch {:.0} ms",
+        ms(|t| t.reading),
+        ms(|t| t.waiting_for_writer),
+        ms(|t| t.committing),
+        ms(|t| t.writing),
+        ms(|t| t.waiting_for_reader),
     );
     std::fs::remove_dir_all(&dir).ok();
 }

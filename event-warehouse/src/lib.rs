@@ -35,7 +35,7 @@ pub use backend::{
     prepare, Backend, Batch, Reject, SqlValue, Written, DEFINITIONS_TABLE, REJECTS_TABLE,
 };
 pub use error::WarehouseError;
-pub use loader::{LoadStats, Loader, LoaderConfig, RunningLoader};
+pub use loader::{LoadStats, LoadTime, Loader, LoaderConfig, RunningLoader};
 pub use row::{row_of, Cell, RecordMeta, Row};
 pub use table::{Column, ColumnKind, Table, RECORD_COLUMNS};
 pub use text::rfc3339;

@@ -107,6 +107,26 @@ pub struct LoadStats {
     /// Offset commits that failed after their batch was written (the batch will be
     /// replayed, harmlessly, after a restart or rebalance).
     pub commit_failures: u64,
+    /// Where the loader's time went, to tell which side sets its pace.
+    pub time: LoadTime,
+}
+
+/// Time spent in each stage of loading, summed over the batches. In
+/// [`RunningLoader::run`] reading and writing overlap, so the stages add up to more than
+/// the time passed: a side that waits a large share of it is not the one that sets the
+/// pace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadTime {
+    /// Polling records and turning them into rows.
+    pub reading: Duration,
+    /// The reading side waiting for the writer to finish a batch (only in `run`).
+    pub waiting_for_writer: Duration,
+    /// Committing offsets to Kafka.
+    pub committing: Duration,
+    /// Writing batches to the database, each in its transaction.
+    pub writing: Duration,
+    /// The writer waiting for the reading side to hand it a batch (only in `run`).
+    pub waiting_for_reader: Duration,
 }
 
 impl LoadStats {

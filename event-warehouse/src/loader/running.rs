@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::mpsc::TryRecvError;
+use std::time::Instant;
 
 use super::reader::{Collected, Reader};
 use super::LoadStats;
@@ -34,12 +35,21 @@ impl<B: Backend> RunningLoader<B> {
     /// Waits up to the linger time for a first record; returns an empty result if none came.
     pub fn load_batch(&mut self) -> Result<Written, WarehouseError> {
         let linger = self.reader.config.batch_linger;
-        let Some(mut collected) = self.reader.collect(linger)? else {
+        let started = Instant::now();
+        let collected = self.reader.collect(linger);
+        self.stats.time.reading += started.elapsed();
+        let Some(mut collected) = collected? else {
             return Ok(Written::default());
         };
-        let written = self.backend.write(&self.reader.batch(&mut collected))?;
-        let committed = self.reader.commit(&collected)?;
-        self.stats.add(&collected, written, committed);
+        let started = Instant::now();
+        let written = self.backend.write(&self.reader.batch(&mut collected));
+        self.stats.time.writing += started.elapsed();
+        // Offsets move only past a batch that was written.
+        let written = written?;
+        let started = Instant::now();
+        let committed = self.reader.commit(&collected);
+        self.stats.time.committing += started.elapsed();
+        self.stats.add(&collected, written, committed?);
         Ok(written)
     }
 
@@ -66,8 +76,13 @@ impl<B: Backend> RunningLoader<B> {
             let (to_writer, batches) = std::sync::mpsc::sync_channel::<Batch<'_>>(IN_FLIGHT - 1);
             let (to_reader, results) = std::sync::mpsc::channel();
             let writer = scope.spawn(move || {
+                let mut idle_since = Instant::now();
                 for batch in batches {
+                    let started = Instant::now();
                     let result = backend.write(&batch);
+                    let time = (started - idle_since, started.elapsed());
+                    idle_since = Instant::now();
+                    let result = result.map(|written| (written, time));
                     let failed = result.is_err();
                     // The rows go back to be freed by the thread that allocated them, which
                     // is cheaper for the allocator and keeps the writer on the next batch.
@@ -96,7 +111,10 @@ impl<B: Backend> RunningLoader<B> {
                 let next = if stopping {
                     None
                 } else {
-                    match reader.collect(first_wait) {
+                    let started = Instant::now();
+                    let next = reader.collect(first_wait);
+                    stats.time.reading += started.elapsed();
+                    match next {
                         Ok(next) => next,
                         Err(error) => break Err(error),
                     }
@@ -108,7 +126,10 @@ impl<B: Backend> RunningLoader<B> {
                 let mut done = Vec::new();
                 while !in_flight.is_empty() {
                     let result = if must_wait {
-                        results.recv().map_err(|_| writer_gone())
+                        let started = Instant::now();
+                        let result = results.recv().map_err(|_| writer_gone());
+                        stats.time.waiting_for_writer += started.elapsed();
+                        result
                     } else {
                         match results.try_recv() {
                             Ok(result) => Ok(result),
@@ -118,7 +139,9 @@ impl<B: Backend> RunningLoader<B> {
                     };
                     must_wait = false;
                     match result.and_then(|(written, rows)| written.map(|w| (w, rows))) {
-                        Ok((written, rows)) => {
+                        Ok(((written, (waiting, writing)), rows)) => {
+                            stats.time.waiting_for_reader += waiting;
+                            stats.time.writing += writing;
                             let collected = in_flight.pop_front().expect("in flight");
                             done.push((collected, written, rows));
                         }
@@ -133,7 +156,10 @@ impl<B: Backend> RunningLoader<B> {
                     in_flight.push_back(collected);
                 }
                 for (done, written, rows) in done {
-                    match reader.commit(&done) {
+                    let started = Instant::now();
+                    let committed = reader.commit(&done);
+                    stats.time.committing += started.elapsed();
+                    match committed {
                         Ok(committed) => stats.add(&done, written, committed),
                         Err(error) => break 'load Err(error),
                     }
