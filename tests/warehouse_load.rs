@@ -86,6 +86,12 @@ fn every_published_event_is_exactly_one_row_with_every_column_equal() {
         "{:?}",
         loaded.stats
     );
+    // Where the time went is recorded for each stage a batch passed through.
+    let time = loaded.stats.time;
+    assert!(
+        !time.reading.is_zero() && !time.writing.is_zero() && !time.committing.is_zero(),
+        "{time:?}"
+    );
     let mut compared = 0;
     for (event_id, (table, row)) in &expected {
         let LoadedRow {

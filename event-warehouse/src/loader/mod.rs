@@ -63,9 +63,9 @@ impl std::fmt::Debug for LoaderConfig {
 impl LoaderConfig {
     /// Defaults: batches of 20,000 records or 200 ms, whichever comes first, or sooner when
     /// the topics go quiet for 20 ms. Large batches amortize the transaction and the offset
-    /// commit; three are in memory at most (one being read, two being written). A loader that is behind always finds records
-    /// waiting (the consumer fetches ahead), so the idle time only ends batches at the
-    /// end of a burst.
+    /// commit; three are in memory at most (one being read, two being written). A loader
+    /// that is behind always finds records waiting (the consumer fetches ahead), so the
+    /// idle time only ends batches at the end of a burst.
     pub fn new(bootstrap_servers: impl Into<String>, group_id: impl Into<String>) -> Self {
         LoaderConfig {
             bootstrap_servers: bootstrap_servers.into(),
