@@ -151,13 +151,19 @@ fn warehouse(c: &mut Criterion) {
     // the first batch to the end of the last, scaled to all the rows, as a long-running
     // loader sees it; it is measured for one instance only, since with several the group's
     // rebalances fall inside it.
-    let load = |db: &mut Postgres, instances: usize| -> (Duration, Duration, LoadTime) {
+    let load = |db: &mut Postgres,
+                instances: usize,
+                connections: usize|
+     -> (Duration, Duration, LoadTime) {
         let group = group_starting_at(&bootstrap, &start);
         let running: Vec<_> = (0..instances)
             .map(|_| {
                 loader(
                     LoaderConfig::new(bootstrap.as_str(), group.as_str()),
-                    Postgres::connect(&url).unwrap(),
+                    Postgres::connect(&url)
+                        .unwrap()
+                        .write_connections(connections)
+                        .unwrap(),
                 )
                 .start()
                 .unwrap()
@@ -213,7 +219,7 @@ fn warehouse(c: &mut Criterion) {
     };
 
     // The floor's input: the same rows, written by the server to files it can read back.
-    load(&mut db, 1);
+    load(&mut db, 1, Postgres::DEFAULT_WRITE_CONNECTIONS);
     let dir = std::env::temp_dir().join(format!("bench-warehouse-{nanos}"));
     std::fs::create_dir_all(&dir).unwrap();
     // The server runs as another user: it must be able to write here.
@@ -241,10 +247,18 @@ fn warehouse(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(30));
     group.throughput(Throughput::Elements(rows));
     group.bench_function("loader, steady state: Kafka -> decode -> PostgreSQL", |b| {
-        b.iter_custom(|iterations| (0..iterations).map(|_| load(&mut db, 1).1).sum())
+        b.iter_custom(|iterations| {
+            (0..iterations)
+                .map(|_| load(&mut db, 1, Postgres::DEFAULT_WRITE_CONNECTIONS).1)
+                .sum()
+        })
     });
     group.bench_function("loader, including the group join", |b| {
-        b.iter_custom(|iterations| (0..iterations).map(|_| load(&mut db, 1).0).sum())
+        b.iter_custom(|iterations| {
+            (0..iterations)
+                .map(|_| load(&mut db, 1, Postgres::DEFAULT_WRITE_CONNECTIONS).0)
+                .sum()
+        })
     });
     // Scaling out: 2 and 3 instances in one group (6 partitions: 3 per topic). Below
     // 50,000 orders the load is over before every instance has joined.
@@ -261,7 +275,9 @@ fn warehouse(c: &mut Criterion) {
             format!("{instances} loaders, including the group join"),
             |b| {
                 b.iter_custom(|iterations| {
-                    (0..iterations).map(|_| load(&mut db, instances).0).sum()
+                    (0..iterations)
+                        .map(|_| load(&mut db, instances, Postgres::DEFAULT_WRITE_CONNECTIONS).0)
+                        .sum()
                 })
             },
         );
@@ -281,37 +297,89 @@ fn warehouse(c: &mut Criterion) {
     });
     group.finish();
 
+    // The floor over two sessions, as the loader writes by default: the files shared out
+    // largest first, each session copying its share at the same time.
+    let mut by_size: Vec<&(String, String)> = files.iter().collect();
+    by_size.sort_by_key(|(_, file)| std::cmp::Reverse(std::fs::metadata(file).unwrap().len()));
+    let mut shares: [(u64, Vec<&(String, String)>); 2] = Default::default();
+    for entry in by_size {
+        let least = shares.iter_mut().min_by_key(|(bytes, _)| *bytes).unwrap();
+        least.0 += std::fs::metadata(&entry.1).unwrap().len();
+        least.1.push(entry);
+    }
+    let mut sessions = [
+        Postgres::connect(&url).unwrap(),
+        Postgres::connect(&url).unwrap(),
+    ];
+    let floor_two_sessions = |db: &mut Postgres, sessions: &mut [Postgres; 2]| {
+        truncate(db);
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for (session, (_, share)) in sessions.iter_mut().zip(&shares) {
+                scope.spawn(move || {
+                    for (table, file) in share {
+                        session
+                            .execute(&format!("COPY {table} FROM '{file}'"))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let elapsed = started.elapsed();
+        assert_eq!(rows_of_run(db, &prefix).unwrap(), rows);
+        elapsed
+    };
+
     // The same two, interleaved round by round, so that a slow patch of the shared machine
     // falls on both sides of a ratio: the ratio is the median of the rounds' ratios.
     let rounds: usize = std::env::var("BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
-    let (mut loader_ms, mut floor_ms, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    // Four sides per round: the loader as it ships, the loader over one session, the
+    // floor, and the floor over two sessions.
+    let mut ms: [Vec<f64>; 4] = Default::default();
     let mut stages: Vec<LoadTime> = Vec::new();
     for _ in 0..rounds {
-        let (_, steady, time) = load(&mut db, 1);
+        let (_, steady, time) = load(&mut db, 1, Postgres::DEFAULT_WRITE_CONNECTIONS);
         stages.push(time);
-        let steady = steady.as_secs_f64() * 1e3;
-        let copy = floor(&mut db).as_secs_f64() * 1e3;
-        loader_ms.push(steady);
-        floor_ms.push(copy);
-        ratios.push(copy / steady);
+        ms[0].push(steady.as_secs_f64() * 1e3);
+        ms[1].push(load(&mut db, 1, 1).1.as_secs_f64() * 1e3);
+        ms[2].push(floor(&mut db).as_secs_f64() * 1e3);
+        ms[3].push(floor_two_sessions(&mut db, &mut sessions).as_secs_f64() * 1e3);
     }
-    let (low, high) = ratios
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
+    // How fast `side` is against `base`: the median of the rounds' ratios, and their range.
+    let speed = |side: usize, base: usize| {
+        let mut ratios: Vec<f64> = (0..rounds).map(|r| ms[base][r] / ms[side][r]).collect();
+        let (low, high) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
+        format!(
+            "{:.2}x (single rounds {low:.2}x-{high:.2}x)",
+            median(&mut ratios)
+        )
+    };
+    let medians: Vec<f64> = ms.iter().map(|side| median(&mut side.clone())).collect();
     println!(
-        "warehouse/interleaved: loader in steady state {:.0} ms, floor {:.0} ms (medians); \
-         the loader at {:.2}x the floor's speed, the median of {rounds} rounds' ratios \
-         (single rounds {low:.2}x-{high:.2}x)",
-        median(&mut loader_ms),
-        median(&mut floor_ms),
-        median(&mut ratios),
+        "warehouse/interleaved ({rounds} rounds, medians): the loader in steady state {:.0} ms \
+         ({} sessions), over one session {:.0} ms; the floor {:.0} ms, \
+         over two sessions {:.0} ms",
+        medians[0],
+        Postgres::DEFAULT_WRITE_CONNECTIONS,
+        medians[1],
+        medians[2],
+        medians[3],
+    );
+    println!(
+        "warehouse/interleaved: the loader at {} the floor's speed; over one session {}; \
+         against the floor over two sessions {}",
+        speed(0, 2),
+        speed(1, 2),
+        speed(0, 3),
     );
     // Where one loader's time went, per load from its start (medians over the rounds): the
     // stages overlap, and the side that waits least sets the pace.
-    let ms = |stage: fn(&LoadTime) -> Duration| {
+    let stage_ms = |stage: fn(&LoadTime) -> Duration| {
         median(
             &mut stages
                 .iter()
@@ -323,11 +391,11 @@ fn warehouse(c: &mut Criterion) {
         "warehouse/interleaved: one loader's stages per load (medians): reading {:.0} ms, \
          waiting for the writer {:.0} ms, committing offsets {:.0} ms; writing {:.0} ms, \
          the writer waiting for a batch {:.0} ms",
-        ms(|t| t.reading),
-        ms(|t| t.waiting_for_writer),
-        ms(|t| t.committing),
-        ms(|t| t.writing),
-        ms(|t| t.waiting_for_reader),
+        stage_ms(|t| t.reading),
+        stage_ms(|t| t.waiting_for_writer),
+        stage_ms(|t| t.committing),
+        stage_ms(|t| t.writing),
+        stage_ms(|t| t.waiting_for_reader),
     );
     std::fs::remove_dir_all(&dir).ok();
 }

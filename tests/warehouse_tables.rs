@@ -7,10 +7,10 @@ mod common;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use common::{services, KitchenSink, Market, Method};
+use common::{services, KitchenSink, Market, Method, PaymentAttempted};
 use event_warehouse::{
-    prepare, row_of, Backend, Batch, Loader, LoaderConfig, Postgres, RecordMeta, SqlValue, Sqlite,
-    Table, WarehouseError, Written,
+    prepare, row_of, Backend, Batch, Loader, LoaderConfig, Postgres, RecordMeta, Row, SqlValue,
+    Sqlite, Table, WarehouseError, Written,
 };
 
 use SqlValue::{Float, Int, Null, Text};
@@ -255,29 +255,44 @@ fn every_field_type_lands_in_its_sqlite_column() {
     assert_eq!(rows, vec![expected]);
 }
 
+/// Two tables, so that PostgreSQL writes them over two connections, each committing its
+/// own: a crash between the two commits is replayed with one table written and the other
+/// not, and only the missing rows are added.
 fn replays_are_skipped(backend: &mut dyn Backend) {
-    let table = Table::of::<KitchenSink>().unwrap();
-    prepare(backend, &table).unwrap();
-    let rows: Vec<_> = (0..3)
-        .map(|i| {
-            row_of(
-                &sink(),
-                &meta(&format!("01a217fe-9be3-7000-9139-00000000000{i}"), i),
-            )
+    let sinks = Table::of::<KitchenSink>().unwrap();
+    let payments = Table::of::<PaymentAttempted>().unwrap();
+    prepare(backend, &sinks).unwrap();
+    prepare(backend, &payments).unwrap();
+    let id = |i: i64| format!("01a217fe-9be3-7000-9139-00000000000{i}");
+    let sink_rows = || -> Vec<Row> { (0..3).map(|i| row_of(&sink(), &meta(&id(i), i))).collect() };
+    let payment_rows = || -> Vec<Row> {
+        (3..5)
+            .map(|i| row_of(&common::design_example(), &meta(&id(i), i)))
+            .collect()
+    };
+    let count = |backend: &mut dyn Backend, table: &str| {
+        backend
+            .query(&format!("SELECT count(*) FROM {table}"), &[])
+            .unwrap()
+    };
+    // The first connection's share committed, the second's lost.
+    let partial = backend
+        .write(&Batch {
+            tables: vec![(&sinks, sink_rows())],
+            rejects: vec![],
         })
-        .collect();
+        .unwrap();
+    assert_eq!((partial.inserted, partial.duplicates), (3, 0));
     let batch = Batch {
-        tables: vec![(&table, rows)],
+        tables: vec![(&sinks, sink_rows()), (&payments, payment_rows())],
         rejects: vec![],
     };
-    let first = backend.write(&batch).unwrap();
     let replay = backend.write(&batch).unwrap();
-    assert_eq!((first.inserted, first.duplicates), (3, 0));
-    assert_eq!((replay.inserted, replay.duplicates), (0, 3));
-    let count = backend
-        .query("SELECT count(*) FROM kitchen_sink", &[])
-        .unwrap();
-    assert_eq!(count, vec![vec![Int(3)]]);
+    assert_eq!((replay.inserted, replay.duplicates), (2, 3));
+    let again = backend.write(&batch).unwrap();
+    assert_eq!((again.inserted, again.duplicates), (0, 5));
+    assert_eq!(count(backend, "kitchen_sink"), vec![vec![Int(3)]]);
+    assert_eq!(count(backend, "payment_attempted"), vec![vec![Int(2)]]);
 }
 
 #[test]

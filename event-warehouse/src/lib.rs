@@ -10,8 +10,8 @@
 //!   repeated fields a JSON array.
 //! - A definition change the schema-contract rules allow (a new field) adds a column; one
 //!   they refuse stops the loader before it writes anything.
-//! - At least once from Kafka, one row per event: each batch is one transaction, offsets
-//!   are committed after it, and a replay is skipped by the event id key.
+//! - At least once from Kafka, one row per event: a batch's offsets are committed only once
+//!   its rows are durable, and a replay is skipped by the event id key.
 //!
 //! Backends: `Sqlite` (embedded, the default feature) and `Postgres` (feature
 //! `postgres`, batches written with `COPY`).

@@ -1,5 +1,6 @@
-//! Where rows are written. A backend knows its SQL dialect and how to write a batch in
-//! one transaction; [`prepare`] (shared) decides which tables and columns must exist.
+//! Where rows are written. A backend knows its SQL dialect and how to write a batch
+//! durably and idempotently; [`prepare`] (shared) decides which tables and columns must
+//! exist.
 
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -50,7 +51,7 @@ pub struct Reject {
     pub payload: Vec<u8>,
 }
 
-/// The rows of one batch, by table, and its rejects. Written in one transaction.
+/// The rows of one batch, by table, and its rejects.
 #[derive(Debug, Default)]
 pub struct Batch<'a> {
     /// Rows per table.
@@ -113,8 +114,10 @@ pub trait Backend: Send {
     fn store_definition(&mut self, table: &Table) -> Result<(), WarehouseError>;
     /// The columns a table has now (none if it does not exist).
     fn existing_columns(&mut self, table: &str) -> Result<Vec<String>, WarehouseError>;
-    /// Writes a batch in one transaction: when this returns `Ok`, the rows are durable.
-    /// A row whose event id is already present is skipped, so replays are harmless.
+    /// Writes a batch: when this returns `Ok`, the rows are durable. A row whose event id
+    /// is already present is skipped, so a replay, whole or of a batch written in part, is
+    /// harmless. SQLite writes a batch in one transaction; PostgreSQL in one per connection
+    /// ([`Postgres::write_connections`](crate::Postgres::write_connections)).
     fn write(&mut self, batch: &Batch<'_>) -> Result<Written, WarehouseError>;
     /// Runs a query with text parameters (`$1`, `$2`, ... in both dialects).
     fn query(&mut self, sql: &str, params: &[&str]) -> Result<Vec<Vec<SqlValue>>, WarehouseError>;

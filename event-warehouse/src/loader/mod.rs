@@ -1,8 +1,8 @@
 //! The loader: a Kafka consumer group that turns records into rows, batch by batch.
 //!
-//! Delivery is at least once: a batch is written in one transaction, and only then are
-//! its offsets committed. A crash between the two replays the batch on restart, and the
-//! primary key on the event id turns the replay into no-ops.
+//! Delivery is at least once: a batch is written, and only once its rows are durable are
+//! its offsets committed. A crash before that replays the batch on restart, and the
+//! primary key on the event id turns what was already written into no-ops.
 
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ pub struct LoaderConfig {
     pub bootstrap_servers: String,
     /// The consumer group: its committed offsets are the loader's progress.
     pub group_id: String,
-    /// Records per batch (one transaction and one offset commit each).
+    /// Records per batch (one write and one offset commit each).
     pub batch_size: usize,
     /// How long a batch waits to fill once its first record arrived.
     pub batch_linger: Duration,
@@ -121,9 +121,9 @@ pub struct LoadTime {
     pub reading: Duration,
     /// The reading side waiting for the writer to finish a batch (only in `run`).
     pub waiting_for_writer: Duration,
-    /// Committing offsets to Kafka.
+    /// Committing offsets to Kafka (in `run`, by the writer, after each batch).
     pub committing: Duration,
-    /// Writing batches to the database, each in its transaction.
+    /// Writing batches to the database.
     pub writing: Duration,
     /// The writer waiting for the reading side to hand it a batch (only in `run`).
     pub waiting_for_reader: Duration,

@@ -273,9 +273,12 @@ impl Reader {
 
     /// Commits a written batch's offsets. Only called once its rows are durable, so the
     /// group never moves past a row that is not in the database.
-    pub(super) fn commit(&self, collected: &Collected) -> Result<bool, WarehouseError> {
+    pub(super) fn commit(
+        &self,
+        next_offsets: &[(String, i32, i64)],
+    ) -> Result<bool, WarehouseError> {
         let mut offsets = TopicPartitionList::new();
-        for (topic, partition, next) in &collected.next_offsets {
+        for (topic, partition, next) in next_offsets {
             offsets.add_partition_offset(topic, *partition, Offset::Offset(*next))?;
         }
         Ok(self.consumer.commit(&offsets, CommitMode::Sync).is_ok())

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::mpsc::TryRecvError;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::reader::{Collected, Reader};
 use super::LoadStats;
@@ -13,6 +13,19 @@ use crate::table::Table;
 /// How many batches [`RunningLoader::run`] hands to its writer before it waits for the
 /// oldest to be written. With the batch being read, that many and one are in memory.
 const IN_FLIGHT: usize = 2;
+
+/// A batch handed to [`RunningLoader::run`]'s writer, with the offsets it commits after it.
+struct Handed<'a> {
+    batch: Batch<'a>,
+    next_offsets: Vec<(String, i32, i64)>,
+}
+
+/// Where the writer's time went for one batch.
+struct WriterTime {
+    waiting: Duration,
+    writing: Duration,
+    committing: Duration,
+}
 
 /// A loader in its consumer group. Call [`RunningLoader::load_batch`] in a loop, or
 /// [`RunningLoader::run`], which overlaps reading the next batch with writing this one.
@@ -31,7 +44,7 @@ impl<B: Backend> RunningLoader<B> {
         }
     }
 
-    /// Consumes up to one batch, writes it in one transaction, then commits its offsets.
+    /// Consumes up to one batch, writes it, then commits its offsets.
     /// Waits up to the linger time for a first record; returns an empty result if none came.
     pub fn load_batch(&mut self) -> Result<Written, WarehouseError> {
         let linger = self.reader.config.batch_linger;
@@ -47,7 +60,7 @@ impl<B: Backend> RunningLoader<B> {
         // Offsets move only past a batch that was written.
         let written = written?;
         let started = Instant::now();
-        let committed = self.reader.commit(&collected);
+        let committed = self.reader.commit(&collected.next_offsets);
         self.stats.time.committing += started.elapsed();
         self.stats.add(&collected, written, committed?);
         Ok(written)
@@ -59,8 +72,9 @@ impl<B: Backend> RunningLoader<B> {
     /// next are read and decoded, so the database and the decoding use a core each. Up to
     /// two batches are handed to the writer before the oldest must be written,
     /// so that neither side waits on the other when one batch takes longer than the next.
-    /// Offsets are committed in order, each batch's only after its write returned: the
-    /// guarantees of [`RunningLoader::load_batch`] hold.
+    /// The writer commits each batch's offsets after its write returned, in order: the
+    /// guarantees of [`RunningLoader::load_batch`] hold, and the broker's answer to a
+    /// commit is waited for by the writer, not by the reading that sets the pace.
     pub fn run(
         &mut self,
         mut stop: impl FnMut(&LoadStats) -> bool,
@@ -73,14 +87,28 @@ impl<B: Backend> RunningLoader<B> {
         let reader: &Reader = reader;
         std::thread::scope(|scope| {
             // The writer holds one batch and the channel one more: IN_FLIGHT in all.
-            let (to_writer, batches) = std::sync::mpsc::sync_channel::<Batch<'_>>(IN_FLIGHT - 1);
+            let (to_writer, batches) = std::sync::mpsc::sync_channel::<Handed<'_>>(IN_FLIGHT - 1);
             let (to_reader, results) = std::sync::mpsc::channel();
             let writer = scope.spawn(move || {
                 let mut idle_since = Instant::now();
-                for batch in batches {
+                for Handed {
+                    batch,
+                    next_offsets,
+                } in batches
+                {
                     let started = Instant::now();
                     let result = backend.write(&batch);
-                    let time = (started - idle_since, started.elapsed());
+                    let wrote = Instant::now();
+                    // Offsets move only past a batch that was written. Committed here, the
+                    // broker's round trip holds up the writer, which would wait for the
+                    // next batch anyway, and not the thread reading it.
+                    let result =
+                        result.and_then(|written| Ok((written, reader.commit(&next_offsets)?)));
+                    let time = WriterTime {
+                        waiting: started - idle_since,
+                        writing: wrote - started,
+                        committing: wrote.elapsed(),
+                    };
                     idle_since = Instant::now();
                     let result = result.map(|written| (written, time));
                     let failed = result.is_err();
@@ -139,32 +167,29 @@ impl<B: Backend> RunningLoader<B> {
                     };
                     must_wait = false;
                     match result.and_then(|(written, rows)| written.map(|w| (w, rows))) {
-                        Ok(((written, (waiting, writing)), rows)) => {
-                            stats.time.waiting_for_reader += waiting;
-                            stats.time.writing += writing;
+                        Ok((((written, committed), time), rows)) => {
+                            stats.time.waiting_for_reader += time.waiting;
+                            stats.time.writing += time.writing;
+                            stats.time.committing += time.committing;
                             let collected = in_flight.pop_front().expect("in flight");
-                            done.push((collected, written, rows));
+                            stats.add(&collected, written, committed);
+                            done.push(rows);
                         }
                         Err(error) => break 'load Err(error),
                     }
                 }
-                // Hand the next batch over first, so the database works during the commit.
                 if let Some(mut collected) = next {
-                    if to_writer.send(reader.batch(&mut collected)).is_err() {
+                    let handed = Handed {
+                        batch: reader.batch(&mut collected),
+                        next_offsets: collected.next_offsets.clone(),
+                    };
+                    if to_writer.send(handed).is_err() {
                         break Err(writer_gone());
                     }
                     in_flight.push_back(collected);
                 }
-                for (done, written, rows) in done {
-                    let started = Instant::now();
-                    let committed = reader.commit(&done);
-                    stats.time.committing += started.elapsed();
-                    match committed {
-                        Ok(committed) => stats.add(&done, written, committed),
-                        Err(error) => break 'load Err(error),
-                    }
-                    drop(rows);
-                }
+                // Freed once the next batch is with the writer.
+                drop(done);
             };
             // Ends the writer's loop; batches still in flight are not committed, so they
             // are read again after a restart.
