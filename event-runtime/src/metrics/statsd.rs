@@ -205,6 +205,11 @@ struct Queue {
     in_flight: bool,
     flush_requested: bool,
     closed: bool,
+    /// The sender is waiting on `wake`. A notify is a futex syscall even with nobody
+    /// waiting, so publishers only notify a sender that sleeps, and only once.
+    sender_asleep: bool,
+    /// Callers of `flush` waiting on `progress`, for the same reason.
+    flushers: usize,
 }
 
 struct Shared {
@@ -292,6 +297,8 @@ impl StatsdSink {
                 in_flight: false,
                 flush_requested: false,
                 closed: false,
+                sender_asleep: false,
+                flushers: 0,
             }),
             wake: Condvar::new(),
             progress: Condvar::new(),
@@ -354,11 +361,13 @@ fn send_loop(shared: &Shared, transport: &Transport, interval: Duration) {
                 if left.is_zero() {
                     break;
                 }
+                queue.sender_asleep = true;
                 queue = shared
                     .wake
                     .wait_timeout(queue, left)
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
+                queue.sender_asleep = false;
             }
             taken.clear();
             std::mem::swap(&mut taken, &mut queue.bytes);
@@ -372,8 +381,14 @@ fn send_loop(shared: &Shared, transport: &Transport, interval: Duration) {
             packet.send(shared, transport);
             deadline = Instant::now() + interval;
         }
-        shared.lock().in_flight = packet.lines > 0;
-        shared.progress.notify_all();
+        let flushers = {
+            let mut queue = shared.lock();
+            queue.in_flight = packet.lines > 0;
+            queue.flushers
+        };
+        if flushers > 0 {
+            shared.progress.notify_all();
+        }
         if closed && shared.lock().bytes.is_empty() && packet.lines == 0 {
             return;
         }
@@ -451,7 +466,13 @@ impl MetricSink for StatsdSink {
         }
         // Wake the sender for a batch of datagrams, not for each one: fewer context
         // switches on the publishing thread. The interval sends whatever is below this.
-        if queue.bytes.len() >= shared.wake_at {
+        // A sender that is busy sending finds the batch when it looks again.
+        let wake = queue.sender_asleep && queue.bytes.len() >= shared.wake_at;
+        if wake {
+            queue.sender_asleep = false;
+        }
+        drop(queue);
+        if wake {
             shared.wake.notify_one();
         }
     }
@@ -462,10 +483,11 @@ impl MetricSink for StatsdSink {
         let mut queue = shared.lock();
         queue.flush_requested = true;
         shared.wake.notify_one();
+        queue.flushers += 1;
         while !queue.bytes.is_empty() || queue.in_flight {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return;
+                break;
             }
             queue = shared
                 .progress
@@ -477,6 +499,7 @@ impl MetricSink for StatsdSink {
                 shared.wake.notify_one();
             }
         }
+        queue.flushers -= 1;
     }
 
     fn stats(&self) -> SinkStats {
