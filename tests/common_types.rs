@@ -145,7 +145,12 @@ mod warehouse {
     fn land(backend: &mut dyn Backend, select: &str) -> Vec<Vec<SqlValue>> {
         let table = Table::of::<InvoicePaid>().unwrap();
         prepare(backend, &table).unwrap();
-        let meta = RecordMeta::new("01a217fe-9be3-7000-9139-000000000001", None, 0, 1);
+        let meta = RecordMeta::new(
+            event_runtime::EventId::parse("01a217fe-9be3-7000-9139-000000000001").unwrap(),
+            None,
+            0,
+            1,
+        );
         backend
             .write(&Batch {
                 tables: vec![(&table, vec![row_of(&sample(), &meta)])],

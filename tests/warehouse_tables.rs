@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, UNIX_EPOCH};
 
 use common::{services, KitchenSink, Market, Method, PaymentAttempted};
+use event_runtime::EventId;
 use event_warehouse::{
     prepare, row_of, Backend, Batch, Loader, LoaderConfig, Postgres, RecordMeta, Row, SqlValue,
     Sqlite, Table, WarehouseError, Written,
@@ -51,7 +52,7 @@ fn sink() -> KitchenSink {
 
 fn meta(event_id: &str, offset: i64) -> RecordMeta {
     RecordMeta::new(
-        event_id,
+        EventId::parse(event_id).unwrap(),
         Some(UNIX_EPOCH + Duration::from_millis(1_795_698_444_500)),
         2,
         offset,

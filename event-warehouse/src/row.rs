@@ -2,13 +2,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use event_runtime::{Event, FieldValue, Value};
+use event_runtime::{Event, EventId, FieldValue, Value};
 
 /// Where a record was read from, and its header facts: the record columns of a row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordMeta {
-    /// The `event_id` header.
-    pub event_id: String,
+    /// The id the `event_id` header names.
+    pub event_id: EventId,
     /// The record timestamp (the publish time), if the broker kept one.
     pub published_at: Option<SystemTime>,
     /// The partition.
@@ -24,13 +24,13 @@ pub struct RecordMeta {
 impl RecordMeta {
     /// The facts of a record with no trace context.
     pub fn new(
-        event_id: &str,
+        event_id: EventId,
         published_at: Option<SystemTime>,
         partition: i32,
         offset: i64,
     ) -> Self {
         RecordMeta {
-            event_id: event_id.to_owned(),
+            event_id,
             published_at,
             partition,
             offset,
@@ -63,8 +63,12 @@ pub enum Cell {
     UInt(u64),
     /// A float.
     Float(f64),
-    /// Text: a string, a tag value or an event id.
+    /// Text: a string.
     Text(String),
+    /// A tag's value, text in the table.
+    Tag(&'static str),
+    /// A UUID: the event id, or a field that holds one, as its 16 bytes.
+    Uuid([u8; 16]),
     /// Bytes.
     Bytes(Vec<u8>),
     /// A point in time.
@@ -105,7 +109,7 @@ pub(crate) fn row_with_meta<E: Event>(event: &E, meta: RecordMeta) -> Row {
             }
         })
     });
-    row.push(Cell::Text(meta.event_id));
+    row.push(Cell::Uuid(meta.event_id.to_bytes()));
     row.push(meta.published_at.map_or(Cell::Null, Cell::Timestamp));
     row.push(Cell::Int(i64::from(meta.partition)));
     row.push(Cell::Int(meta.offset));
@@ -122,11 +126,11 @@ fn cell_of(value: Value<'_>) -> Cell {
         Value::Float(v) => Cell::Float(v),
         Value::Text(v) => Cell::Text(v.to_owned()),
         Value::Bytes(v) => Cell::Bytes(v.to_vec()),
-        Value::Tag(v) => Cell::Text(v.to_owned()),
+        Value::Tag(v) => Cell::Tag(v),
         Value::Timestamp(v) => Cell::Timestamp(v),
         Value::Duration(v) => Cell::Duration(v),
         Value::NegativeDuration(v) => Cell::NegativeDuration(v),
-        Value::Uuid(bytes) => Cell::Text(crate::text::hyphenated(bytes)),
+        Value::Uuid(bytes) => Cell::Uuid(*bytes),
         Value::Decimal { mantissa, scale } => Cell::Decimal { mantissa, scale },
         value @ Value::Message(_) => Cell::Json(crate::json::value(&value)),
     }

@@ -59,22 +59,6 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The 16 bytes of a UUID in its canonical text form (hyphens optional, any case).
-pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
-    if text.len() > 36 {
-        return None;
-    }
-    let mut bytes = [0u8; 16];
-    let mut nibbles = 0;
-    for c in text.bytes().filter(|b| *b != b'-') {
-        let nibble = (c as char).to_digit(16)? as u8;
-        let byte = bytes.get_mut(nibbles / 2)?;
-        *byte = (*byte << 4) | nibble;
-        nibbles += 1;
-    }
-    (nibbles == 32).then_some(bytes)
-}
-
 /// A UUID's canonical text: `01a217fe-9be3-7000-9139-59794b914441`.
 pub fn hyphenated(bytes: &[u8; 16]) -> String {
     let digits = hex(bytes);
@@ -108,16 +92,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uuids_parse_only_in_their_text_form() {
-        let bytes = parse_uuid("01a217fe-9be3-7000-9139-59794b914441").unwrap();
-        assert_eq!(bytes[0], 0x01);
-        assert_eq!(bytes[15], 0x41);
-        assert_eq!(parse_uuid("01A217FE9BE37000913959794B914441"), Some(bytes));
-        assert_eq!(parse_uuid("not-a-uuid"), None);
-        assert_eq!(parse_uuid("01a217fe-9be3-7000-9139-59794b91444z"), None);
-    }
-
-    #[test]
     fn rfc3339_matches_known_instants() {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
         let t = UNIX_EPOCH + Duration::new(1_795_698_444, 123_456_789);
@@ -147,7 +121,9 @@ mod tests {
 
     #[test]
     fn uuids_are_hyphenated_lowercase() {
-        let bytes = parse_uuid("01a217fe-9be3-7000-9139-59794b914441").unwrap();
+        let bytes = event_runtime::EventId::parse("01A217FE9BE37000913959794B914441")
+            .unwrap()
+            .to_bytes();
         assert_eq!(hyphenated(&bytes), "01a217fe-9be3-7000-9139-59794b914441");
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 use event_runtime::{
-    header, DecodeOwned, Dispatcher, Event, KafkaConfig, RecordedRecord, RecordingSink,
+    header, DecodeOwned, Dispatcher, Event, EventId, KafkaConfig, RecordedRecord, RecordingSink,
 };
 use event_warehouse::{
     row_of, Backend, Cell, ColumnKind, RecordMeta, Row, SqlValue, Table, RECORD_COLUMNS,
@@ -76,7 +76,7 @@ pub fn tables() -> Vec<Table> {
 
 fn expected<E: Event + DecodeOwned>(record: &RecordedRecord) -> (String, Row) {
     let mut meta = RecordMeta::new(
-        record.header(header::EVENT_ID).unwrap(),
+        EventId::parse(record.header(header::EVENT_ID).unwrap()).unwrap(),
         Some(UNIX_EPOCH + Duration::from_millis(record.timestamp_millis as u64)),
         // Not known to the producer; checked against the topic instead.
         -1,
@@ -154,6 +154,10 @@ pub fn comparable(cell: &Cell) -> SqlValue {
         Cell::UInt(v) => SqlValue::Text(v.to_string()),
         Cell::Float(v) => SqlValue::Float(*v),
         Cell::Text(v) => SqlValue::Text(v.clone()),
+        Cell::Tag(v) => SqlValue::Text((*v).to_owned()),
+        Cell::Uuid(bytes) => {
+            SqlValue::Text(EventId::from_u128(u128::from_be_bytes(*bytes)).to_string())
+        }
         Cell::Json(v) => SqlValue::Text(canonical_json(v)),
         Cell::Bytes(v) => SqlValue::Text(v.iter().map(|b| format!("{b:02x}")).collect()),
         Cell::Timestamp(t) => {

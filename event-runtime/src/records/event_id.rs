@@ -87,6 +87,31 @@ impl EventId {
         EventId(bits)
     }
 
+    /// The id a record's `event_id` header names: the canonical text
+    /// [`EventId::to_hyphenated`] writes, in either case, hyphens optional. `None` for
+    /// anything else. Any UUID is accepted, not only a v7 one.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() > 36 {
+            return None;
+        }
+        let mut bits = 0u128;
+        let mut nibbles = 0;
+        for c in text.bytes().filter(|&b| b != b'-') {
+            let nibble = (c as char).to_digit(16)?;
+            nibbles += 1;
+            if nibbles > 32 {
+                return None;
+            }
+            bits = bits << 4 | u128::from(nibble);
+        }
+        (nibbles == 32).then_some(EventId(bits))
+    }
+
+    /// The id's 16 bytes, most significant first (a UUID's byte order).
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.to_be_bytes()
+    }
+
     /// The canonical hyphenated form, written to a stack buffer.
     ///
     /// Written on every publish, so each byte's two digits come from a table at once: digit
@@ -164,6 +189,30 @@ impl fmt::Display for EventId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_parse_back_from_their_text_only() {
+        let id = EventId::new(SystemTime::now());
+        let text = id.to_string();
+        assert_eq!(EventId::parse(&text), Some(id));
+        assert_eq!(
+            EventId::parse(&text.to_uppercase().replace('-', "")),
+            Some(id)
+        );
+        let known = EventId::parse("01a217fe-9be3-7000-9139-59794b914441").unwrap();
+        assert_eq!(known.to_bytes()[0], 0x01);
+        assert_eq!(known.to_bytes()[15], 0x41);
+        for bad in [
+            "",
+            "not-a-uuid",
+            "01a217fe-9be3-7000-9139-59794b91444z",
+            "01a217fe-9be3-7000-9139-59794b9144",
+            "01a217fe-9be3-7000-9139-59794b91444100",
+            "+1a217fe-9be3-7000-9139-59794b914441",
+        ] {
+            assert_eq!(EventId::parse(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn ids_are_v7_and_increase() {

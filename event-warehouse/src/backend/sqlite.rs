@@ -76,6 +76,8 @@ fn value_of(cell: &Cell) -> SqliteValue {
         },
         Cell::Float(v) => SqliteValue::Real(*v),
         Cell::Text(v) | Cell::Json(v) => SqliteValue::Text(v.clone()),
+        Cell::Tag(v) => SqliteValue::Text((*v).to_owned()),
+        Cell::Uuid(bytes) => SqliteValue::Text(text::hyphenated(bytes)),
         Cell::Bytes(v) => SqliteValue::Blob(v.clone()),
         Cell::Timestamp(v) => SqliteValue::Text(text::rfc3339(*v)),
         Cell::Duration(v) => SqliteValue::Real(v.as_secs_f64()),

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::PoisonError;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use event_runtime::{confluent, header, DecodeError, DecodeOwned, Event};
+use event_runtime::{confluent, header, DecodeError, DecodeOwned, Event, EventId};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
@@ -314,16 +314,16 @@ impl Reader {
         let Some(&table) = self.by_message.get(schema_name) else {
             return Sorted::Skip;
         };
-        let Some(event_id) = event_id else {
+        let Some(event_id_text) = event_id else {
             return reject(format!("no `{}` header", header::EVENT_ID));
         };
         // The primary key: a value no table could hold would fail the whole batch.
-        if crate::text::parse_uuid(event_id).is_none() {
+        let Some(event_id) = EventId::parse(event_id_text) else {
             return reject(format!(
-                "the `{}` header {event_id:?} is not a UUID",
+                "the `{}` header {event_id_text:?} is not a UUID",
                 header::EVENT_ID
             ));
-        }
+        };
         let published_at = message
             .timestamp()
             .to_millis()

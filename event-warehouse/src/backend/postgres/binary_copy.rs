@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::row::Cell;
 use crate::table::ColumnKind;
-use crate::text::parse_uuid;
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// PostgreSQL's epoch, 2000-01-01T00:00:00Z, in Unix seconds.
@@ -45,12 +44,8 @@ fn sized(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
 fn field(out: &mut Vec<u8>, kind: ColumnKind, cell: &Cell) {
     match (kind, cell) {
         (_, Cell::Null) => out.extend_from_slice(&(-1i32).to_be_bytes()),
-        (ColumnKind::EventId | ColumnKind::Uuid, Cell::Text(id)) => {
-            // The loader only makes rows of event ids that parse, and a Uuid field's text
-            // is the hyphenated form of its bytes.
-            let bytes = parse_uuid(id).unwrap_or([0; 16]);
-            sized(out, |out| out.extend_from_slice(&bytes));
-        }
+        (_, Cell::Uuid(bytes)) => sized(out, |out| out.extend_from_slice(bytes)),
+        (_, Cell::Tag(text)) => sized(out, |out| out.extend_from_slice(text.as_bytes())),
         (ColumnKind::Json, Cell::Json(text)) => sized(out, |out| {
             out.push(1); // jsonb's binary format version
             out.extend_from_slice(text.as_bytes());
@@ -97,46 +92,48 @@ fn interval(out: &mut Vec<u8>, duration: Duration, negative: bool) {
 /// `mantissa * 10^-scale` as `numeric`: base-10000 digits, most significant first, each
 /// group aligned on the decimal point; the weight is the first group's power of 10000, and
 /// leading and trailing zero groups are dropped. The display scale keeps `scale`.
+/// Written without allocating: a `u64` column is one of these in most rows.
 fn numeric(out: &mut Vec<u8>, mantissa: i128, scale: u32) {
-    let text = mantissa.unsigned_abs().to_string();
-    let scale_digits = scale as usize;
-    // Pad so there is a whole part, then to whole groups on both sides of the point.
-    let text = format!("{text:0>width$}", width = scale_digits + 1);
-    let (whole, fraction) = text.split_at(text.len() - scale_digits);
-    let whole = format!("{whole:0>width$}", width = whole.len().div_ceil(4) * 4);
-    let fraction = format!(
-        "{fraction:0<width$}",
-        width = fraction.len().div_ceil(4) * 4
-    );
-    let group = |digits: &str| digits.parse::<i16>().unwrap_or(0);
-    let mut groups: Vec<i16> = whole
-        .as_bytes()
-        .chunks(4)
-        .chain(fraction.as_bytes().chunks(4))
-        .map(|chunk| group(std::str::from_utf8(chunk).unwrap_or("0")))
-        .collect();
-    let mut weight = (whole.len() / 4) as i16 - 1;
-    while groups.first() == Some(&0) {
-        groups.remove(0);
-        weight -= 1;
+    // The decimal digits, least significant first: at most 39 for an i128.
+    let mut digits = [0u8; 39];
+    let mut len = 0;
+    let mut rest = mantissa.unsigned_abs();
+    while rest > 0 {
+        digits[len] = (rest % 10) as u8;
+        rest /= 10;
+        len += 1;
     }
-    while groups.last() == Some(&0) {
-        groups.pop();
+    // Digit i stands for 10^(i - scale): group (i - scale) div 4, at (i - scale) mod 4 in
+    // it. The groups the digits span, lowest first: at most 11.
+    let exponent = |i: usize| i as i64 - i64::from(scale);
+    let lowest = exponent(0).div_euclid(4);
+    let mut groups = [0i16; 12];
+    for (i, &digit) in digits[..len].iter().enumerate() {
+        let group = (exponent(i).div_euclid(4) - lowest) as usize;
+        groups[group] += i16::from(digit) * 10i16.pow(exponent(i).rem_euclid(4) as u32);
     }
-    if groups.is_empty() {
-        weight = 0;
-    }
-    let sign: i16 = if mantissa < 0 && !groups.is_empty() {
+    let spanned = if len == 0 {
+        0
+    } else {
+        (exponent(len - 1).div_euclid(4) - lowest) as usize + 1
+    };
+    let first = groups[..spanned].iter().position(|&g| g != 0);
+    let last = groups[..spanned].iter().rposition(|&g| g != 0);
+    let (kept, weight) = match (first, last) {
+        (Some(first), Some(last)) => (&groups[first..=last], lowest + last as i64),
+        _ => (&groups[..0], 0),
+    };
+    let sign: i16 = if mantissa < 0 && !kept.is_empty() {
         0x4000
     } else {
         0
     };
-    out.extend_from_slice(&(groups.len() as i16).to_be_bytes());
-    out.extend_from_slice(&weight.to_be_bytes());
+    out.extend_from_slice(&(kept.len() as i16).to_be_bytes());
+    out.extend_from_slice(&(weight as i16).to_be_bytes());
     out.extend_from_slice(&sign.to_be_bytes());
     out.extend_from_slice(&(scale as i16).to_be_bytes());
-    for digit in groups {
-        out.extend_from_slice(&digit.to_be_bytes());
+    for &group in kept.iter().rev() {
+        out.extend_from_slice(&group.to_be_bytes());
     }
 }
 
@@ -176,6 +173,17 @@ mod tests {
         assert_eq!(decimal_bytes(5, 3), [1, -1, 0, 3, 50]);
         assert_eq!(decimal_bytes(123_456_789, 4), [3, 1, 0, 4, 1, 2345, 6789]);
         assert_eq!(decimal_bytes(0, 2), [0, 0, 0, 2]);
+        assert_eq!(decimal_bytes(-7, 0), [1, 0, 0x4000, 0, 7]);
+        assert_eq!(decimal_bytes(10_000_000, 4), [1, 0, 0, 4, 1000]);
+        // i128's extremes: 39 digits.
+        assert_eq!(
+            decimal_bytes(i128::MIN, 0), // 170 1411 8346 0469 2317 3168 7303 7158 8410 5728
+            [10, 9, 0x4000, 0, 170, 1411, 8346, 469, 2317, 3168, 7303, 7158, 8410, 5728]
+        );
+        assert_eq!(
+            decimal_bytes(i128::MAX, 38), // 1.7014 1183 4604 6923 1731 6873 0371 5884 1057 27
+            [11, 0, 0, 38, 1, 7014, 1183, 4604, 6923, 1731, 6873, 371, 5884, 1057, 2700]
+        );
     }
 
     #[test]
