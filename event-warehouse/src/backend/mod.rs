@@ -116,8 +116,8 @@ pub trait Backend: Send {
     fn existing_columns(&mut self, table: &str) -> Result<Vec<String>, WarehouseError>;
     /// Writes a batch: when this returns `Ok`, the rows are durable. A row whose event id
     /// is already present is skipped, so a replay, whole or of a batch written in part, is
-    /// harmless. SQLite writes a batch in one transaction; PostgreSQL in one per connection
-    /// ([`Postgres::write_connections`](crate::Postgres::write_connections)).
+    /// harmless. SQLite writes a batch in one transaction; PostgreSQL in one per write
+    /// connection (`Postgres::write_connections`, feature `postgres`).
     fn write(&mut self, batch: &Batch<'_>) -> Result<Written, WarehouseError>;
     /// Runs a query with text parameters (`$1`, `$2`, ... in both dialects).
     fn query(&mut self, sql: &str, params: &[&str]) -> Result<Vec<Vec<SqlValue>>, WarehouseError>;
