@@ -42,8 +42,8 @@ fn event(i: u32) -> ScreenEvent {
     }
 }
 
-/// Reads datagrams on another thread while the test publishes, as an agent would, so the
-/// kernel's receive buffer never overflows; stops after 500 ms of silence.
+/// Reads datagrams on another thread while the test publishes, as an agent would; stops
+/// after 500 ms of silence.
 fn agent_thread(
     recv: impl Fn(&mut [u8]) -> std::io::Result<usize> + Send + 'static,
 ) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
@@ -57,8 +57,15 @@ fn agent_thread(
     })
 }
 
+/// A UDP agent whose receive buffer holds every datagram a test sends. Loopback UDP drops
+/// silently when the buffer is full, and on a busy two-core CI machine the reading thread
+/// can be off the CPU long enough for the kernel's default (208 KiB) to fill.
 fn udp_agent() -> (String, std::thread::JoinHandle<Vec<Vec<u8>>>) {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // The kernel caps this at net.core.rmem_max.
+    socket2::SockRef::from(&socket)
+        .set_recv_buffer_size(4 << 20)
+        .unwrap();
     socket
         .set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
