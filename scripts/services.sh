@@ -362,8 +362,12 @@ start_statsd_exporter() {
   local home="$dir/statsd"
   if [[ -f "$home/pid" ]] && kill -0 "$(cat "$home/pid")" 2>/dev/null; then return; fi
   rm -rf "$home" && mkdir -p "$home"
+  # A receive buffer that holds a test's whole burst: loopback UDP drops silently when it
+  # fills, and on two busy cores the exporter can be off the CPU for a while (the kernel
+  # caps the size at net.core.rmem_max).
   nohup "$dir/bin/statsd_exporter" \
     --statsd.listen-udp="127.0.0.1:$statsd_port" \
+    --statsd.read-buffer=4194304 \
     --statsd.listen-tcp="" \
     --statsd.listen-unixgram="$home/dsd.socket" \
     --web.listen-address="127.0.0.1:$statsd_web_port" \
