@@ -15,20 +15,22 @@ use event_runtime::{FieldValue, Value};
 const MAX_EXACT_INTEGER: u64 = 1 << 53;
 
 /// The JSON text of a field's value.
-pub fn field(value: &FieldValue<'_>) -> String {
+#[cfg(test)]
+fn field(value: &FieldValue<'_>) -> String {
     let mut out = String::new();
     write_field(&mut out, value);
     out
 }
 
-/// The JSON text of one value (a nested message in its own column).
-pub fn value(value: &Value<'_>) -> String {
+/// The JSON text of one value: a map key that is not text.
+fn value(value: &Value<'_>) -> String {
     let mut out = String::new();
     write_value(&mut out, value);
     out
 }
 
-fn write_field(out: &mut String, value: &FieldValue<'_>) {
+/// Appends the JSON text of a field's value to `out`.
+pub(crate) fn write_field(out: &mut String, value: &FieldValue<'_>) {
     match value {
         FieldValue::Single(value) => write_value(out, value),
         FieldValue::Null => out.push_str("null"),
@@ -57,7 +59,8 @@ fn write_field(out: &mut String, value: &FieldValue<'_>) {
     }
 }
 
-fn write_value(out: &mut String, value: &Value<'_>) {
+/// Appends the JSON text of one value (a nested message in its own column) to `out`.
+pub(crate) fn write_value(out: &mut String, value: &Value<'_>) {
     // Writing to a String cannot fail.
     match value {
         Value::Bool(v) => out.push_str(if *v { "true" } else { "false" }),
@@ -133,19 +136,28 @@ fn write_key(out: &mut String, key: &Value<'_>) {
 
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+    // Runs without a character to escape are copied whole; every escaped character is
+    // ASCII, so the runs split `s` on character boundaries.
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        run = i + 1;
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escaped);
         }
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -153,6 +165,17 @@ fn write_string(out: &mut String, s: &str) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn escapes_between_multibyte_characters_keep_the_text_whole() {
+        let mut out = String::new();
+        write_string(&mut out, "é\"ü\u{1f}中\\");
+        assert_eq!(out, "\"é\\\"ü\\u001f中\\\\\"");
+        assert_eq!(
+            serde_json::from_str::<String>(&out).unwrap(),
+            "é\"ü\u{1f}中\\"
+        );
+    }
 
     #[test]
     fn lists_escape_strings_and_drop_non_finite_floats() {

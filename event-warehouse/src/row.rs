@@ -93,45 +93,162 @@ pub type Row = Vec<Cell>;
 
 /// The row of a decoded event.
 pub fn row_of<E: Event>(event: &E, meta: &RecordMeta) -> Row {
-    row_with_meta(event, meta.clone())
-}
-
-/// The row of a decoded event, taking the record's facts: its texts move into the row.
-pub(crate) fn row_with_meta<E: Event>(event: &E, meta: RecordMeta) -> Row {
-    // Room for a typical event's fields and the six record columns without regrowing.
-    let mut row = Vec::with_capacity(18);
-    event.for_each_field(|_, value| {
-        row.push(match value {
-            FieldValue::Single(value) => cell_of(value),
-            FieldValue::Null => Cell::Null,
-            value @ (FieldValue::Repeated(_) | FieldValue::Map(_)) => {
-                Cell::Json(crate::json::field(&value))
-            }
-        })
-    });
-    row.push(Cell::Uuid(meta.event_id.to_bytes()));
-    row.push(meta.published_at.map_or(Cell::Null, Cell::Timestamp));
-    row.push(Cell::Int(i64::from(meta.partition)));
-    row.push(Cell::Int(meta.offset));
-    row.push(meta.trace_id.map_or(Cell::Null, Cell::Text));
-    row.push(meta.span_id.map_or(Cell::Null, Cell::Text));
+    let mut row = Vec::new();
+    fill_row(event, meta.clone(), &mut row);
     row
 }
 
-fn cell_of(value: Value<'_>) -> Cell {
-    match value {
-        Value::Bool(v) => Cell::Bool(v),
-        Value::Int(v) => Cell::Int(v),
-        Value::UInt(v) => Cell::UInt(v),
-        Value::Float(v) => Cell::Float(v),
-        Value::Text(v) => Cell::Text(v.to_owned()),
-        Value::Bytes(v) => Cell::Bytes(v.to_vec()),
-        Value::Tag(v) => Cell::Tag(v),
-        Value::Timestamp(v) => Cell::Timestamp(v),
-        Value::Duration(v) => Cell::Duration(v),
-        Value::NegativeDuration(v) => Cell::NegativeDuration(v),
-        Value::Uuid(bytes) => Cell::Uuid(*bytes),
-        Value::Decimal { mantissa, scale } => Cell::Decimal { mantissa, scale },
-        value @ Value::Message(_) => Cell::Json(crate::json::value(&value)),
+/// Makes `row` the row of a decoded event with the record's facts. `row` may be a
+/// written row of the same table: its texts, bytes and JSON are overwritten in place, so
+/// a loader that reuses its rows allocates for a text only when it is longer than the
+/// one before, and frees nothing.
+pub(crate) fn fill_row<E: Event>(event: &E, meta: RecordMeta, row: &mut Row) {
+    // A new row gets its full size at once.
+    row.reserve((E::fields().len() + crate::table::RECORD_COLUMNS.len()).saturating_sub(row.len()));
+    let mut cells = Cells { row, next: 0 };
+    event.for_each_field(|_, value| match value {
+        FieldValue::Single(value) => cells.set_value(value),
+        FieldValue::Null => cells.set(Cell::Null),
+        value @ (FieldValue::Repeated(_) | FieldValue::Map(_)) => {
+            cells.set_json(|out| crate::json::write_field(out, &value))
+        }
+    });
+    cells.set(Cell::Uuid(meta.event_id.to_bytes()));
+    cells.set(meta.published_at.map_or(Cell::Null, Cell::Timestamp));
+    cells.set(Cell::Int(i64::from(meta.partition)));
+    cells.set(Cell::Int(meta.offset));
+    cells.set(meta.trace_id.map_or(Cell::Null, Cell::Text));
+    cells.set(meta.span_id.map_or(Cell::Null, Cell::Text));
+    let Cells { row, next } = cells;
+    row.truncate(next);
+}
+
+/// A row being filled from its first cell, reusing the buffers of the cells it had.
+struct Cells<'r> {
+    row: &'r mut Row,
+    next: usize,
+}
+
+impl Cells<'_> {
+    fn set(&mut self, cell: Cell) {
+        match self.row.get_mut(self.next) {
+            Some(old) => *old = cell,
+            None => self.row.push(cell),
+        }
+        self.next += 1;
+    }
+
+    fn set_text(&mut self, text: &str) {
+        match self.row.get_mut(self.next) {
+            Some(Cell::Text(old)) => {
+                old.clear();
+                old.push_str(text);
+                self.next += 1;
+            }
+            _ => self.set(Cell::Text(text.to_owned())),
+        }
+    }
+
+    fn set_json(&mut self, write: impl FnOnce(&mut String)) {
+        match self.row.get_mut(self.next) {
+            Some(Cell::Json(old)) => {
+                old.clear();
+                write(old);
+                self.next += 1;
+            }
+            _ => {
+                let mut json = String::new();
+                write(&mut json);
+                self.set(Cell::Json(json));
+            }
+        }
+    }
+
+    fn set_value(&mut self, value: Value<'_>) {
+        match value {
+            Value::Text(v) => self.set_text(v),
+            Value::Bytes(v) => match self.row.get_mut(self.next) {
+                Some(Cell::Bytes(old)) => {
+                    old.clear();
+                    old.extend_from_slice(v);
+                    self.next += 1;
+                }
+                _ => self.set(Cell::Bytes(v.to_vec())),
+            },
+            Value::Bool(v) => self.set(Cell::Bool(v)),
+            Value::Int(v) => self.set(Cell::Int(v)),
+            Value::UInt(v) => self.set(Cell::UInt(v)),
+            Value::Float(v) => self.set(Cell::Float(v)),
+            Value::Tag(v) => self.set(Cell::Tag(v)),
+            Value::Timestamp(v) => self.set(Cell::Timestamp(v)),
+            Value::Duration(v) => self.set(Cell::Duration(v)),
+            Value::NegativeDuration(v) => self.set(Cell::NegativeDuration(v)),
+            Value::Uuid(bytes) => self.set(Cell::Uuid(*bytes)),
+            Value::Decimal { mantissa, scale } => self.set(Cell::Decimal { mantissa, scale }),
+            value @ Value::Message(_) => self.set_json(|out| crate::json::write_value(out, &value)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use event_runtime::{Event, EventId, Tag};
+
+    use super::{fill_row, row_of, Cell, RecordMeta};
+
+    #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
+    enum Channel {
+        Web,
+        App,
+    }
+
+    #[derive(Event)]
+    #[event(topic = "t")]
+    struct Sample {
+        user_id: String,
+        note: Option<String>,
+        image: Vec<u8>,
+        dishes: Vec<String>,
+        #[event(tag)]
+        channel: Channel,
+    }
+
+    fn meta(offset: i64, traceparent: Option<&str>) -> RecordMeta {
+        let published = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let meta = RecordMeta::new(EventId::new(published), Some(published), 2, offset);
+        match traceparent {
+            Some(header) => meta.with_traceparent(header),
+            None => meta,
+        }
+    }
+
+    #[test]
+    fn a_refilled_row_is_the_row_of_the_new_event_whatever_the_old_held() {
+        let long = Sample {
+            user_id: "a-long-user-id-of-many-bytes".into(),
+            note: Some("left at the door".into()),
+            image: vec![1, 2, 3, 4, 5],
+            dishes: vec!["pho".into(), "banh mi".into()],
+            channel: Channel::App,
+        };
+        let short = Sample {
+            user_id: "u".into(),
+            note: None,
+            image: Vec::new(),
+            dishes: Vec::new(),
+            channel: Channel::Web,
+        };
+        let traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let (long_meta, short_meta) = (meta(7, Some(traced)), meta(8, None));
+
+        let mut row = row_of(&long, &long_meta);
+        assert_eq!(row[0], Cell::Text("a-long-user-id-of-many-bytes".into()));
+        fill_row(&short, short_meta.clone(), &mut row);
+        assert_eq!(row, row_of(&short, &short_meta));
+        fill_row(&long, long_meta.clone(), &mut row);
+        assert_eq!(row, row_of(&long, &long_meta));
+        assert_eq!(row.len(), Sample::fields().len() + 6);
     }
 }

@@ -16,6 +16,7 @@ use crate::table::Table;
 
 mod reader;
 mod running;
+mod spare;
 
 use reader::{decode_row, known_fields, Collected, EventTable, Reader};
 pub use running::RunningLoader;
@@ -263,6 +264,7 @@ impl<B: Backend> Loader<B> {
                 consumer,
                 unstorable: backend.unstorable(),
                 waiting: Default::default(),
+                any_waiting: Default::default(),
             },
             backend,
         ))

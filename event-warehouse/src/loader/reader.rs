@@ -2,6 +2,7 @@
 //! rows or the rejects, and committing a written batch's offsets.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::PoisonError;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -11,19 +12,23 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::spare::SpareRows;
 use super::LoaderConfig;
 use crate::backend::{Batch, Reject};
 use crate::error::WarehouseError;
-use crate::row::{row_with_meta, RecordMeta, Row};
+use crate::row::{fill_row, RecordMeta, Row};
 use crate::table::Table;
 
-type DecodeRow = fn(&[u8], RecordMeta) -> Result<Row, DecodeError>;
+/// Decodes a payload into the row given, which may be a written row of the same table.
+type DecodeRow = fn(&[u8], RecordMeta, &mut Row) -> Result<(), DecodeError>;
 
 pub(super) fn decode_row<E: Event + DecodeOwned>(
     payload: &[u8],
     meta: RecordMeta,
-) -> Result<Row, DecodeError> {
-    Ok(row_with_meta(&E::decode(payload)?, meta))
+    row: &mut Row,
+) -> Result<(), DecodeError> {
+    fill_row(&E::decode(payload)?, meta, row);
+    Ok(())
 }
 
 pub(super) struct EventTable {
@@ -74,6 +79,9 @@ pub(super) struct Reader {
     pub(super) unstorable: fn(&[crate::row::Cell]) -> Option<&'static str>,
     /// Partitions waiting at a record of a newer definition.
     pub(super) waiting: std::sync::Mutex<Vec<Waiting>>,
+    /// Whether `waiting` has any: read for every record, where taking the lock to find
+    /// the list empty would cost more than the record's other checks.
+    pub(super) any_waiting: AtomicBool,
 }
 
 /// One consumed record, sorted into its table or the rejects.
@@ -101,10 +109,11 @@ pub(super) struct Collected {
 impl Reader {
     /// Polls up to one batch: waits up to `first_wait` for a first record, then until the
     /// batch is full, has lingered since its first record, or no record came for the idle
-    /// time.
+    /// time. Its rows are filled from `spare` where it has them.
     pub(super) fn collect(
         &self,
         first_wait: Duration,
+        spare: &mut SpareRows,
     ) -> Result<Option<Collected>, WarehouseError> {
         let mut batch = Collected {
             rows: vec![Vec::new(); self.events.len()],
@@ -148,7 +157,7 @@ impl Reader {
                 // Fetched before the pause took hold: it is read again from the wait.
                 continue;
             }
-            let sorted = self.sort(&message);
+            let sorted = self.sort(&message, spare);
             if matches!(sorted, Sorted::Newer) {
                 self.wait_at(topic, partition, message.offset())?;
                 batch.left_for_newer += 1;
@@ -178,6 +187,9 @@ impl Reader {
     }
 
     fn waits(&self, topic: &str, partition: i32) -> bool {
+        if !self.any_waiting.load(Ordering::Acquire) {
+            return false;
+        }
         let waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(wait) = waiting
             .iter()
@@ -203,6 +215,7 @@ impl Reader {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(wait);
+        self.any_waiting.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -230,6 +243,8 @@ impl Reader {
             return;
         };
         waiting.retain(|w| assigned.find_partition(&w.topic, w.partition).is_some());
+        self.any_waiting
+            .store(!waiting.is_empty(), Ordering::Release);
     }
 
     /// A consumer error as the loader reports it: a refusal by the brokers' ACLs names the
@@ -284,7 +299,7 @@ impl Reader {
         Ok(self.consumer.commit(&offsets, CommitMode::Sync).is_ok())
     }
 
-    fn sort(&self, message: &BorrowedMessage<'_>) -> Sorted {
+    fn sort(&self, message: &BorrowedMessage<'_>, spare: &mut SpareRows) -> Sorted {
         // One pass over the headers (each key is checked as UTF-8 on the way).
         let (mut schema_name, mut event_id, mut traceparent) = (None, None, None);
         if let Some(headers) = message.headers() {
@@ -348,13 +363,16 @@ impl Reader {
         if first_unknown_field(payload, &self.events[table].known_fields).is_some() {
             return Sorted::Newer;
         }
-        match (self.events[table].decode)(payload, meta) {
-            Ok(row) => match (self.unstorable)(&row) {
-                None => Sorted::Row(table, row),
-                Some(reason) => reject(reason.to_owned()),
+        let mut row = spare.take(table);
+        let reason = match (self.events[table].decode)(payload, meta, &mut row) {
+            Ok(()) => match (self.unstorable)(&row) {
+                None => return Sorted::Row(table, row),
+                Some(reason) => reason.to_owned(),
             },
-            Err(error) => reject(format!("{schema_name} did not decode: {error}")),
-        }
+            Err(error) => format!("{schema_name} did not decode: {error}"),
+        };
+        spare.put_back(table, row);
+        reject(reason)
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::mpsc::TryRecvError;
 use std::time::{Duration, Instant};
 
 use super::reader::{Collected, Reader};
+use super::spare::SpareRows;
 use super::LoadStats;
 use crate::backend::{Backend, Batch, Written};
 use crate::error::WarehouseError;
@@ -33,14 +34,18 @@ pub struct RunningLoader<B: Backend> {
     reader: Reader,
     backend: B,
     stats: LoadStats,
+    /// Written rows, filled again by the next batches.
+    spare: SpareRows,
 }
 
 impl<B: Backend> RunningLoader<B> {
     pub(super) fn new(reader: Reader, backend: B) -> Self {
+        let spare = SpareRows::new(reader.events.len(), IN_FLIGHT * reader.config.batch_size);
         RunningLoader {
             reader,
             backend,
             stats: LoadStats::default(),
+            spare,
         }
     }
 
@@ -49,14 +54,16 @@ impl<B: Backend> RunningLoader<B> {
     pub fn load_batch(&mut self) -> Result<Written, WarehouseError> {
         let linger = self.reader.config.batch_linger;
         let started = Instant::now();
-        let collected = self.reader.collect(linger);
+        let collected = self.reader.collect(linger, &mut self.spare);
         self.stats.time.reading += started.elapsed();
         let Some(mut collected) = collected? else {
             return Ok(Written::default());
         };
         let started = Instant::now();
-        let written = self.backend.write(&self.reader.batch(&mut collected));
+        let batch = self.reader.batch(&mut collected);
+        let written = self.backend.write(&batch);
         self.stats.time.writing += started.elapsed();
+        self.spare.keep(&self.reader.events, batch);
         // Offsets move only past a batch that was written.
         let written = written?;
         let started = Instant::now();
@@ -83,6 +90,7 @@ impl<B: Backend> RunningLoader<B> {
             reader,
             backend,
             stats,
+            spare,
         } = self;
         let reader: &Reader = reader;
         std::thread::scope(|scope| {
@@ -112,8 +120,7 @@ impl<B: Backend> RunningLoader<B> {
                     idle_since = Instant::now();
                     let result = result.map(|written| (written, time));
                     let failed = result.is_err();
-                    // The rows go back to be freed by the thread that allocated them, which
-                    // is cheaper for the allocator and keeps the writer on the next batch.
+                    // The rows go back to the reading thread, which fills them again.
                     if to_reader.send((result, batch)).is_err() || failed {
                         break;
                     }
@@ -140,7 +147,7 @@ impl<B: Backend> RunningLoader<B> {
                     None
                 } else {
                     let started = Instant::now();
-                    let next = reader.collect(first_wait);
+                    let next = reader.collect(first_wait, spare);
                     stats.time.reading += started.elapsed();
                     match next {
                         Ok(next) => next,
@@ -188,8 +195,11 @@ impl<B: Backend> RunningLoader<B> {
                     }
                     in_flight.push_back(collected);
                 }
-                // Freed once the next batch is with the writer.
-                drop(done);
+                // Kept once the next batch is with the writer, so the writer is not kept
+                // waiting while the rows are sorted into the spares.
+                for rows in done {
+                    spare.keep(&reader.events, rows);
+                }
             };
             // Ends the writer's loop; batches still in flight are not committed, so they
             // are read again after a restart.
