@@ -233,7 +233,13 @@ impl<B: Backend> Loader<B> {
             // A loader that crashed holds its partitions until its session times out:
             // 10 s (Kafka's default before 3.0) rather than 45 s gets a restart going sooner.
             // For restarts without any wait, set `group.instance.id` (static membership).
-            .set("session.timeout.ms", "10000");
+            .set("session.timeout.ms", "10000")
+            // Once the prefetched records pass librdkafka's queue thresholds (64 MiB or
+            // 100,000 a partition), it postpones the next fetch by this much: at its
+            // default, 1 s, a loader catching up on a backlog drained the queue in a tenth
+            // of that and then sat idle (0.39x the `COPY` floor at 300,000 rows; 0.93x
+            // at 10 ms, BENCHMARKS.md row 8). Checking every 10 ms costs a timer wake-up.
+            .set("fetch.queue.backoff.ms", "10");
         for (key, value) in &config.properties {
             client.set(key, value);
         }
