@@ -16,7 +16,8 @@
 //! scale-out row uses 100000), so that every instance joins while there is work left.
 //! Last, the steady-state loader and the floor interleaved, one of each per round
 //! (`BENCH_ROUNDS`, 15 by default): the ratio row 8 gives is the median of the rounds'
-//! ratios. `BENCH_ORDERS` changes the size. Needs the services:
+//! ratios. `BENCH_ORDERS` changes the size, and `BENCH_FETCH_QUEUE_BACKOFF_MS` the
+//! loader's `fetch.queue.backoff.ms`. Needs the services:
 //! `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
 //!
 //!     cargo bench --features warehouse,statsd --bench warehouse
@@ -151,6 +152,15 @@ fn warehouse(c: &mut Criterion) {
     // the first batch to the end of the last, scaled to all the rows, as a long-running
     // loader sees it; it is measured for one instance only, since with several the group's
     // rebalances fall inside it.
+    // `BENCH_FETCH_QUEUE_BACKOFF_MS` overrides the loader's `fetch.queue.backoff.ms`, to
+    // show what librdkafka's default (1000) does to a load past its prefetch queue.
+    let loader_config = |group: &str| {
+        let config = LoaderConfig::new(bootstrap.as_str(), group);
+        match std::env::var("BENCH_FETCH_QUEUE_BACKOFF_MS") {
+            Ok(ms) => config.set("fetch.queue.backoff.ms", ms),
+            Err(_) => config,
+        }
+    };
     let load = |db: &mut Postgres,
                 instances: usize,
                 connections: usize|
@@ -159,7 +169,7 @@ fn warehouse(c: &mut Criterion) {
         let running: Vec<_> = (0..instances)
             .map(|_| {
                 loader(
-                    LoaderConfig::new(bootstrap.as_str(), group.as_str()),
+                    loader_config(&group),
                     Postgres::connect(&url)
                         .unwrap()
                         .write_connections(connections)

@@ -237,7 +237,7 @@ impl<B: Backend> Loader<B> {
             // Once the prefetched records pass librdkafka's queue thresholds (64 MiB or
             // 100,000 a partition), it postpones the next fetch by this much: at its
             // default, 1 s, a loader catching up on a backlog drained the queue in a tenth
-            // of that and then sat idle (0.39x the `COPY` floor at 300,000 rows; 0.93x
+            // of that and then sat idle (0.45x the `COPY` floor at 299,597 rows; 0.95x
             // at 10 ms, BENCHMARKS.md row 8). Checking every 10 ms costs a timer wake-up.
             .set("fetch.queue.backoff.ms", "10");
         for (key, value) in &config.properties {

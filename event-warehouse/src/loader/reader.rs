@@ -79,8 +79,8 @@ pub(super) struct Reader {
     pub(super) unstorable: fn(&[crate::row::Cell]) -> Option<&'static str>,
     /// Partitions waiting at a record of a newer definition.
     pub(super) waiting: std::sync::Mutex<Vec<Waiting>>,
-    /// Whether `waiting` has any: read for every record, where taking the lock to find
-    /// the list empty would cost more than the record's other checks.
+    /// Whether `waiting` has any: read for every record, so that in the usual case, no
+    /// partition waiting, a record takes no lock.
     pub(super) any_waiting: AtomicBool,
 }
 
