@@ -100,8 +100,8 @@ pub fn row_of<E: Event>(event: &E, meta: &RecordMeta) -> Row {
 
 /// Makes `row` the row of a decoded event with the record's facts. `row` may be a
 /// written row of the same table: its texts, bytes and JSON are overwritten in place, so
-/// a loader that reuses its rows allocates for a text only when it is longer than the
-/// one before, and frees nothing.
+/// a loader that reuses its rows allocates for such a cell only when the new value is
+/// longer than the old one, or the cell held something else.
 pub(crate) fn fill_row<E: Event>(event: &E, meta: RecordMeta, row: &mut Row) {
     // A new row gets its full size at once.
     row.reserve((E::fields().len() + crate::table::RECORD_COLUMNS.len()).saturating_sub(row.len()));

@@ -12,7 +12,8 @@ use crate::error::WarehouseError;
 use crate::table::Table;
 
 /// How many batches [`RunningLoader::run`] hands to its writer before it waits for the
-/// oldest to be written. With the batch being read, that many and one are in memory.
+/// oldest to be written. With the batch being read, that many and one are in memory, and
+/// as many written batches' rows again are kept for the next batches to fill.
 const IN_FLIGHT: usize = 2;
 
 /// A batch handed to [`RunningLoader::run`]'s writer, with the offsets it commits after it.

@@ -1,10 +1,10 @@
 //! Written rows kept for the reading thread to fill again.
 //!
-//! Freeing a written batch cost the reading thread a free per text cell, on blocks that
-//! had gone cold in the writer, and glibc then handed the emptied heap back to the kernel
-//! only to fault it in again for the next batch. A row of the same table has the same
-//! cells in the same order, so a written row is filled in place instead: a text cell's
-//! buffer takes the next record's text, and allocates only if that one is longer.
+//! Freeing each written batch would cost the reading thread a free per text cell, on
+//! blocks gone cold in the writer, and a malloc per text cell again for the next batch.
+//! A row of the same table has the same cells in the same order, so a written row is
+//! filled in place instead: a text cell's buffer takes the next record's text, and
+//! allocates only if that one is longer.
 
 use super::reader::EventTable;
 use crate::backend::Batch;
