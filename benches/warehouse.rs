@@ -144,14 +144,6 @@ fn warehouse(c: &mut Criterion) {
     let prefix = scenario.order_prefix();
     let mut db = Postgres::connect(&url).unwrap();
 
-    // One load of the run's rows into emptied tables by `instances` loaders in one
-    // consumer group, each on a thread with its own consumer and connection, started
-    // together: (whole time, steady-state time). The whole time runs from the start to the
-    // last row, and includes joining the group (a one-off cost of a start, and with several
-    // instances the rebalances between them). The steady-state time runs from the end of
-    // the first batch to the end of the last, scaled to all the rows, as a long-running
-    // loader sees it; it is measured for one instance only, since with several the group's
-    // rebalances fall inside it.
     // `BENCH_FETCH_QUEUE_BACKOFF_MS` overrides the loader's `fetch.queue.backoff.ms`, to
     // show what librdkafka's default (1000) does to a load past its prefetch queue.
     let loader_config = |group: &str| {
@@ -161,6 +153,15 @@ fn warehouse(c: &mut Criterion) {
             Err(_) => config,
         }
     };
+
+    // One load of the run's rows into emptied tables by `instances` loaders in one
+    // consumer group, each on a thread with its own consumer and connection, started
+    // together: (whole time, steady-state time). The whole time runs from the start to the
+    // last row, and includes joining the group (a one-off cost of a start, and with several
+    // instances the rebalances between them). The steady-state time runs from the end of
+    // the first batch to the end of the last, scaled to all the rows, as a long-running
+    // loader sees it; it is measured for one instance only, since with several the group's
+    // rebalances fall inside it.
     let load = |db: &mut Postgres,
                 instances: usize,
                 connections: usize|
