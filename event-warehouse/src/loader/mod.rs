@@ -120,9 +120,11 @@ pub struct LoadStats {
 pub struct LoadTime {
     /// Polling records and turning them into rows.
     pub reading: Duration,
-    /// The reading side waiting for the writer to finish a batch (only in `run`).
+    /// The reading side waiting for a batch to be written and its offsets committed (only
+    /// in `run`).
     pub waiting_for_writer: Duration,
-    /// Committing offsets to Kafka (in `run`, by the writer, after each batch).
+    /// Committing offsets to Kafka (in `run`, by a thread of its own, while the writer
+    /// writes the next batch).
     pub committing: Duration,
     /// Writing batches to the database.
     pub writing: Duration,

@@ -19,6 +19,10 @@ use crate::error::WarehouseError;
 use crate::row::{fill_row, RecordMeta, Row};
 use crate::table::Table;
 
+/// How often a wait for a first record checks whether to stop waiting: short against a
+/// batch's write, and only while a written batch is awaited.
+pub(super) const STOP_WAITING_CHECK: Duration = Duration::from_millis(1);
+
 /// Decodes a payload into the row given, which may be a written row of the same table.
 type DecodeRow = fn(&[u8], RecordMeta, &mut Row) -> Result<(), DecodeError>;
 
@@ -110,9 +114,15 @@ impl Reader {
     /// Polls up to one batch: waits up to `first_wait` for a first record, then until the
     /// batch is full, has lingered since its first record, or no record came for the idle
     /// time. Its rows are filled from `spare` where it has them.
+    ///
+    /// With `stop_waiting`, the wait for a first record ends as soon as it returns true
+    /// (checked every [`STOP_WAITING_CHECK`]): the pipelined loader stops waiting for
+    /// records once a written batch is back, so its offsets and counts are taken in at
+    /// once rather than after a quiet topic's wait.
     pub(super) fn collect(
         &self,
         first_wait: Duration,
+        stop_waiting: Option<&dyn Fn() -> bool>,
         spare: &mut SpareRows,
     ) -> Result<Option<Collected>, WarehouseError> {
         let mut batch = Collected {
@@ -136,16 +146,22 @@ impl Reader {
                     let Some(left) = deadline.checked_duration_since(now) else {
                         break;
                     };
-                    let wait = if batch.consumed == 0 {
-                        left
-                    } else {
-                        left.min(self.config.batch_idle)
+                    let wait = match (batch.consumed, stop_waiting) {
+                        (0, None) => left,
+                        (0, Some(stop_waiting)) => {
+                            if stop_waiting() {
+                                break;
+                            }
+                            left.min(STOP_WAITING_CHECK)
+                        }
+                        _ => left.min(self.config.batch_idle),
                     };
                     match self.consumer.poll(wait) {
                         Some(message) => message,
                         // `poll` also returns early after a rebalance or a commit event:
-                        // only a quiet wait ends the batch.
-                        None if now.elapsed() >= wait => break,
+                        // only a quiet idle time ends a batch that has records. Before
+                        // the first, the deadline above ends the wait.
+                        None if batch.consumed > 0 && now.elapsed() >= wait => break,
                         None => continue,
                     }
                 }
