@@ -302,6 +302,63 @@ fn a_replayed_batch_adds_no_rows_in_postgres() {
     replays_are_skipped(&mut pg);
 }
 
+/// After a rebalance, the loader that lost a partition may still be writing its batch in
+/// flight while the new owner writes the same records. Here two backends are given the
+/// same rows at once in opposite orders. Inserted in the order given, each would wait on
+/// keys the other has not committed, and PostgreSQL would abort one to break the deadlock
+/// (it did in 4 of 6 runs); every connection inserts in event-id order, so one waits for
+/// the other and then skips its rows as duplicates.
+#[test]
+fn two_loaders_writing_the_same_rows_at_once_in_opposite_orders_both_succeed_in_postgres() {
+    const ROWS: i64 = 20_000;
+    let url = services::fresh_postgres_database("deadlock");
+    let payments = Table::of::<PaymentAttempted>().unwrap();
+    let mut backends = [
+        Postgres::connect(&url).unwrap(),
+        Postgres::connect(&url).unwrap(),
+    ];
+    prepare(&mut backends[0], &payments).unwrap();
+    prepare(&mut backends[1], &payments).unwrap();
+    let row = |i: i64| {
+        row_of(
+            &common::design_example(),
+            &meta(&format!("01a217fe-9be3-7000-9139-{i:012x}"), i),
+        )
+    };
+    let forwards: Vec<Row> = (0..ROWS).map(row).collect();
+    let backwards: Vec<Row> = (0..ROWS).rev().map(row).collect();
+    let start = std::sync::Barrier::new(2);
+    let [first, second] = &mut backends;
+    let written: Vec<Written> = std::thread::scope(|scope| {
+        let writers = [(first, forwards), (second, backwards)].map(|(backend, rows)| {
+            let (start, payments) = (&start, &payments);
+            scope.spawn(move || {
+                start.wait();
+                backend.write(&Batch {
+                    tables: vec![(payments, rows)],
+                    rejects: vec![],
+                })
+            })
+        });
+        writers
+            .map(|writer| writer.join().unwrap().expect("both writes succeed"))
+            .into()
+    });
+    let inserted: u64 = written.iter().map(|w| w.inserted).sum();
+    let duplicates: u64 = written.iter().map(|w| w.duplicates).sum();
+    assert_eq!(
+        (inserted, duplicates),
+        (ROWS as u64, ROWS as u64),
+        "{written:?}"
+    );
+    assert_eq!(
+        backends[0]
+            .query("SELECT count(*) FROM payment_attempted", &[])
+            .unwrap(),
+        vec![vec![Int(ROWS)]]
+    );
+}
+
 #[test]
 fn a_replayed_batch_adds_no_rows_in_sqlite() {
     replays_are_skipped(&mut Sqlite::in_memory().unwrap());

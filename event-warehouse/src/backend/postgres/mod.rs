@@ -100,6 +100,14 @@ impl Connection {
     }
 
     /// Writes these tables' rows and these rejects in one transaction of this session.
+    ///
+    /// Two loaders write the same rows at once after a rebalance: the loader that lost a
+    /// partition still writes its batch in flight while the new owner writes the same
+    /// records, read again from the last committed offset. A transaction inserting a key
+    /// that another has inserted but not committed waits for it, so two that took the same
+    /// keys in different orders would each wait on the other. Every connection therefore
+    /// takes its keys in one order: tables by name (the caller's), rows by event id,
+    /// rejects by place. Then the one that waits holds no key the other still needs.
     fn write<'t, 'a: 't>(
         &mut self,
         tables: impl Iterator<Item = &'t (&'a Table, Vec<Row>)>,
@@ -117,6 +125,7 @@ impl Connection {
                 .collect::<Vec<_>>()
                 .join(", ");
             let kinds: Vec<ColumnKind> = table.columns.iter().map(|c| c.kind).collect();
+            let rows = &in_event_id_order(table, rows);
             let buffer = &mut self.copy_buffer;
             // Fast path: COPY straight into the table. Only a replay (after a crash) or a
             // duplicate record breaks the primary key; then this table's rows of the batch
@@ -166,7 +175,7 @@ impl Connection {
             )?;
             let inserted = transaction.execute(
                 &format!(
-                    "INSERT INTO {} ({columns}) SELECT {columns} FROM {stage} ON CONFLICT (event_id) DO NOTHING",
+                    "INSERT INTO {} ({columns}) SELECT {columns} FROM {stage} ORDER BY event_id ON CONFLICT (event_id) DO NOTHING",
                     quoted(&table.name)
                 ),
                 &[],
@@ -174,6 +183,9 @@ impl Connection {
             written.inserted += inserted;
             written.duplicates += staged - inserted;
         }
+        rejects.sort_by(|a, b| {
+            (&a.topic, a.partition, a.offset).cmp(&(&b.topic, b.partition, b.offset))
+        });
         for reject in &rejects {
             transaction.execute(
                 &format!(
@@ -200,6 +212,18 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+/// A table's rows in the order every connection inserts them: by event id.
+fn in_event_id_order<'r>(table: &Table, rows: &'r [Row]) -> Vec<&'r Row> {
+    let mut sorted: Vec<&Row> = rows.iter().collect();
+    if let Some(at) = table.columns.iter().position(|c| c.name == "event_id") {
+        sorted.sort_by_key(|row| match row.get(at) {
+            Some(Cell::Uuid(id)) => *id,
+            _ => [0; 16],
+        });
+    }
+    sorted
 }
 
 /// Which connection writes which tables: the largest first, each to the connection with the
@@ -232,7 +256,7 @@ fn copy_rows(
     table: &str,
     columns: &str,
     kinds: &[ColumnKind],
-    rows: &[Row],
+    rows: &[&Row],
     buffer: &mut Vec<u8>,
     mut unstored: impl FnMut(&Row, &'static str),
 ) -> Result<u64, postgres::Error> {
@@ -356,8 +380,12 @@ impl Backend for Postgres {
     /// not committed, so it is read again, and the event-id key skips the rows that were.
     fn write(&mut self, batch: &Batch<'_>) -> Result<Written, WarehouseError> {
         let shares = share_out(&batch.tables, 1 + self.more.len());
-        let tables_of =
-            |share: &[usize]| share.iter().map(|&i| &batch.tables[i]).collect::<Vec<_>>();
+        // By name: every connection takes its tables' keys in one order.
+        let tables_of = |share: &[usize]| {
+            let mut tables: Vec<_> = share.iter().map(|&i| &batch.tables[i]).collect();
+            tables.sort_by_key(|(table, _)| &table.name);
+            tables
+        };
         let (first, rest) = shares.split_first().expect("at least one share");
         if rest.iter().all(Vec::is_empty) {
             return self
