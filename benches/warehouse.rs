@@ -162,6 +162,9 @@ fn warehouse(c: &mut Criterion) {
     // the first batch to the end of the last, scaled to all the rows, as a long-running
     // loader sees it; it is measured for one instance only, since with several the group's
     // rebalances fall inside it.
+    // Per load, from its last row to its loaders' threads ending (closing the consumers),
+    // which no load time includes.
+    let closing: Mutex<Vec<f64>> = Mutex::new(Vec::new());
     let load = |db: &mut Postgres,
                 instances: usize,
                 connections: usize|
@@ -187,7 +190,7 @@ fn warehouse(c: &mut Criterion) {
         let first_batch: Mutex<Option<(Instant, u64)>> = Mutex::new(None);
         // When a loader first saw every row written and its offsets committed. Taken there
         // rather than once the threads are joined: then each loader is also dropped, and
-        // closing its consumer (leaving the group) takes about 100 ms, a cost a running
+        // closing its consumer (leaving the group) takes over 100 ms, a cost a running
         // loader pays once, at shutdown; and a second instance may still be waiting out
         // its linger for records that will not come.
         let last_row: Mutex<Option<Instant>> = Mutex::new(None);
@@ -231,6 +234,10 @@ fn warehouse(c: &mut Criterion) {
             .unwrap()
             .expect("every row was loaded");
         let whole = ended - started;
+        closing
+            .lock()
+            .unwrap()
+            .push(ended.elapsed().as_secs_f64() * 1e3);
         assert_eq!(
             rows_of_run(db, &prefix).unwrap(),
             rows,
@@ -420,6 +427,11 @@ fn warehouse(c: &mut Criterion) {
         stage_ms(|t| t.committing),
         stage_ms(|t| t.writing),
         stage_ms(|t| t.waiting_for_reader),
+    );
+    println!(
+        "warehouse: after a load's last row, its loaders took {:.0} ms to close (the median \
+         over every load, not timed in any of them)",
+        median(&mut closing.lock().unwrap())
     );
     std::fs::remove_dir_all(&dir).ok();
 }
