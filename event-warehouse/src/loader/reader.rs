@@ -21,7 +21,7 @@ use crate::table::Table;
 
 /// How often a wait for a first record checks whether to stop waiting: short against a
 /// batch's write, and only while a written batch is awaited.
-pub(super) const STOP_WAITING_CHECK: Duration = Duration::from_millis(1);
+const STOP_WAITING_CHECK: Duration = Duration::from_millis(1);
 
 /// Decodes a payload into the row given, which may be a written row of the same table.
 type DecodeRow = fn(&[u8], RecordMeta, &mut Row) -> Result<(), DecodeError>;
