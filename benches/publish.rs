@@ -29,6 +29,9 @@ use event_runtime::{
     Dispatcher, Event, EventId, KafkaConfig, KafkaRecord, KafkaSink, RecordSink, StatsdConfig, Tag,
 };
 use prost::Message as _;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
@@ -181,16 +184,76 @@ const BURST: u64 = 10_000;
 
 /// Runs `publish` `iterations` times in bursts of [`BURST`] and returns the time spent
 /// publishing; `drain` runs between bursts, untimed, and must empty the queues.
-fn in_bursts(iterations: u64, mut publish: impl FnMut(), mut drain: impl FnMut()) -> Duration {
-    let mut timed = Duration::ZERO;
+fn in_bursts(iterations: u64, publish: impl FnMut(), drain: impl FnMut()) -> Duration {
+    in_bursts_timed(iterations, publish, drain).wall
+}
+
+/// The calling thread's time on a CPU (`CLOCK_THREAD_CPUTIME_ID`) and its time runnable
+/// but waiting for one (the second field of Linux's `/proc/thread-self/schedstat`), in
+/// nanoseconds. On two cores shared with librdkafka's threads and the broker, wall time is
+/// more than a thread's own work: this splits it. (The first field of `schedstat` is not
+/// used for the time on a CPU: it is brought up to date only at a scheduler tick or a
+/// switch, which is coarse against a burst of a few milliseconds.)
+#[derive(Clone, Copy, Default)]
+struct ThreadTime {
+    on_cpu: u64,
+    waiting_for_cpu: u64,
+}
+
+impl ThreadTime {
+    /// None where the kernel keeps no scheduler statistics.
+    fn now() -> Option<Self> {
+        let mut cpu = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `cpu` is a valid, writable timespec for the duration of the call.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut cpu) } != 0 {
+            return None;
+        }
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let waiting_for_cpu = text.split_whitespace().nth(1)?.parse().ok()?;
+        Some(ThreadTime {
+            on_cpu: cpu.tv_sec as u64 * 1_000_000_000 + cpu.tv_nsec as u64,
+            waiting_for_cpu,
+        })
+    }
+
+    fn since(self, earlier: ThreadTime) -> ThreadTime {
+        ThreadTime {
+            on_cpu: self.on_cpu - earlier.on_cpu,
+            waiting_for_cpu: self.waiting_for_cpu - earlier.waiting_for_cpu,
+        }
+    }
+}
+
+/// The publishing part of [`in_bursts`]: its wall time, and the thread's own split of it.
+struct Timed {
+    wall: Duration,
+    thread: Option<ThreadTime>,
+}
+
+fn in_bursts_timed(iterations: u64, mut publish: impl FnMut(), mut drain: impl FnMut()) -> Timed {
+    let mut timed = Timed {
+        wall: Duration::ZERO,
+        thread: Some(ThreadTime::default()),
+    };
     let mut left = iterations;
     while left > 0 {
         let burst = left.min(BURST);
+        let thread_before = ThreadTime::now();
         let started = Instant::now();
         for _ in 0..burst {
             publish();
         }
-        timed += started.elapsed();
+        timed.wall += started.elapsed();
+        let thread = ThreadTime::now()
+            .zip(thread_before)
+            .map(|(a, b)| a.since(b));
+        timed.thread = timed.thread.zip(thread).map(|(sum, more)| ThreadTime {
+            on_cpu: sum.on_cpu + more.on_cpu,
+            waiting_for_cpu: sum.waiting_for_cpu + more.waiting_for_cpu,
+        });
         drain();
         left -= burst;
     }
@@ -491,8 +554,12 @@ fn statsd_path(c: &mut Criterion) {
 /// Rows 1 and 2 again, interleaved: criterion runs one variant after the other, and on
 /// two cores shared with the broker the same variant moves by ±20% between runs (the
 /// broker is still writing the previous variant's records, the allocator's arenas differ).
-/// Here each round times one burst of every variant, in a rotating order, and a variant's
-/// figure is its median over the rounds; each ratio is the median of the per-round ratios.
+/// Here each round times one burst of every variant, in an order shuffled for each round
+/// (a fixed seed, so every run uses the same orders), and a variant's figure is its median
+/// over the rounds; each ratio is the median of the per-round ratios. Shuffled rather than
+/// rotated: in a rotation each variant always follows the same one, and what that one
+/// leaves behind is counted to the variant after it (ours, always run just after the two
+/// StatsD-only variants, spent more time on a CPU than in another rotation).
 ///
 /// Two more variants split ours: the dispatcher with the Kafka sink only, and our Kafka
 /// sink alone sending a record prepared beforehand (what the floor sends).
@@ -537,16 +604,16 @@ fn interleaved() {
     let drain = |d: &Dispatcher| {
         d.flush(Duration::from_secs(60));
     };
-    type Burst<'a> = Box<dyn Fn() -> Duration + 'a>;
+    type Burst<'a> = Box<dyn Fn() -> Timed + 'a>;
     let variants: [(&str, Burst); 7] = [
         (
             "ours_both_sinks",
-            Box::new(|| in_bursts(BURST, || ours.publish(black_box(&e)), || drain(&ours))),
+            Box::new(|| in_bursts_timed(BURST, || ours.publish(black_box(&e)), || drain(&ours))),
         ),
         (
             "floor_rdkafka_send",
             Box::new(|| {
-                in_bursts(
+                in_bursts_timed(
                     BURST,
                     || floor_send(&kafka, &e, &prepared),
                     || drain_producer(&kafka),
@@ -556,7 +623,7 @@ fn interleaved() {
         (
             "hand_written_baseline",
             Box::new(|| {
-                in_bursts(
+                in_bursts_timed(
                     BURST,
                     || hand_written_publish(&statsd, &kafka, black_box(&e)),
                     || drain_hand_written(&statsd, &kafka),
@@ -566,7 +633,7 @@ fn interleaved() {
         (
             "ours_kafka_only",
             Box::new(|| {
-                in_bursts(
+                in_bursts_timed(
                     BURST,
                     || ours_kafka_only.publish(black_box(&e)),
                     || drain(&ours_kafka_only),
@@ -576,7 +643,7 @@ fn interleaved() {
         (
             "our_kafka_sink_prepared_record",
             Box::new(|| {
-                in_bursts(
+                in_bursts_timed(
                     BURST,
                     || our_sink.send(black_box(&prepared_record)),
                     || our_sink.flush(Duration::from_secs(60)),
@@ -586,7 +653,7 @@ fn interleaved() {
         (
             "statsd_not_aggregated",
             Box::new(|| {
-                in_bursts(
+                in_bursts_timed(
                     BURST,
                     || per_event_statsd.publish(black_box(&counted)),
                     || drain(&per_event_statsd),
@@ -596,7 +663,7 @@ fn interleaved() {
         (
             "cadence_tagged_send",
             Box::new(|| {
-                in_bursts(
+                in_bursts_timed(
                     BURST,
                     || cadence_tagged_send(&cadence, black_box(&counted)),
                     || cadence.flush().unwrap(),
@@ -615,10 +682,24 @@ fn interleaved() {
         run();
     }
     let mut times: [Vec<f64>; 7] = Default::default();
-    for round in 0..ROUNDS {
-        for offset in 0..variants.len() {
-            let variant = (round + offset) % variants.len();
-            times[variant].push(per_publish(variants[variant].1()));
+    // The same bursts' time on a CPU and waiting for one, while the kernel counts them.
+    let mut on_cpu: Option<[Vec<f64>; 7]> = Some(Default::default());
+    let mut waiting: [Vec<f64>; 7] = Default::default();
+    let mut order: [usize; 7] = std::array::from_fn(|i| i);
+    let mut shuffler = StdRng::seed_from_u64(7);
+    for _ in 0..ROUNDS {
+        order.shuffle(&mut shuffler);
+        for &variant in &order {
+            let timed = variants[variant].1();
+            times[variant].push(per_publish(timed.wall));
+            match (timed.thread, on_cpu.as_mut()) {
+                (Some(thread), Some(on_cpu)) => {
+                    on_cpu[variant].push(per_publish(Duration::from_nanos(thread.on_cpu)));
+                    waiting[variant]
+                        .push(per_publish(Duration::from_nanos(thread.waiting_for_cpu)));
+                }
+                _ => on_cpu = None,
+            }
         }
     }
     let names = variants.map(|(name, _)| name);
@@ -665,6 +746,26 @@ fn interleaved() {
         ratios(3, FLOOR),
         ratios(4, FLOOR)
     );
+    if let Some(on_cpu) = on_cpu {
+        let split = |values: &[Vec<f64>; 7]| {
+            [OURS, FLOOR, 3, 4]
+                .map(|v| format!("{} {:.0} ns", names[v], median(values[v].clone())))
+                .join(", ")
+        };
+        let cpu_ratio =
+            |a: usize, b: usize| median((0..ROUNDS).map(|r| on_cpu[a][r] / on_cpu[b][r]).collect());
+        println!(
+            "publish/interleaved: the publishing thread's time per publish on a CPU (medians): {}; so ours is {:.2}x the floor on the CPU (Kafka sink only {:.2}x, our Kafka sink sending the prepared record {:.2}x)",
+            split(&on_cpu),
+            cpu_ratio(OURS, FLOOR),
+            cpu_ratio(3, FLOOR),
+            cpu_ratio(4, FLOOR)
+        );
+        println!(
+            "publish/interleaved: its time per publish waiting for a CPU (medians): {}; the rest of the wall time it was blocked (in a lock or a system call)",
+            split(&waiting)
+        );
+    }
     let statsd_rounds: Vec<f64> = (0..ROUNDS).map(|r| times[6][r] / times[5][r]).collect();
     println!(
         "publish/interleaved: row 3b, the StatsD path not aggregated is {:.2}x faster than cadence's tagged send (single rounds {:.2}x-{:.2}x)",
