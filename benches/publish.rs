@@ -557,9 +557,9 @@ fn statsd_path(c: &mut Criterion) {
 /// Here each round times one burst of every variant, in an order shuffled for each round
 /// (a fixed seed, so every run uses the same orders), and a variant's figure is its median
 /// over the rounds; each ratio is the median of the per-round ratios. Shuffled rather than
-/// rotated: in a rotation each variant always follows the same one, and what that one
-/// leaves behind is counted to the variant after it (ours, always run just after the two
-/// StatsD-only variants, spent more time on a CPU than in another rotation).
+/// rotated: in a rotation each variant always follows the same one, so whatever that one
+/// leaves behind (librdkafka's threads still sending, the allocator's state) would always
+/// be counted to the same variant.
 ///
 /// Two more variants split ours: the dispatcher with the Kafka sink only, and our Kafka
 /// sink alone sending a record prepared beforehand (what the floor sends).
