@@ -193,6 +193,7 @@ impl DispatcherBuilder {
             records: RecordPath {
                 sinks: self.record_sinks,
                 framing: self.framing,
+                clock: Default::default(),
             },
         });
         // Without aggregation the flusher still sends the record sinks' undelivered counts.

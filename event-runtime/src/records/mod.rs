@@ -5,23 +5,25 @@
 pub(crate) mod event_id;
 #[cfg(feature = "kafka")]
 pub(crate) mod kafka;
+pub(crate) mod publish_clock;
 pub(crate) mod record;
 #[cfg(feature = "opentelemetry")]
 pub(crate) mod trace_context;
 
 use std::any::TypeId;
 use std::collections::HashMap;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use crate::report::SinkReport;
 use crate::sink::RecordSink;
 use crate::{Event, EventId, KafkaRecord};
-use event_id::unix_millis;
+use publish_clock::{ClockAnchor, PublishClock};
 
 /// A thread's buffers for the records path, reused by every publish.
 #[derive(Default)]
 pub(crate) struct RecordBuffers {
     payload: Vec<u8>,
+    clock: ClockAnchor,
     #[cfg(feature = "opentelemetry")]
     trace: trace_context::TraceScratch,
 }
@@ -31,6 +33,7 @@ pub(crate) struct RecordPath {
     pub sinks: Vec<Box<dyn RecordSink>>,
     /// Confluent wire-format headers, per event type registered with a schema id.
     pub framing: HashMap<TypeId, [u8; 6]>,
+    pub clock: PublishClock,
 }
 
 impl RecordPath {
@@ -50,7 +53,7 @@ impl RecordPath {
         }
         event.encode(payload);
         // One clock reading, in the milliseconds both the id and Kafka keep.
-        let millis = unix_millis(SystemTime::now());
+        let millis = self.clock.unix_millis(&mut buffers.clock);
         let event_id = EventId::at_unix_millis(millis);
         let id_text = event_id.to_hyphenated();
         #[cfg(feature = "opentelemetry")]

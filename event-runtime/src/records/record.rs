@@ -48,7 +48,10 @@ pub struct KafkaRecord<'a> {
     pub event_id: EventId,
     /// The event id in its hyphenated text form, as written in the header.
     pub event_id_text: &'a str,
-    /// The publish time in Unix milliseconds, as Kafka stores a record's timestamp.
+    /// The publish time in Unix milliseconds, as Kafka stores a record's timestamp: the
+    /// system clock's time, counted on from the publishing thread's last reading of it (at
+    /// most 10 ms before) with the CPU's time-stamp counter, so a step of the system clock
+    /// shows within 10 ms.
     pub timestamp_millis: i64,
     /// The W3C `traceparent` of the OpenTelemetry span the event was published in, if any
     /// (feature `opentelemetry`).
