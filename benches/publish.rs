@@ -8,7 +8,9 @@
 //! 3. `statsd/*`: the StatsD path alone, ours aggregated and not, against cadence's
 //!    `count_with_tags(..).with_tag(..).send()` on a `BufferedUdpMetricSink`.
 //!
-//! Kafka goes to the running local broker, StatsD to a local UDP socket nobody reads.
+//! Kafka goes to the running local broker, StatsD to a local UDP socket nobody reads. The
+//! raw rdkafka producer of the floor and the baseline gets its threads batch-scheduled, as
+//! our Kafka sink's are (`benches/common/batch_scheduled.rs`).
 //!
 //! Publishing is timed in bursts of 10,000 events, and the queues are drained (every
 //! record acknowledged) between bursts, untimed. A publish loop is faster than one broker
@@ -16,6 +18,9 @@
 //! within a second and the loop times the full-queue path (a record refused at once)
 //! instead of an enqueue. Each variant then checks that nothing it sent was refused.
 //! BENCHMARKS.md has the figures of the last run and how to read them.
+
+#[path = "common/batch_scheduled.rs"]
+mod batch_scheduled;
 
 use std::hint::black_box;
 use std::net::UdpSocket;
@@ -135,7 +140,7 @@ fn producer() -> ThreadedProducer<DefaultProducerContext> {
     for (key, value) in kafka_properties() {
         config.set(key, value);
     }
-    config.create().unwrap()
+    batch_scheduled::like_our_sink(|| config.create().unwrap())
 }
 
 fn kafka_config() -> KafkaConfig {

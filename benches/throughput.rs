@@ -6,6 +6,9 @@
 //!   - Kafka's own Java producer perf tool (`org.apache.kafka.tools.ProducerPerformance`)
 //!     with the same record size.
 //!
+//! The raw loops' producers get their threads batch-scheduled, as our Kafka sink's are
+//! (`benches/common/batch_scheduled.rs`); the Java tool's threads keep the default policy.
+//!
 //! Each variant runs six times, interleaved, in the same process, the two Rust loops
 //! taking turns to go first; the medians count, and the ratio is the median of the rounds'.
 //! Time runs from the first publish until every record is acknowledged.
@@ -16,6 +19,9 @@
 //! rows run the same binary under `LD_PRELOAD` (Debian's libjemalloc2, libmimalloc2.0).
 //! Needs the test broker:
 //! `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
+
+#[path = "common/batch_scheduled.rs"]
+mod batch_scheduled;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -85,7 +91,7 @@ fn raw_producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
     for (k, v) in properties() {
         config.set(k, v);
     }
-    config.create().unwrap()
+    batch_scheduled::like_our_sink(|| config.create().unwrap())
 }
 
 /// Sends `record`, waiting for room when librdkafka's queue is full.
