@@ -215,15 +215,16 @@ fn main() {
         assert_eq!(published.delivered, 2 * served as u64);
     }
 
-    println!(
-        "checkout latency, {} requests per side at {rate}/s, {rounds} rounds of each schedule:",
-        whole_rounds[0].len()
-    );
+    println!("checkout latency at {rate}/s, rounds of {requests} requests:");
     for (schedule, [baseline, publishing]) in [
         ("whole rounds per side, taking turns", &whole_rounds),
         ("requests alternating between the sides", &alternating),
     ] {
-        println!("  {schedule}:");
+        println!(
+            "  {schedule} ({} and {} requests):",
+            baseline.len(),
+            publishing.len()
+        );
         for (name, p) in [("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)] {
             let (off, on) = (percentile(baseline, p), percentile(publishing, p));
             println!(
