@@ -4,7 +4,9 @@
 //!   - a raw rdkafka loop sending what the Java tool sends: no key, no headers, a payload of
 //!     the same size (like with like: the Java tool has no option for keys or headers);
 //!   - Kafka's own Java producer perf tool (`org.apache.kafka.tools.ProducerPerformance`)
-//!     with the same record size.
+//!     with the same record size;
+//!   - Kafka's own Java producer sending our records: the same keys, headers and payloads
+//!     (`benches/java/OurRecordsProducer.java`, like with like the other way round).
 //!
 //! The raw loops' producers get their threads batch-scheduled, as our Kafka sink's are
 //! (`benches/common/batch_scheduled.rs`); the Java tool's threads keep the default policy.
@@ -223,7 +225,11 @@ fn java_perf_tool(bootstrap: &str, count: usize, record_size: usize) -> Option<f
         .ok()?;
     let text = String::from_utf8_lossy(&output.stdout);
     // "1000000 records sent, 296296.3 records/sec (28.26 MB/sec), ..."
-    let summary = text.lines().rev().find(|l| l.contains("records sent"))?;
+    rate_in(text.lines().rev().find(|l| l.contains("records sent"))?)
+}
+
+/// The records/s of a Java summary line: the number after its first comma.
+fn rate_in(summary: &str) -> Option<f64> {
     summary
         .split(", ")
         .nth(1)?
@@ -231,6 +237,50 @@ fn java_perf_tool(bootstrap: &str, count: usize, record_size: usize) -> Option<f
         .next()?
         .parse()
         .ok()
+}
+
+/// Writes every event's key and payload, as `benches/java/OurRecordsProducer.java` reads
+/// them: per record the key's and the payload's lengths as big-endian u16, then the bytes.
+fn write_records_file(events: &[PaymentAttempted], path: &std::path::Path) {
+    let mut bytes = Vec::new();
+    let mut payload = Vec::new();
+    for e in events {
+        payload.clear();
+        e.encode(&mut payload);
+        for part in [e.order_id.as_bytes(), &payload] {
+            bytes.extend_from_slice(&u16::try_from(part.len()).unwrap().to_be_bytes());
+            bytes.extend_from_slice(part);
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Runs Kafka's Java producer on our records (`records`, from [`write_records_file`]) and
+/// returns its records/s, from its first send until every record is acknowledged.
+fn java_our_records(bootstrap: &str, records: &std::path::Path) -> Option<f64> {
+    let libs = std::env::var("KAFKA_TEST_LIBS").ok()?;
+    let source = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/java/OurRecordsProducer.java"
+    );
+    let output = Command::new("java")
+        .env_remove("LD_PRELOAD")
+        // More heap than the perf tool gets: this producer holds every record in memory.
+        .args(["-Xmx1g", "-cp", &format!("{libs}/*"), source])
+        .args([bootstrap, "bench-e2e-java-ours"])
+        .arg(records)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        eprintln!(
+            "OurRecordsProducer failed: {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return None;
+    }
+    // "1000000 records acknowledged in 2.468 s, 405186.3 records/sec"
+    rate_in(text.lines().find(|l| l.contains("records acknowledged"))?)
 }
 
 /// What the last record of `topic` carries: key length, header count, payload length.
@@ -305,9 +355,16 @@ fn main() {
     let preload = std::env::var("LD_PRELOAD").unwrap_or_default();
     println!("settings: [{extra}], LD_PRELOAD: [{preload}], record size {record_size} bytes");
 
+    let dir = std::path::Path::new("target/bench");
+    std::fs::create_dir_all(dir).unwrap();
+    let records_file = dir.join("throughput-records.bin");
+    write_records_file(&events, &records_file);
+
     let (mut ours_rates, mut raw_rates, mut like_java_rates, mut java_rates) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut java_ours_rates, mut against_java_ours) = (Vec::new(), Vec::new());
     let mut ratios = Vec::new();
+    let shown = |rate: Option<f64>| rate.map_or("unavailable".into(), |r| format!("{r:.0}/s"));
     for round in 1..=rounds {
         let rate = |d: Duration| count as f64 / d.as_secs_f64();
         // Each variant runs on the heap and the broker the previous one left: alternate
@@ -321,16 +378,21 @@ fn main() {
         };
         let l = rate(raw_like_java(&bootstrap, count, record_size));
         let j = java_perf_tool(&bootstrap, count, record_size);
+        let jo = java_our_records(&bootstrap, &records_file);
         println!(
-            "round {round}: ours {o:.0}/s, raw rdkafka {r:.0}/s ({:.2}x), raw rdkafka as the Java tool's records {l:.0}/s, java perf tool {}",
+            "round {round}: ours {o:.0}/s, raw rdkafka {r:.0}/s ({:.2}x), raw rdkafka as the Java tool's records {l:.0}/s, java perf tool {}, java producer on our records {}{}",
             o / r,
-            j.map_or("unavailable".into(), |j| format!("{j:.0}/s"))
+            shown(j),
+            shown(jo),
+            jo.map_or(String::new(), |jo| format!(" (ours {:.2}x)", o / jo)),
         );
         ours_rates.push(o);
         raw_rates.push(r);
         like_java_rates.push(l);
         ratios.push(o / r);
         java_rates.extend(j);
+        java_ours_rates.extend(jo);
+        against_java_ours.extend(jo.map(|jo| o / jo));
     }
     let (o, r, l) = (
         median(ours_rates),
@@ -338,11 +400,11 @@ fn main() {
         median(like_java_rates),
     );
     let j = (!java_rates.is_empty()).then(|| median(java_rates));
-    let dir = std::path::Path::new("target/bench");
-    std::fs::create_dir_all(dir).unwrap();
+    let jo = (!java_ours_rates.is_empty()).then(|| median(java_ours_rates));
     let json = format!(
-        "{{\"events\": {count}, \"record_size\": {record_size}, \"settings\": \"{extra}\", \"ld_preload\": \"{preload}\", \"ours_per_s\": {o:.0}, \"raw_rdkafka_per_s\": {r:.0}, \"raw_like_java_per_s\": {l:.0}, \"java_perf_tool_per_s\": {}}}\n",
-        j.map_or("null".into(), |j| format!("{j:.0}"))
+        "{{\"events\": {count}, \"record_size\": {record_size}, \"settings\": \"{extra}\", \"ld_preload\": \"{preload}\", \"ours_per_s\": {o:.0}, \"raw_rdkafka_per_s\": {r:.0}, \"raw_like_java_per_s\": {l:.0}, \"java_perf_tool_per_s\": {}, \"java_our_records_per_s\": {}}}\n",
+        j.map_or("null".into(), |j| format!("{j:.0}")),
+        jo.map_or("null".into(), |jo| format!("{jo:.0}")),
     );
     std::fs::write(dir.join("throughput.json"), &json).unwrap();
     for topic in [
@@ -350,6 +412,7 @@ fn main() {
         "bench-e2e-raw",
         "bench-e2e-raw-like-java",
         "bench-e2e-java",
+        "bench-e2e-java-ours",
     ] {
         println!("{}", last_record_shape(&bootstrap, topic));
     }
@@ -360,7 +423,13 @@ fn main() {
         against_java(r),
         median(ratios),
         against_java(l),
-        j.map_or("unavailable".into(), |j| format!("{j:.0}/s")),
+        shown(j),
     );
+    if let Some(jo) = jo {
+        println!(
+            "median of {rounds}: java producer on our records {jo:.0}/s; ours against it, the median of the rounds' ratios: {:.2}x",
+            median(against_java_ours),
+        );
+    }
     println!("wrote target/bench/throughput.json");
 }
