@@ -14,7 +14,8 @@
 //! local UDP socket; Kafka to the test broker), take turns in `BENCH_ROUNDS` rounds (11) of
 //! `BENCH_EVENTS` publishes (4,000) each, the order alternating by round. Prints each
 //! one's p50, p99, p99.9 and the share of calls over 10 µs and over 100 µs, over every
-//! round. Needs the broker: `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
+//! round. `BENCH_KAFKA_SET` (`linger.ms=50,batch.size=100000`) sets librdkafka properties
+//! on both dispatchers' Kafka sinks. Needs the broker: `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -48,9 +49,17 @@ fn setting(name: &str, default: u64) -> u64 {
 }
 
 fn dispatcher(bootstrap: &str, agent: &str, batch: bool) -> Dispatcher {
+    let mut kafka = KafkaConfig::new(bootstrap).batch_scheduled_threads(batch);
+    let extra = std::env::var("BENCH_KAFKA_SET").unwrap_or_default();
+    for kv in extra.split(',').filter(|kv| !kv.is_empty()) {
+        let (k, v) = kv
+            .split_once('=')
+            .unwrap_or_else(|| panic!("BENCH_KAFKA_SET: {kv:?} is not key=value"));
+        kafka = kafka.set(k.trim(), v.trim());
+    }
     Dispatcher::builder()
         .statsd(StatsdConfig::udp(agent))
-        .kafka(KafkaConfig::new(bootstrap).batch_scheduled_threads(batch))
+        .kafka(kafka)
         .build()
         .unwrap()
 }
@@ -100,8 +109,9 @@ fn main() {
         }
     }
     println!(
-        "publish call at {} events/s, both sinks, {rounds} rounds of {count} per variant:",
-        Duration::from_secs(1).as_nanos() / interval.as_nanos()
+        "publish call at {} events/s, both sinks, {rounds} rounds of {count} per variant, librdkafka settings [{}]:",
+        Duration::from_secs(1).as_nanos() / interval.as_nanos(),
+        std::env::var("BENCH_KAFKA_SET").unwrap_or_default(),
     );
     let mut p99 = [0.0; 2];
     for (v, (name, events)) in variants.into_iter().enumerate() {
