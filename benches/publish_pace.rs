@@ -1,6 +1,8 @@
-//! How long one publish call takes at a service's pace, with the Kafka sink's background
-//! threads batch-scheduled (the default) against the default scheduling policy
-//! (`KafkaConfig::batch_scheduled_threads(false)`).
+//! How long one publish call takes at a service's pace, three ways: the Kafka sink's
+//! background threads batch-scheduled (the default); under the default scheduling policy
+//! (`KafkaConfig::batch_scheduled_threads(false)`); and relayed (`KafkaConfig::relay(true)`,
+//! batch-scheduled), where the publishing thread only queues the record and the sink's
+//! relay thread enqueues it into librdkafka.
 //!
 //! At a service's pace a publish is not one of a tight loop: the thread sleeps between
 //! requests, and a publish now and then wakes librdkafka's broker thread (a partition's
@@ -10,12 +12,12 @@
 //! second (4,000 by default: the checkout service's two events per request at 2,000
 //! requests a second), sleeping between them.
 //!
-//! Two dispatchers built alike but for the policy, both sinks (StatsD aggregated, to a
-//! local UDP socket; Kafka to the test broker), take turns in `BENCH_ROUNDS` rounds (11) of
-//! `BENCH_EVENTS` publishes (4,000) each, the order alternating by round. Prints each
-//! one's p50, p99, p99.9 and the share of calls over 10 µs and over 100 µs, over every
-//! round. `BENCH_KAFKA_SET` (`linger.ms=50,batch.size=100000`) sets librdkafka properties
-//! on both dispatchers' Kafka sinks. Needs the broker: `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
+//! Three dispatchers built alike but for that, both sinks (StatsD aggregated, to a local
+//! UDP socket; Kafka to the test broker), take turns in `BENCH_ROUNDS` rounds (11) of
+//! `BENCH_EVENTS` publishes (4,000) each, the order rotating by round. Prints each one's
+//! p50, p99, p99.9 and the share of calls over 5, 10 and 100 µs, over every round.
+//! `BENCH_KAFKA_SET` (`linger.ms=50,batch.size=100000`) sets librdkafka properties on
+//! every dispatcher's Kafka sink. Needs the broker: `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -48,8 +50,10 @@ fn setting(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn dispatcher(bootstrap: &str, agent: &str, batch: bool) -> Dispatcher {
-    let mut kafka = KafkaConfig::new(bootstrap).batch_scheduled_threads(batch);
+fn dispatcher(bootstrap: &str, agent: &str, batch: bool, relay: bool) -> Dispatcher {
+    let mut kafka = KafkaConfig::new(bootstrap)
+        .batch_scheduled_threads(batch)
+        .relay(relay);
     let extra = std::env::var("BENCH_KAFKA_SET").unwrap_or_default();
     for kv in extra.split(',').filter(|kv| !kv.is_empty()) {
         let (k, v) = kv
@@ -94,17 +98,25 @@ fn main() {
     let variants = [
         (
             "batch-scheduled (the default)",
-            dispatcher(&bootstrap, &agent, true),
+            dispatcher(&bootstrap, &agent, true, false),
         ),
-        ("default policy", dispatcher(&bootstrap, &agent, false)),
+        (
+            "default policy",
+            dispatcher(&bootstrap, &agent, false, false),
+        ),
+        (
+            "relayed, batch-scheduled",
+            dispatcher(&bootstrap, &agent, true, true),
+        ),
     ];
-    let mut times = [Vec::new(), Vec::new()];
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
     // Warm-up: connections, the topic's metadata, the thread's buffers.
     for (_, events) in &variants {
         round(events, count / 10, interval, &mut Vec::new());
     }
     for r in 0..rounds as usize {
-        for v in [r % 2, 1 - r % 2] {
+        for k in 0..variants.len() {
+            let v = (r + k) % variants.len();
             round(&variants[v].1, count, interval, &mut times[v]);
         }
     }
@@ -113,7 +125,7 @@ fn main() {
         Duration::from_secs(1).as_nanos() / interval.as_nanos(),
         std::env::var("BENCH_KAFKA_SET").unwrap_or_default(),
     );
-    let mut p99 = [0.0; 2];
+    let mut p99 = [0.0; 3];
     for (v, (name, events)) in variants.into_iter().enumerate() {
         let report = events.shutdown(Duration::from_secs(30)).unwrap();
         let published = report.sink("kafka").unwrap().published;
@@ -130,16 +142,18 @@ fn main() {
         };
         p99[v] = at(0.99).as_secs_f64() * 1e6;
         println!(
-            "  {name}: p50 {:.1} us, p99 {:.1} us, p99.9 {:.1} us; over 10 us {:.2}%, over 100 us {:.3}%",
+            "  {name}: p50 {:.1} us, p99 {:.1} us, p99.9 {:.1} us; over 5 us {:.2}%, over 10 us {:.2}%, over 100 us {:.3}%",
             at(0.5).as_secs_f64() * 1e6,
             p99[v],
             at(0.999).as_secs_f64() * 1e6,
+            over(5),
             over(10),
             over(100)
         );
     }
     println!(
-        "publish_pace: the default policy's p99 is {:.2}x the batch-scheduled one's",
-        p99[1] / p99[0]
+        "publish_pace: the default policy's p99 is {:.2}x the batch-scheduled one's; the batch-scheduled one's is {:.2}x the relayed one's",
+        p99[1] / p99[0],
+        p99[0] / p99[2]
     );
 }

@@ -1,5 +1,7 @@
 //! The Kafka sink against the real broker, and without one: records, keys, headers and
-//! timestamps; the full-queue policy; shutdown and drop accounting.
+//! timestamps; the full-queue policy; shutdown and drop accounting. Each test of these runs
+//! twice, with and without the relay (`KafkaConfig::relay`), whose promise is that they
+//! all still hold.
 #![cfg(feature = "kafka")]
 
 mod common;
@@ -44,6 +46,26 @@ fn parcel(run: &str, sequence: u64) -> ParcelScanned {
     }
 }
 
+/// The sink's configuration, relayed or not.
+fn config(bootstrap: impl Into<String>, relay: bool) -> KafkaConfig {
+    KafkaConfig::new(bootstrap).relay(relay)
+}
+
+/// Two tests of one body: publishing directly and through the relay.
+macro_rules! direct_and_relayed {
+    ($body:ident: $direct:ident, $relayed:ident) => {
+        #[test]
+        fn $direct() {
+            $body(false);
+        }
+
+        #[test]
+        fn $relayed() {
+            $body(true);
+        }
+    };
+}
+
 fn read_run(run: &str, expected: usize) -> Vec<(StoredRecord, ParcelScanned)> {
     let run = run.to_owned();
     let records = read_topics(
@@ -63,11 +85,13 @@ fn read_run(run: &str, expected: usize) -> Vec<(StoredRecord, ParcelScanned)> {
         .collect()
 }
 
-#[test]
-fn records_arrive_with_key_headers_timestamp_and_order() {
+direct_and_relayed!(records_arrive: records_arrive_with_key_headers_timestamp_and_order,
+    relayed_records_arrive_with_key_headers_timestamp_and_order);
+
+fn records_arrive(relay: bool) {
     let run = services::run_id();
     let events = Dispatcher::builder()
-        .kafka(KafkaConfig::new(services::kafka_bootstrap()))
+        .kafka(config(services::kafka_bootstrap(), relay))
         .build()
         .unwrap();
     let before = SystemTime::now();
@@ -118,9 +142,11 @@ fn dead_broker() -> String {
     format!("127.0.0.1:{port}")
 }
 
-#[test]
-fn without_a_broker_publish_returns_and_shutdown_reports_what_was_lost() {
-    let sink = Arc::new(KafkaSink::new(&KafkaConfig::new(dead_broker())).unwrap());
+direct_and_relayed!(without_a_broker: without_a_broker_publish_returns_and_shutdown_reports_what_was_lost,
+    relayed_without_a_broker_publish_returns_and_shutdown_reports_what_was_lost);
+
+fn without_a_broker(relay: bool) {
+    let sink = Arc::new(KafkaSink::new(&config(dead_broker(), relay)).unwrap());
     let events = Dispatcher::builder()
         .record_sink(Arc::clone(&sink))
         .build()
@@ -163,7 +189,7 @@ fn without_a_broker_publish_returns_and_shutdown_reports_what_was_lost() {
 
 #[test]
 fn a_full_queue_drops_and_counts_the_overflow() {
-    let config = KafkaConfig::new(dead_broker()).set("queue.buffering.max.messages", "100");
+    let config = config(dead_broker(), false).set("queue.buffering.max.messages", "100");
     let events = Dispatcher::builder().kafka(config).build().unwrap();
     for sequence in 0..250 {
         events.publish(&parcel("full", sequence));
@@ -182,27 +208,74 @@ fn a_full_queue_drops_and_counts_the_overflow() {
 }
 
 #[test]
-fn a_full_queue_can_wait_a_bounded_time_for_room() {
+fn a_full_relay_and_a_full_queue_drop_and_count_the_overflow() {
+    // librdkafka holds 100; the relay's queue 8,192 more, and its thread up to 64 it took
+    // and librdkafka had no room for. Beyond those, records are dropped and counted.
+    const PUBLISHED: u64 = 10_000;
+    let config = config(dead_broker(), true).set("queue.buffering.max.messages", "100");
+    let events = Dispatcher::builder().kafka(config).build().unwrap();
+    for sequence in 0..PUBLISHED {
+        events.publish(&parcel("relay-full", sequence));
+    }
+    let stats = events.stats().sink("kafka").unwrap();
+    let held = PUBLISHED - stats.dropped;
+    assert!(
+        (100 + 8192..=100 + 8192 + 64).contains(&held),
+        "{held} held: {stats:?}"
+    );
+    assert_eq!((stats.published, stats.pending()), (PUBLISHED, held));
+    let error = events.shutdown(Duration::from_millis(200)).unwrap_err();
+    let stats = error.report.sink("kafka").unwrap();
+    assert_eq!(
+        (stats.dropped, stats.failed, stats.delivered),
+        (PUBLISHED - held, held, 0)
+    );
+}
+
+#[test]
+fn a_relay_and_a_spool_are_refused_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = Dispatcher::builder()
+        .kafka(config(dead_broker(), true).spool(dir.path()))
+        .build()
+        .err()
+        .expect("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("relay and spool cannot be combined"),
+        "{error}"
+    );
+}
+
+direct_and_relayed!(waits_for_room: a_full_queue_can_wait_a_bounded_time_for_room,
+    a_full_relay_can_wait_a_bounded_time_for_room);
+
+fn waits_for_room(relay: bool) {
     let run = services::run_id();
-    let config = KafkaConfig::new(services::kafka_bootstrap())
+    let config = config(services::kafka_bootstrap(), relay)
         .set("queue.buffering.max.messages", "50")
         .block_when_full(Duration::from_secs(10));
     let events = Dispatcher::builder().kafka(config).build().unwrap();
-    for sequence in 0..500 {
+    // Relayed, more than the relay's queue holds, so that both queues fill.
+    let count = if relay { 10_000 } else { 500 };
+    for sequence in 0..count {
         events.publish(&parcel(&run, sequence));
     }
     let report = events.shutdown(Duration::from_secs(60)).unwrap();
     let stats = report.sink("kafka").unwrap();
-    assert_eq!((stats.delivered, stats.dropped), (500, 0));
-    assert_eq!(read_run(&run, 500).len(), 500);
+    assert_eq!((stats.delivered, stats.dropped), (count, 0));
+    assert_eq!(read_run(&run, count as usize).len(), count as usize);
 }
 
-#[test]
-fn dropping_without_shutdown_still_delivers() {
+direct_and_relayed!(drop_delivers: dropping_without_shutdown_still_delivers,
+    dropping_a_relayed_sink_without_shutdown_still_delivers);
+
+fn drop_delivers(relay: bool) {
     let run = services::run_id();
     {
         let events = Dispatcher::builder()
-            .kafka(KafkaConfig::new(services::kafka_bootstrap()).set("linger.ms", "1000"))
+            .kafka(config(services::kafka_bootstrap(), relay).set("linger.ms", "1000"))
             .build()
             .unwrap();
         for sequence in 0..300 {
@@ -226,10 +299,12 @@ fn any_librdkafka_property_can_be_set_and_bad_ones_are_reported() {
     assert!(error.to_string().contains("no.such.property"), "{error}");
 }
 
-#[test]
-fn a_fatal_producer_error_is_surfaced_and_every_later_record_counted_as_failed() {
+direct_and_relayed!(fatal_error: a_fatal_producer_error_is_surfaced_and_every_later_record_counted_as_failed,
+    a_fatal_producer_error_is_surfaced_and_every_later_relayed_record_counted_as_failed);
+
+fn fatal_error(relay: bool) {
     let run = services::run_id();
-    let sink = Arc::new(KafkaSink::new(&KafkaConfig::new(services::kafka_bootstrap())).unwrap());
+    let sink = Arc::new(KafkaSink::new(&config(services::kafka_bootstrap(), relay)).unwrap());
     let events = Dispatcher::builder()
         .record_sink(Arc::clone(&sink))
         .build()
@@ -331,15 +406,18 @@ struct UploadReceived {
     body: String,
 }
 
+direct_and_relayed!(oversized: an_oversized_record_fails_at_publish_with_its_own_reason_in_kafka_and_the_recording_sink,
+    an_oversized_relayed_record_fails_at_publish_with_its_own_reason);
+
 /// librdkafka refuses a record over `message.max.bytes` inside `publish`, with its own
-/// reason; the recording sink refuses exactly the same ones, so a unit test catches it.
-#[test]
-fn an_oversized_record_fails_at_publish_with_its_own_reason_in_kafka_and_the_recording_sink() {
+/// reason (relayed, the sink checks the same size first); the recording sink refuses
+/// exactly the same ones, so a unit test catches it.
+fn oversized(relay: bool) {
     const LIMIT: usize = 10_000;
     let limit = LIMIT.to_string();
     // No broker: a record librdkafka accepts waits in its queue, one it refuses fails now.
     let sink = Arc::new(
-        KafkaSink::new(&KafkaConfig::new("127.0.0.1:9").set("message.max.bytes", &*limit)).unwrap(),
+        KafkaSink::new(&config("127.0.0.1:9", relay).set("message.max.bytes", &*limit)).unwrap(),
     );
     let recording = RecordingSink::new().with_max_message_bytes(LIMIT);
     let events = Dispatcher::builder()
