@@ -1,8 +1,8 @@
-//! How long one publish call takes at a service's pace, three ways: the Kafka sink's
-//! background threads batch-scheduled (the default); under the default scheduling policy
-//! (`KafkaConfig::batch_scheduled_threads(false)`); and relayed (`KafkaConfig::relay(true)`,
-//! batch-scheduled), where the publishing thread only queues the record and the sink's
-//! relay thread enqueues it into librdkafka.
+//! How long one publish call takes at a service's pace, three ways: relayed (the default:
+//! the publishing thread queues the record, and the sink's relay thread enqueues it into
+//! librdkafka); direct (`KafkaConfig::relay(false)`: the publishing thread enqueues into
+//! librdkafka itself), the sink's background threads batch-scheduled (the default); and
+//! direct under the default scheduling policy (`KafkaConfig::batch_scheduled_threads(false)`).
 //!
 //! At a service's pace a publish is not one of a tight loop: the thread sleeps between
 //! requests, and a publish now and then wakes librdkafka's broker thread (a partition's
@@ -97,15 +97,15 @@ fn main() {
     let agent = agent.local_addr().unwrap().to_string();
     let variants = [
         (
-            "batch-scheduled (the default)",
+            "direct, batch-scheduled",
             dispatcher(&bootstrap, &agent, true, false),
         ),
         (
-            "default policy",
+            "direct, default policy",
             dispatcher(&bootstrap, &agent, false, false),
         ),
         (
-            "relayed, batch-scheduled",
+            "relayed (the default)",
             dispatcher(&bootstrap, &agent, true, true),
         ),
     ];
@@ -152,7 +152,7 @@ fn main() {
         );
     }
     println!(
-        "publish_pace: the default policy's p99 is {:.2}x the batch-scheduled one's; the batch-scheduled one's is {:.2}x the relayed one's",
+        "publish_pace: direct, the default policy's p99 is {:.2}x the batch-scheduled one's; direct batch-scheduled, it is {:.2}x the relayed one's",
         p99[1] / p99[0],
         p99[0] / p99[2]
     );

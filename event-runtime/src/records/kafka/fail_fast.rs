@@ -3,6 +3,8 @@
 //!
 //! The refusal arrives in librdkafka's error callback, which has no handle on the producer
 //! it belongs to; the client's pointer is kept for it, to purge what is queued from there.
+//! A refusal librdkafka already knows (an ACL missing on the topic) also comes back as the
+//! error of an enqueue, and counts the same.
 #![allow(unsafe_code)]
 
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -73,9 +75,10 @@ impl Refusal {
         self.cause.get().map(String::as_str)
     }
 
-    /// Takes a client-level error's cause, from librdkafka's error callback. A refusal of
-    /// a kind to fail fast on sets the cause and purges what librdkafka holds; the purged
-    /// records are then counted under it.
+    /// Takes a client-level error's cause, from librdkafka's error callback, or the error
+    /// librdkafka refused a record with when it was enqueued. A refusal of a kind to fail
+    /// fast on sets the cause and purges what librdkafka holds; the purged records are then
+    /// counted under it.
     pub fn consider(&self, cause: &str) {
         if !FailFast::of(cause).is_some_and(|kind| self.on.contains(&kind)) {
             return;
@@ -87,9 +90,10 @@ impl Refusal {
         }
         let flags =
             RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING;
-        // SAFETY: librdkafka calls the error callback from this client's own poll, so the
-        // client is alive for the call. The purge does not wait for the broker threads, and
-        // its reports are served by a later poll.
+        // SAFETY: the callers hold the client: librdkafka calls the error callback from
+        // this client's own poll, and a refused enqueue comes from a thread holding the
+        // sink's transport, which owns the client. The purge does not wait for the broker
+        // threads, and its reports are served by a later poll.
         unsafe {
             rd_kafka_purge(client, flags);
         }

@@ -96,7 +96,7 @@ fn feed(spool: &Spool, transport: &Transport, outcomes: &Outcomes, stop: &Atomic
                     std::thread::sleep(FULL_WAIT);
                 }
                 produce::Enqueued::Failed(code) => {
-                    outcomes.fail(format!("{code:?}"), record.event_name);
+                    outcomes.refused(code, record.event_name);
                     spool.settle(ticket);
                     break;
                 }

@@ -20,9 +20,10 @@
 //! acknowledges a record once every in-sync replica has it, and retries cannot duplicate
 //! or reorder records of one partition.
 //!
-//! **A relay** ([`KafkaConfig::relay`]) takes librdkafka off the publishing thread: a
-//! publish copies its record into a bounded queue in memory, and the sink's relay thread
-//! moves it on into librdkafka. Order and the full-queue policy are kept.
+//! **The relay** ([`KafkaConfig::relay`], on unless a spool is configured) takes librdkafka
+//! off the publishing thread: a publish copies its record into a bounded queue in memory,
+//! and the sink's relay thread moves it on into librdkafka. Order and the full-queue
+//! policy are kept.
 //!
 //! **Background threads.** librdkafka's threads, its delivery reports' poller, the spool's
 //! feeder and the relay thread are batch-scheduled on Linux, so a publish that wakes one is
@@ -78,7 +79,8 @@ pub struct KafkaConfig {
     spool_mode: SpoolMode,
     fail_fast: Vec<FailFast>,
     batch_scheduled_threads: bool,
-    relay: bool,
+    /// `None`: relayed unless a spool is configured.
+    relay: Option<bool>,
 }
 
 impl KafkaConfig {
@@ -110,7 +112,7 @@ impl KafkaConfig {
             spool_mode: SpoolMode::Overflow,
             fail_fast: Vec::new(),
             batch_scheduled_threads: true,
-            relay: false,
+            relay: None,
         }
     }
 
@@ -231,12 +233,13 @@ impl KafkaConfig {
     }
 
     /// Whether a publish hands its record to the sink's relay thread rather than to
-    /// librdkafka (default: no). Relayed, a publish copies the record into a queue in
-    /// memory, allocated once (8,192 records and 1 MiB), and returns; the relay thread moves
-    /// it on into librdkafka within a millisecond, or within librdkafka's `linger.ms` of
-    /// its batch. librdkafka's code (its locks, its allocations, the wake-ups of its
-    /// broker threads) then runs off the publishing thread: at a service's pace that is
-    /// most of a publish's time, and all of its tail (BENCHMARKS.md, row 12).
+    /// librdkafka (default: yes, unless a [spool](KafkaConfig::spool) is configured).
+    /// Relayed, a publish copies the record into a queue in memory, allocated once (8,192
+    /// records and 1 MiB), and returns; the relay thread moves it on into librdkafka within
+    /// a millisecond, well within librdkafka's own `linger.ms` (5 ms) for its batch.
+    /// librdkafka's code (its locks, its allocations, the wake-ups of its broker threads)
+    /// then runs off the publishing thread: at a service's pace that is most of a
+    /// publish's time, and all of its tail (BENCHMARKS.md, row 12).
     ///
     /// What stays the same: each thread's records reach Kafka in the order it published
     /// them; a publisher that finds the queue full moves records on into librdkafka
@@ -246,10 +249,14 @@ impl KafkaConfig {
     /// librdkafka what the queue holds before it purges, so every record is counted.
     /// What differs: up to 8,192 records more may wait in memory, and a record's other
     /// failures (a fatal producer error, an unknown topic) are counted when the relay
-    /// thread enqueues it, not inside `publish`. Cannot be combined with a
-    /// [spool](KafkaConfig::spool), whose feeder thread already does this.
+    /// thread enqueues it, not inside `publish`; and one more thread runs, waking every
+    /// millisecond while records come and sleeping after 100 ms without any.
+    ///
+    /// `relay(true)` with a spool is refused when the sink is built: with a spool, a
+    /// publish enqueues into librdkafka itself until librdkafka's queue is full, and
+    /// appends to the spool after (the spool's feeder thread moves spooled records on).
     pub fn relay(mut self, relay: bool) -> Self {
-        self.relay = relay;
+        self.relay = Some(relay);
         self
     }
 
@@ -316,6 +323,16 @@ impl Outcomes {
         *failures.entry(reason).or_default() += 1;
         drop(failures);
         self.undelivered(event_name);
+    }
+
+    /// Counts a record of `event_name` that librdkafka refused when it was enqueued. A
+    /// refusal it already knows (an ACL missing on the topic) is a refusal of the client
+    /// as much as its error callback's, so fail-fast takes it too: with the relay, the
+    /// records published after it then fail inside `publish`, as they would without it.
+    fn refused(&self, code: rdkafka::types::RDKafkaErrorCode, event_name: &str) {
+        let reason = format!("{code:?}");
+        self.refusal.consider(&reason);
+        self.fail(reason, event_name);
     }
 
     /// Counts a record of `event_name` dropped by a documented policy.
@@ -392,12 +409,16 @@ impl ClientContext for CountingContext {
 impl CountingContext {
     fn count_client_error(&self, code: Option<rdkafka::types::RDKafkaErrorCode>, message: String) {
         let delivered_any = self.outcomes.counters.delivered.load(Ordering::Relaxed) > 0;
-        let (cause, log) = self
+        let mut causes = self
             .outcomes
             .causes
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .record(code, message.clone(), delivered_any);
+            .unwrap_or_else(PoisonError::into_inner);
+        let (cause, log) = causes.record(code, message.clone(), delivered_any);
+        // Before the cause can be read (`KafkaSink::client_errors`): whoever sees a refusal
+        // there can count on the records published after it failing inside `publish`.
+        self.outcomes.refusal.consider(&cause);
+        drop(causes);
         if let Some(times) = log {
             let level = if causes::Causes::is_severe(&cause) {
                 log::Level::Error
@@ -406,7 +427,6 @@ impl CountingContext {
             };
             log::log!(target: LOG_TARGET, level, "Kafka client error {cause} ({times}x): {message}");
         }
-        self.outcomes.refusal.consider(&cause);
         *self
             .outcomes
             .last_error
@@ -439,12 +459,21 @@ impl ProducerContext for CountingContext {
                     })
                     .and_then(|name| std::str::from_utf8(name).ok())
                     .unwrap_or("unknown");
-                let reason = self
-                    .outcomes
-                    .causes
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .reason_for(error.rdkafka_error_code(), error_name(error));
+                let own = error_name(error);
+                // A record the brokers refused (an ACL missing on its topic) is a refusal of
+                // the client for fail-fast, before it is counted: once its failure shows,
+                // the records published after it fail inside `publish`.
+                self.outcomes.refusal.consider(&own);
+                let reason = match self.outcomes.refusal.cause() {
+                    // Purged by fail-fast: counted under the refusal that purged it.
+                    Some(cause) if is_purge(error) => cause.to_owned(),
+                    _ => self
+                        .outcomes
+                        .causes
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .reason_for(error.rdkafka_error_code(), own),
+                };
                 self.outcomes.fail(reason, event_name);
             }
         }
@@ -520,7 +549,8 @@ impl KafkaSink {
     /// not an error here, its records wait in the queue.
     pub fn new(config: &KafkaConfig) -> Result<Self, BuildError> {
         let spool_settings = config.spool_settings()?;
-        if config.relay && spool_settings.is_some() {
+        let relayed = config.relay.unwrap_or(spool_settings.is_none());
+        if relayed && spool_settings.is_some() {
             return Err(BuildError::sink(
                 "kafka",
                 "relay and spool cannot be combined: the spool's feeder thread already hands records to librdkafka off the publishing thread; drop one of KafkaConfig::relay and KafkaConfig::spool",
@@ -601,7 +631,7 @@ impl KafkaSink {
                 })
             })
             .transpose()?;
-        let relay = config.relay.then(|| Arc::new(relay::Relay::new()));
+        let relay = relayed.then(|| Arc::new(relay::Relay::new()));
         let relay_thread = relay
             .as_ref()
             .map(|relay| {
@@ -753,7 +783,7 @@ impl KafkaSink {
     fn send_relayed(&self, relay: &relay::Relay, record: &KafkaRecord<'_>) {
         if record.wire_size() > self.max_message_bytes {
             let code = rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge;
-            self.outcomes.fail(format!("{code:?}"), record.event_name);
+            self.outcomes.refused(code, record.event_name);
             return;
         }
         let mut deadline = None;
@@ -765,7 +795,7 @@ impl KafkaSink {
                 relay::Helped::Room => continue,
                 relay::Helped::Direct(produce::Enqueued::Ok) => return,
                 relay::Helped::Direct(produce::Enqueued::Failed(code)) => {
-                    self.outcomes.fail(format!("{code:?}"), record.event_name);
+                    self.outcomes.refused(code, record.event_name);
                     return;
                 }
                 relay::Helped::Full | relay::Helped::Direct(produce::Enqueued::QueueFull) => {
@@ -811,7 +841,7 @@ impl RecordSink for KafkaSink {
                     produce::Enqueued::Ok => return,
                     produce::Enqueued::QueueFull => {}
                     produce::Enqueued::Failed(code) => {
-                        self.outcomes.fail(format!("{code:?}"), record.event_name);
+                        self.outcomes.refused(code, record.event_name);
                         return;
                     }
                 }
@@ -839,7 +869,7 @@ impl RecordSink for KafkaSink {
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 produce::Enqueued::Failed(code) => {
-                    self.outcomes.fail(format!("{code:?}"), record.event_name);
+                    self.outcomes.refused(code, record.event_name);
                     return;
                 }
             }

@@ -170,9 +170,7 @@ impl Carry {
                 match transport.enqueue(&record, 0) {
                     produce::Enqueued::Ok => {}
                     produce::Enqueued::QueueFull => return Err(QueueFull),
-                    produce::Enqueued::Failed(code) => {
-                        outcomes.fail(format!("{code:?}"), entry.event_name);
-                    }
+                    produce::Enqueued::Failed(code) => outcomes.refused(code, entry.event_name),
                 }
             }
             self.next += 1;
