@@ -600,6 +600,16 @@ fn interleaved() {
         .build()
         .unwrap();
     let our_sink = KafkaSink::new(&kafka_config().drop_flush_timeout(Duration::ZERO)).unwrap();
+    // Ours with the relay off: the publishing thread enqueues into librdkafka itself.
+    let ours_direct = Dispatcher::builder()
+        .statsd(StatsdConfig::udp(&agent_address))
+        .kafka(
+            kafka_config()
+                .relay(false)
+                .drop_flush_timeout(Duration::ZERO),
+        )
+        .build()
+        .unwrap();
     let statsd = cadence_client(&agent_address);
     let kafka = producer();
     let prepared = prepared(&e);
@@ -628,7 +638,7 @@ fn interleaved() {
         d.flush(Duration::from_secs(60));
     };
     type Burst<'a> = Box<dyn Fn() -> Timed + 'a>;
-    let variants: [(&str, Burst); 7] = [
+    let variants: [(&str, Burst); 8] = [
         (
             "ours_both_sinks",
             Box::new(|| in_bursts_timed(BURST, || ours.publish(black_box(&e)), || drain(&ours))),
@@ -693,10 +703,21 @@ fn interleaved() {
                 )
             }),
         ),
+        (
+            "ours_both_sinks_direct",
+            Box::new(|| {
+                in_bursts_timed(
+                    BURST,
+                    || ours_direct.publish(black_box(&e)),
+                    || drain(&ours_direct),
+                )
+            }),
+        ),
     ];
     const OURS: usize = 0;
     const FLOOR: usize = 1;
     const BASELINE: usize = 2;
+    const DIRECT: usize = 7;
 
     // Nanoseconds per publish of one burst.
     let per_publish = |elapsed: Duration| elapsed.as_nanos() as f64 / BURST as f64;
@@ -704,12 +725,12 @@ fn interleaved() {
     for (_, run) in &variants {
         run();
     }
-    let mut times: [Vec<f64>; 7] = Default::default();
+    let mut times: [Vec<f64>; 8] = Default::default();
     // The same bursts' time on a CPU and waiting for one, while the kernel counts them.
-    let mut on_cpu: Option<[Vec<f64>; 7]> = Some(Default::default());
-    let mut waiting: [Vec<f64>; 7] = Default::default();
-    let mut process: [Vec<f64>; 7] = Default::default();
-    let mut order: [usize; 7] = std::array::from_fn(|i| i);
+    let mut on_cpu: Option<[Vec<f64>; 8]> = Some(Default::default());
+    let mut waiting: [Vec<f64>; 8] = Default::default();
+    let mut process: [Vec<f64>; 8] = Default::default();
+    let mut order: [usize; 8] = std::array::from_fn(|i| i);
     let mut shuffler = StdRng::seed_from_u64(7);
     for _ in 0..ROUNDS {
         order.shuffle(&mut shuffler);
@@ -730,6 +751,7 @@ fn interleaved() {
     let names = variants.map(|(name, _)| name);
     assert_nothing_dropped("interleaved ours_both_sinks", &ours);
     assert_nothing_dropped("interleaved ours_kafka_only", &ours_kafka_only);
+    assert_nothing_dropped("interleaved ours_both_sinks_direct", &ours_direct);
     assert_nothing_dropped("interleaved statsd_not_aggregated", &per_event_statsd);
     let sink_stats = our_sink.stats();
     assert_eq!(
@@ -744,6 +766,7 @@ fn interleaved() {
     );
     drop(ours.shutdown(Duration::ZERO));
     drop(ours_kafka_only.shutdown(Duration::ZERO));
+    drop(ours_direct.shutdown(Duration::ZERO));
 
     let median = |mut values: Vec<f64>| {
         values.sort_by(f64::total_cmp);
@@ -767,39 +790,42 @@ fn interleaved() {
         ratios(OURS, FLOOR)
     );
     println!(
-        "publish/interleaved: the floor split: ours with the Kafka sink only {:.2}x, our Kafka sink sending the prepared record {:.2}x",
+        "publish/interleaved: the floor split: ours with the Kafka sink only {:.2}x, our Kafka sink sending the prepared record {:.2}x; ours with the relay off {:.2}x",
         ratios(3, FLOOR),
-        ratios(4, FLOOR)
+        ratios(4, FLOOR),
+        ratios(DIRECT, FLOOR)
     );
     if let Some(on_cpu) = on_cpu {
-        let split = |values: &[Vec<f64>; 7]| {
-            [OURS, FLOOR, 3, 4]
+        let split = |values: &[Vec<f64>; 8]| {
+            [OURS, FLOOR, 3, 4, DIRECT]
                 .map(|v| format!("{} {:.0} ns", names[v], median(values[v].clone())))
                 .join(", ")
         };
         let cpu_ratio =
             |a: usize, b: usize| median((0..ROUNDS).map(|r| on_cpu[a][r] / on_cpu[b][r]).collect());
         println!(
-            "publish/interleaved: the publishing thread's time per publish on a CPU (medians): {}; so ours is {:.2}x the floor on the CPU (Kafka sink only {:.2}x, our Kafka sink sending the prepared record {:.2}x)",
+            "publish/interleaved: the publishing thread's time per publish on a CPU (medians): {}; so ours is {:.2}x the floor on the CPU (Kafka sink only {:.2}x, our Kafka sink sending the prepared record {:.2}x, the relay off {:.2}x)",
             split(&on_cpu),
             cpu_ratio(OURS, FLOOR),
             cpu_ratio(3, FLOOR),
-            cpu_ratio(4, FLOOR)
+            cpu_ratio(4, FLOOR),
+            cpu_ratio(DIRECT, FLOOR)
         );
         println!(
             "publish/interleaved: its time per publish waiting for a CPU (medians): {}; the rest of the wall time it was blocked (in a lock or a system call)",
             split(&waiting)
         );
     }
-    let process_split = [OURS, FLOOR, 3, 4]
+    let process_split = [OURS, FLOOR, 3, 4, DIRECT]
         .map(|v| format!("{} {:.0} ns", names[v], median(process[v].clone())))
         .join(", ");
     let process_ratio =
         |a: usize, b: usize| median((0..ROUNDS).map(|r| process[a][r] / process[b][r]).collect());
     println!(
-        "publish/interleaved: the process's CPU time per publish, every thread's, from a burst's start until it is drained (medians): {process_split}; so ours is {:.2}x the floor (Kafka sink only {:.2}x)",
+        "publish/interleaved: the process's CPU time per publish, every thread's, from a burst's start until it is drained (medians): {process_split}; so ours is {:.2}x the floor (Kafka sink only {:.2}x, the relay off {:.2}x)",
         process_ratio(OURS, FLOOR),
-        process_ratio(3, FLOOR)
+        process_ratio(3, FLOOR),
+        process_ratio(DIRECT, FLOOR)
     );
     let statsd_rounds: Vec<f64> = (0..ROUNDS).map(|r| times[6][r] / times[5][r]).collect();
     println!(

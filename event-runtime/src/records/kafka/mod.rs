@@ -218,13 +218,13 @@ impl KafkaConfig {
         self
     }
 
-    /// Whether the sink's background threads (librdkafka's, the delivery reports' poller
-    /// and the spool's feeder) run under Linux's `SCHED_BATCH` policy (default: yes). They
-    /// keep their share of the CPU, but a thread that wakes one (a publish that puts the
-    /// first record in a partition's queue, or finds its `linger.ms` over) is no longer
-    /// preempted by it, so a request's publish does not wait while a batch is built and
-    /// sent. On cores that are all busy, a woken thread then waits until a running thread's
-    /// time slice ends. Turn it off where the threads should preempt, for example to
+    /// Whether the sink's background threads (librdkafka's, the delivery reports' poller,
+    /// the relay thread and the spool's feeder) run under Linux's `SCHED_BATCH` policy
+    /// (default: yes). They keep their share of the CPU, but a thread that wakes one (a
+    /// publish, or the relay thread, that puts the first record in a partition's queue or
+    /// finds its `linger.ms` over) is no longer preempted by it, so a request's publish does
+    /// not wait while a batch is built and sent. On cores that are all busy, a woken thread
+    /// then waits until a running thread's time slice ends. Turn it off where the threads should preempt, for example to
     /// deliver with the least latency on cores that are always busy. Nothing changes on
     /// other systems, or when the building thread runs under a real-time policy.
     pub fn batch_scheduled_threads(mut self, batch: bool) -> Self {
