@@ -1,14 +1,16 @@
 //! Kafka through rdkafka (librdkafka, statically built).
 //!
-//! `publish` enqueues into librdkafka's bounded local queue and returns. librdkafka
-//! batches, retries and delivers from its own threads; each delivery report is counted
-//! as `delivered` or `failed` (per error code, see [`KafkaSink::failures`]).
+//! `publish` hands its record to the sink's relay, whose thread enqueues it into
+//! librdkafka's bounded local queue, and returns. librdkafka batches, retries and delivers
+//! from its own threads; each delivery report is counted as `delivered` or `failed` (per
+//! error code, see [`KafkaSink::failures`]).
 //!
-//! **Full queue policy.** The queue holds at most `queue.buffering.max.messages`
-//! records and `queue.buffering.max.kbytes` of them (defaults here: 100 000 and 64 MiB).
-//! When it is full, `publish` waits up to [`KafkaConfig::block_when_full`] (default: not
-//! at all) for room, then drops the record and counts it as `dropped`. Memory stays
-//! bounded, and no record is lost without being counted.
+//! **Full queue policy.** librdkafka's queue holds at most `queue.buffering.max.messages`
+//! records and `queue.buffering.max.kbytes` of them (defaults here: 100 000 and 64 MiB),
+//! and the relay's 8,192 records and 1 MiB more in front of it. When both are full,
+//! `publish` waits up to [`KafkaConfig::block_when_full`] (default: not at all) for room,
+//! then drops the record and counts it as `dropped`. Memory stays bounded, and no record
+//! is lost without being counted.
 //!
 //! **A disk spool** ([`KafkaConfig::spool`]) takes what the queue has no room for instead
 //! of dropping it: records wait in checksummed segment files and one thread feeds them to
@@ -224,9 +226,10 @@ impl KafkaConfig {
     /// publish, or the relay thread, that puts the first record in a partition's queue or
     /// finds its `linger.ms` over) is no longer preempted by it, so a request's publish does
     /// not wait while a batch is built and sent. On cores that are all busy, a woken thread
-    /// then waits until a running thread's time slice ends. Turn it off where the threads should preempt, for example to
-    /// deliver with the least latency on cores that are always busy. Nothing changes on
-    /// other systems, or when the building thread runs under a real-time policy.
+    /// then waits until a running thread's time slice ends. Turn it off where the threads
+    /// should preempt, for example to deliver with the least latency on cores that are
+    /// always busy. Nothing changes on other systems, or when the building thread runs
+    /// under a real-time policy.
     pub fn batch_scheduled_threads(mut self, batch: bool) -> Self {
         self.batch_scheduled_threads = batch;
         self
@@ -614,39 +617,24 @@ impl KafkaSink {
             producer,
             topics: produce::Topics::default(),
         });
+        let thread_error = |thread: &str, e: std::io::Error| {
+            BuildError::sink_caused("kafka", format!("cannot start the {thread}: {e}"), e)
+        };
         let feeder = spool
             .as_ref()
             .map(|spool| {
-                feeder::Feeder::start(
-                    Arc::clone(spool),
-                    Arc::clone(&transport),
-                    Arc::clone(&outcomes),
-                )
-                .map_err(|e| {
-                    BuildError::sink_caused(
-                        "kafka",
-                        format!("cannot start the spool's feeder thread: {e}"),
-                        e,
-                    )
-                })
+                let (transport, outcomes) = (Arc::clone(&transport), Arc::clone(&outcomes));
+                feeder::Feeder::start(Arc::clone(spool), transport, outcomes)
+                    .map_err(|e| thread_error("spool's feeder thread", e))
             })
             .transpose()?;
         let relay = relayed.then(|| Arc::new(relay::Relay::new()));
         let relay_thread = relay
             .as_ref()
             .map(|relay| {
-                relay::RelayThread::start(
-                    Arc::clone(relay),
-                    Arc::clone(&transport),
-                    Arc::clone(&outcomes),
-                )
-                .map_err(|e| {
-                    BuildError::sink_caused(
-                        "kafka",
-                        format!("cannot start the relay thread: {e}"),
-                        e,
-                    )
-                })
+                let (transport, outcomes) = (Arc::clone(&transport), Arc::clone(&outcomes));
+                relay::RelayThread::start(Arc::clone(relay), transport, outcomes)
+                    .map_err(|e| thread_error("relay thread", e))
             })
             .transpose()?;
         Ok(KafkaSink {

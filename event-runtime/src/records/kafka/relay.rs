@@ -16,8 +16,9 @@
 //! - **Full.** When the queue has no room, the publisher moves records on into librdkafka
 //!   itself, as a publish without the relay would. Only when librdkafka's queue is full too
 //!   does the sink's full-queue policy apply. So the relay adds [`RELAY_RECORDS`] records
-//!   and [`RELAY_BYTES`] bytes in front of librdkafka's bound, and drops nothing that the
-//!   direct path would have taken.
+//!   and [`RELAY_BYTES`] bytes in front of librdkafka's bound (and the up to [`BATCH`] its
+//!   thread took and librdkafka had no room for), and drops nothing that the direct path
+//!   would have taken.
 //! - **Wake-ups.** While records come, the relay thread looks at the queue every
 //!   [`POLL_EVERY`]; after [`SLEEP_AFTER`] without any it sleeps, and only then does a
 //!   publish wake it, once. So a publish makes no system call while records flow, and an
@@ -33,10 +34,10 @@ use super::{produce, Outcomes, Transport};
 use crate::{EventId, KafkaRecord};
 
 /// Records the relay's queue holds at most.
-pub(crate) const RELAY_RECORDS: usize = 8192;
+const RELAY_RECORDS: usize = 8192;
 /// Bytes of keys, payloads and trace context the queue holds at most. A record larger
 /// than this goes to librdkafka from the publishing thread, after every record before it.
-pub(crate) const RELAY_BYTES: usize = 1 << 20;
+const RELAY_BYTES: usize = 1 << 20;
 /// How often the relay thread looks at the queue while records come: how long a record
 /// may wait in it, next to librdkafka's own `linger.ms` (5 ms).
 const POLL_EVERY: Duration = Duration::from_millis(1);
