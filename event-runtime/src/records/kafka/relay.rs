@@ -405,3 +405,102 @@ fn run(relay: &Relay, transport: &Transport, outcomes: &Outcomes) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record<'a>(
+        key: Option<&'a [u8]>,
+        payload: &'a [u8],
+        trace: (Option<&'a str>, Option<&'a str>),
+        id: EventId,
+        id_text: &'a str,
+    ) -> KafkaRecord<'a> {
+        KafkaRecord {
+            topic: "relay-test",
+            key,
+            payload,
+            event_name: "relay.tested",
+            schema_name: "events.RelayTested",
+            event_id: id,
+            event_id_text: id_text,
+            timestamp_millis: 1_700_000_000_000 + id.as_u128() as i64,
+            traceparent: trace.0,
+            tracestate: trace.1,
+        }
+    }
+
+    /// What a record carries, to compare one that went through the queue with its original.
+    fn parts(r: &KafkaRecord<'_>) -> impl PartialEq + std::fmt::Debug {
+        (
+            (r.topic, r.key.map(<[u8]>::to_vec), r.payload.to_vec()),
+            (
+                r.event_name,
+                r.schema_name,
+                r.event_id,
+                r.event_id_text.to_owned(),
+            ),
+            (r.timestamp_millis, r.traceparent.map(str::to_owned)),
+            r.tracestate.map(str::to_owned),
+        )
+    }
+
+    #[test]
+    fn records_leave_the_queue_as_they_entered_it_and_in_order() {
+        let relay = Relay::new();
+        let parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let shapes: [(Option<&[u8]>, &[u8], (Option<&str>, Option<&str>)); 4] = [
+            (Some(b"order-1"), b"\x08\x01", (None, None)),
+            (None, b"", (Some(parent), None)),
+            (Some(b""), b"payload", (None, Some("vendor=1"))),
+            (Some(b"k"), &[0xff; 300], (Some(parent), Some("a=1,b=2"))),
+        ];
+        let ids: Vec<EventId> = (1..=4).map(EventId::from_u128).collect();
+        let texts: Vec<_> = ids.iter().map(|id| id.to_hyphenated()).collect();
+        let originals: Vec<KafkaRecord<'_>> = shapes
+            .iter()
+            .zip(&ids)
+            .zip(&texts)
+            .map(|(((key, payload, trace), id), text)| {
+                record(*key, payload, *trace, *id, text.as_str())
+            })
+            .collect();
+        for original in &originals {
+            assert!(relay.push(original));
+        }
+        let mut carry = lock(&relay.feed);
+        carry.take(&mut lock(&relay.queue));
+        assert_eq!(carry.len(), originals.len());
+        let mut at = 0;
+        for (entry, original) in carry.entries.iter().zip(&originals) {
+            let len = entry.bytes_len();
+            let id = entry.event_id.to_hyphenated();
+            let again = entry.record(&carry.bytes[at..at + len], id.as_str());
+            assert_eq!(parts(&again), parts(original));
+            at += len;
+        }
+        assert_eq!(at, carry.bytes.len());
+        assert!(lock(&relay.queue).bytes.is_empty());
+    }
+
+    #[test]
+    fn the_queue_takes_no_more_than_its_bounds() {
+        let relay = Relay::new();
+        let id = EventId::from_u128(7);
+        let text = id.to_hyphenated();
+        let small = record(Some(b"k"), b"p", (None, None), id, text.as_str());
+        for _ in 0..RELAY_RECORDS {
+            assert!(relay.push(&small));
+        }
+        assert!(!relay.push(&small), "a record past the count bound");
+        assert_eq!(relay.len_with(|| 0), RELAY_RECORDS as u64);
+
+        let empty = Relay::new();
+        let large = vec![0u8; RELAY_BYTES];
+        let too_large = record(Some(b"k"), &large, (None, None), id, text.as_str());
+        assert!(!empty.push(&too_large), "a record past the byte bound");
+        let fits = record(None, &large, (None, None), id, text.as_str());
+        assert!(empty.push(&fits), "a record of exactly the byte bound");
+    }
+}
