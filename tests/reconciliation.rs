@@ -60,7 +60,8 @@ fn the_undelivered_counter_equals_what_kafka_dropped_and_failed_per_event_name()
         .report;
     let kafka = report.sink("kafka").unwrap();
     assert_eq!((kafka.published, kafka.delivered), (20_000, 0));
-    assert!(kafka.dropped > 0 && kafka.failed >= 1000, "{kafka:?}");
+    // Held, then failed: librdkafka's 1,000, the relay's 8,192 and up to 64 its thread took.
+    assert!((9_192..=9_256).contains(&kafka.failed), "{kafka:?}");
     assert_eq!(kafka.dropped + kafka.failed, 20_000);
 
     let undelivered = |text: &str, event: &str| {
