@@ -207,8 +207,9 @@ pub(super) struct QueueFull;
 pub(super) enum Helped {
     /// It moved records on: the queue has room now.
     Room,
-    /// The record is larger than the queue can ever hold; with every record before it in
-    /// librdkafka, it was handed to librdkafka from the publishing thread, which answered.
+    /// The queue was empty once every record before this one was in librdkafka (the record
+    /// is larger than the queue can ever hold, or the relay thread emptied it meanwhile): it
+    /// was handed to librdkafka from the publishing thread, in order, which answered.
     Direct(produce::Enqueued),
     /// librdkafka's queue is full: nothing could move.
     Full,
@@ -297,7 +298,9 @@ impl Relay {
         }
         carry.take(&mut lock(&self.queue));
         if carry.is_empty() {
-            // An empty queue had no room: the record is larger than it can hold.
+            // Every record before this one is in librdkafka, and the feed lock is held: this
+            // one can go straight after them, whether it is too large for the queue or the
+            // relay thread emptied the queue since the push failed.
             return Helped::Direct(transport.enqueue(record, 0));
         }
         // The records taken left room, whether or not librdkafka takes them now.
