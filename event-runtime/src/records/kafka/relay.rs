@@ -453,7 +453,13 @@ mod tests {
     fn records_leave_the_queue_as_they_entered_it_and_in_order() {
         let relay = Relay::new();
         let parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-        let shapes: [(Option<&[u8]>, &[u8], (Option<&str>, Option<&str>)); 4] = [
+        /// A key, a payload, and a traceparent and tracestate.
+        type Shape<'a> = (
+            Option<&'a [u8]>,
+            &'a [u8],
+            (Option<&'a str>, Option<&'a str>),
+        );
+        let shapes: [Shape<'_>; 4] = [
             (Some(b"order-1"), b"\x08\x01", (None, None)),
             (None, b"", (Some(parent), None)),
             (Some(b""), b"payload", (None, Some("vendor=1"))),
