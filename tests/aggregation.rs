@@ -4,10 +4,11 @@
 
 mod common;
 
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use common::{Market, PaymentAttempted, Platform};
-use event_runtime::{Dispatcher, Event, RecordingSink, Tag};
+use event_runtime::{Dispatcher, Event, MetricSink, RecordingSink, SinkStats, Tag};
 
 fn counter_lines(lines: &[String]) -> Vec<&String> {
     lines.iter().filter(|l| l.contains("|c")).collect()
@@ -235,4 +236,136 @@ fn value_metrics_are_summed_kept_last_or_packed_with_every_sample() {
             .collect::<Vec<_>>()
     );
     assert!(of("bytes", "ios").len() > 1, "the samples span lines");
+}
+
+/// A metric sink that notes which thread sent each line. Its first call from the
+/// aggregation thread can be held until the test lets it go.
+#[derive(Clone, Default)]
+struct LinesByThread {
+    lines: Arc<Mutex<Vec<(String, String)>>>,
+    hold: Option<Arc<AggregationThreadHold>>,
+}
+
+/// Says when the aggregation thread entered the sink, then waits to be let go: once.
+type AggregationThreadHold = Mutex<Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>>;
+
+const AGGREGATION_THREAD: &str = "event-runtime aggregation";
+
+impl MetricSink for LinesByThread {
+    fn name(&self) -> &'static str {
+        "lines-by-thread"
+    }
+
+    fn send_lines(&self, lines: &str) {
+        let thread = std::thread::current().name().unwrap_or("").to_owned();
+        if let Some(hold) = self.hold.as_ref().filter(|_| thread == AGGREGATION_THREAD) {
+            let first = hold.lock().unwrap().take();
+            if let Some((entered, release)) = first {
+                entered.send(()).unwrap();
+                release.recv().unwrap();
+            }
+        }
+        let mut sent = self.lines.lock().unwrap();
+        sent.extend(lines.split('\n').map(|l| (thread.clone(), l.to_owned())));
+    }
+
+    fn flush(&self, _: Duration) {}
+
+    fn stats(&self) -> SinkStats {
+        SinkStats::default()
+    }
+}
+
+impl LinesByThread {
+    fn taken(&self) -> Vec<(String, String)> {
+        std::mem::take(&mut *self.lines.lock().unwrap())
+    }
+}
+
+/// How many `1250` samples (the design example's amount, `1250:` each) fill a line.
+const SAMPLES_PER_LINE: usize = 1025 / "1250:".len();
+
+fn sample_count(lines: &[(String, String)]) -> usize {
+    lines
+        .iter()
+        .filter_map(|(_, l)| l.strip_prefix("payment.attempted.amount_pence:"))
+        .map(|l| l.split('|').next().unwrap().split(':').count())
+        .sum()
+}
+
+#[test]
+fn full_lines_of_samples_are_sent_by_the_aggregation_thread_not_the_publishing_one() {
+    let sink = LinesByThread::default();
+    let events = Dispatcher::builder()
+        .aggregate_metrics(Some(Duration::from_secs(3600)))
+        .metric_sink(sink.clone())
+        .build()
+        .unwrap();
+    let event = common::design_example();
+    for _ in 0..31 * SAMPLES_PER_LINE {
+        events.publish(&event);
+    }
+    // 31 full lines wait for the aggregation thread, which is woken at 32.
+    assert_eq!(sink.taken(), []);
+    for _ in 0..SAMPLES_PER_LINE {
+        events.publish(&event);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut sent = Vec::new();
+    while sent.len() < 32 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        sent.extend(sink.taken());
+    }
+    assert_eq!(sent.len(), 32, "{sent:?}");
+    assert!(
+        sent.iter().all(|(thread, _)| thread == AGGREGATION_THREAD),
+        "{sent:?}"
+    );
+    assert_eq!(sample_count(&sent), 32 * SAMPLES_PER_LINE);
+    drop(events.shutdown(Duration::from_secs(1)));
+}
+
+#[test]
+fn a_burst_that_takes_every_spare_buffer_writes_its_lines_itself_and_keeps_every_sample() {
+    let (entered, on_enter) = mpsc::channel();
+    let (let_go, release) = mpsc::channel();
+    let sink = LinesByThread {
+        lines: Default::default(),
+        hold: Some(Arc::new(Mutex::new(Some((entered, release))))),
+    };
+    let events = Dispatcher::builder()
+        .aggregate_metrics(Some(Duration::from_secs(3600)))
+        .metric_sink(sink.clone())
+        .build()
+        .unwrap();
+    let event = common::design_example();
+    // 32 full lines wake the aggregation thread, which takes them and is held in the sink.
+    for _ in 0..32 * SAMPLES_PER_LINE {
+        events.publish(&event);
+    }
+    on_enter.recv_timeout(Duration::from_secs(10)).unwrap();
+    // The other 32 spares take 32 more; the 65th full line finds none left, so its publish
+    // writes it at once.
+    for _ in 0..33 * SAMPLES_PER_LINE + 7 {
+        events.publish(&event);
+    }
+    let sent = sink.taken();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, std::thread::current().name().unwrap());
+    assert_eq!(sample_count(&sent), SAMPLES_PER_LINE);
+
+    let_go.send(()).unwrap();
+    events.shutdown(Duration::from_secs(1)).unwrap();
+    let mut all = sent;
+    all.extend(sink.taken());
+    assert_eq!(sample_count(&all), 65 * SAMPLES_PER_LINE + 7);
+    assert!(
+        all.iter().all(|(_, l)| l.len() < 1432),
+        "a line longer than a datagram"
+    );
+    let counter = format!(
+        "payment.attempted:{}|c|#market:uk,platform:ios,first_order:true",
+        65 * SAMPLES_PER_LINE + 7
+    );
+    assert!(all.iter().any(|(_, l)| *l == counter), "{all:?}");
 }

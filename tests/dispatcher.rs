@@ -161,8 +161,8 @@ fn publishing_from_many_threads_keeps_every_event() {
     let tags = "|#market:uk,platform:ios,first_order:true";
     let counters: Vec<&String> = lines.iter().filter(|l| l.contains("|c|")).collect();
     assert_eq!(counters, [&format!("payment.attempted:2000|c{tags}")]);
-    // Every sample is kept: full multi-value lines went out while publishing, the rest at
-    // the flush; each fits a UDP datagram.
+    // Every sample is kept, in full multi-value lines handed to the aggregation thread and
+    // a last partial one; each fits a UDP datagram.
     let samples: Vec<&str> = lines
         .iter()
         .filter_map(|l| l.strip_prefix("payment.attempted.amount_pence:"))
@@ -173,7 +173,7 @@ fn publishing_from_many_threads_keeps_every_event() {
     assert!(samples.iter().all(|v| *v == "1250"));
     assert!(
         lines.len() > 2 + 1,
-        "full lines were sent before the flush: {lines:?}"
+        "the samples did not fill several lines: {lines:?}"
     );
     assert_eq!(PaymentAttempted::TOPIC, "payments");
 }

@@ -88,16 +88,17 @@ fn publishes_without_allocating(relay: bool) {
     drop(std::hint::black_box(vec![0u8; 16]));
     assert_eq!(ALLOCATIONS.with(Cell::get) - before, 1);
 
-    let stats = events.stats();
+    let stats = events.flush(Duration::ZERO);
     assert_eq!(stats.sink("kafka").unwrap().published, WARM_UP + MEASURED);
-    // The counter waits for the flush; the distribution's samples went out as full
-    // multi-value lines, each as many `1250:` as fit in the line's 1,024 bytes of samples
-    // (the last one without its colon).
+    // The distribution's samples filled multi-value lines, each as many `1250:` as fit in
+    // the line's 1,024 bytes of samples (the last one without its colon), that publishes
+    // handed to the aggregation thread; the flush sent the last partial line and the counter.
     let sample = format!("{}:", event.amount_pence);
     let per_line = (1024 + 1) / sample.len() as u64;
+    assert_eq!((WARM_UP + MEASURED) % per_line, 55);
     assert_eq!(
         stats.sink("statsd").unwrap().published,
-        (WARM_UP + MEASURED) / per_line
+        (WARM_UP + MEASURED) / per_line + 2
     );
     drop(events.shutdown(Duration::ZERO));
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::flusher::Flusher;
+use super::flusher::{Flusher, FlusherSignal};
 use super::{Dispatcher, Inner};
 use crate::error::BuildError;
 use crate::metrics::aggregation::AggregateTables;
@@ -57,7 +57,7 @@ impl DispatcherBuilder {
     /// 10 s, as the DogStatsD clients do) and at flush and shutdown: counters as exact
     /// totals, `count` metrics as sums, `gauge` metrics as their last value, and
     /// distribution, histogram and timing samples as multi-value lines (every sample is
-    /// kept). `None` sends each publish's lines at once instead, its counter sampled by the
+    /// kept; full lines also go out between intervals, from the same thread). `None` sends each publish's lines at once instead, its counter sampled by the
     /// event's `sample_rate`.
     pub fn aggregate_metrics(mut self, interval: Option<Duration>) -> Self {
         self.aggregation = interval;
@@ -182,11 +182,12 @@ impl DispatcherBuilder {
                 .push(Box::new(crate::KafkaSink::new(config)?));
         }
         let aggregate = self.aggregation.filter(|_| !self.metric_sinks.is_empty());
+        let flusher_signal = Arc::new(FlusherSignal::default());
         let inner = Arc::new(Inner {
             metrics: MetricPath {
                 format,
                 sinks: self.metric_sinks,
-                aggregates: aggregate.map(|_| AggregateTables::default()),
+                aggregates: aggregate.map(|_| AggregateTables::new(Arc::clone(&flusher_signal))),
                 rendered: Default::default(),
                 refused: Default::default(),
             },
@@ -199,7 +200,8 @@ impl DispatcherBuilder {
         // Without aggregation the flusher still sends the record sinks' undelivered counts.
         let reconcile = !inner.metrics.is_empty() && !inner.records.is_empty();
         let interval = aggregate.or(reconcile.then_some(DEFAULT_AGGREGATION_INTERVAL));
-        let flusher = interval.and_then(|interval| Flusher::start(&inner, interval));
+        let flusher =
+            interval.and_then(|interval| Flusher::start(&inner, interval, flusher_signal));
         Ok(Dispatcher { inner, flusher })
     }
 }

@@ -4,7 +4,7 @@
 //! what the record sinks could not deliver is sent on the metrics path.
 
 mod builder;
-mod flusher;
+pub(crate) mod flusher;
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -107,6 +107,11 @@ impl Inner {
         if !self.records.is_empty() {
             self.records.publish(event, &mut buffers.records);
         }
+    }
+
+    /// The full lines of samples publishes handed to the flusher.
+    fn send_handed_off(&self) {
+        self.metrics.send_handed_off();
     }
 
     /// What the flusher sends every interval.

@@ -37,7 +37,8 @@ impl MetricPath {
     }
 
     /// Writes `event`'s lines into `lines` (a reused buffer) and hands them to every sink.
-    /// Aggregated, lines are written only when a slot of samples is full.
+    /// Aggregated, lines are written only when a slot of samples is full and the
+    /// aggregation thread has no spare buffer left to take it.
     #[inline]
     pub fn publish<E: Event>(&self, event: &E, lines: &mut String) {
         lines.clear();
@@ -82,6 +83,14 @@ impl MetricPath {
     fn send(&self, lines: &str) {
         for sink in &self.sinks {
             sink.send_lines(lines);
+        }
+    }
+
+    /// Sends the full lines of samples that publishes handed over since the last call.
+    pub fn send_handed_off(&self) {
+        if let Some(aggregates) = &self.aggregates {
+            let mut line = String::new();
+            aggregates.drain_handed_off(&self.format, &mut line, &mut |line| self.send(line));
         }
     }
 
