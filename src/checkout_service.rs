@@ -46,8 +46,9 @@ pub struct CheckoutRequest {
 #[derive(Clone, Copy, Debug)]
 pub struct Publishing(pub bool);
 
-/// The service's routes. With `Publishing(false)` it does the same work but builds and
-/// publishes no event.
+/// The service's routes. With `Publishing(false)` it does the same work but publishes no
+/// event (it still moves the request's fields into `PaymentAttempted`, which the simulated
+/// provider reads).
 pub fn router(publishing: Publishing) -> Router {
     Router::new()
         .route("/checkout", post(checkout))
@@ -63,14 +64,14 @@ fn tag<T: Tag>(text: &str) -> Option<T> {
 
 /// The simulated provider: a stale saved-card token fails on a first attempt for one user
 /// in ten, and one basket value in 50 is declined.
-fn provider(request: &CheckoutRequest, method: PaymentMethod) -> Result<Duration, FailureReason> {
-    let user_bucket = request.user.bytes().map(u64::from).sum::<u64>() % 10;
-    if method == PaymentMethod::Card && request.attempt == 1 && user_bucket == 0 {
+fn provider(payment: &PaymentAttempted) -> Result<Duration, FailureReason> {
+    let user_bucket = payment.user_id.bytes().map(u64::from).sum::<u64>() % 10;
+    if payment.method == PaymentMethod::Card && payment.attempt == 1 && user_bucket == 0 {
         Err(FailureReason::InvalidToken)
-    } else if request.amount_pence % 50 == 0 {
+    } else if payment.amount_pence % 50 == 0 {
         Err(FailureReason::Declined)
     } else {
-        Ok(Duration::from_millis(120 + request.amount_pence % 80))
+        Ok(Duration::from_millis(120 + payment.amount_pence % 80))
     }
 }
 
@@ -88,24 +89,34 @@ async fn checkout(
             "unknown market, platform or method",
         );
     };
+    // The request's strings move into the events, from one to the next: publishing takes
+    // the event by reference, so nothing is copied for it.
+    let attempted = PaymentAttempted {
+        order_id: request.order,
+        user_id: request.user,
+        attempt: request.attempt,
+        market,
+        platform,
+        method,
+        amount_pence: request.amount_pence,
+    };
     if publishing {
-        event_runtime::publish(&PaymentAttempted {
-            order_id: request.order.clone(),
-            user_id: request.user.clone(),
-            attempt: request.attempt,
-            market,
-            platform,
-            method,
-            amount_pence: request.amount_pence,
-        });
+        event_runtime::publish(&attempted);
     }
-    match provider(&request, method) {
+    let outcome = provider(&attempted);
+    let PaymentAttempted {
+        order_id,
+        user_id,
+        attempt,
+        ..
+    } = attempted;
+    match outcome {
         Ok(latency) => {
             if publishing {
                 event_runtime::publish(&PaymentSucceeded {
-                    order_id: request.order,
-                    user_id: request.user,
-                    attempt: request.attempt,
+                    order_id,
+                    user_id,
+                    attempt,
                     market,
                     platform,
                     method,
@@ -117,10 +128,10 @@ async fn checkout(
         Err(reason) => {
             if publishing {
                 event_runtime::publish(&PaymentFailed {
-                    order_id: request.order,
-                    user_id: request.user,
-                    attempt: request.attempt,
-                    provider_code: format!("{}-{}", reason.value(), request.attempt),
+                    order_id,
+                    user_id,
+                    attempt,
+                    provider_code: format!("{}-{attempt}", reason.value()),
                     market,
                     platform,
                     method,
