@@ -13,10 +13,11 @@
 //! interval and at shutdown. A slot of samples that reaches [`SAMPLE_LINE_BYTES`] is full,
 //! so a slot's memory is bounded and its line always fits a datagram. The publish that
 //! fills it swaps its samples for an empty buffer from a pool ([`HANDOFF_BUFFERS`]) and
-//! leaves the line to the aggregation thread: writing and queueing a line on the publishing
-//! thread, one publish in a few hundred, was what the slowest 1% of a service's requests
-//! spent in publishing. When a burst has taken every spare, the publish writes the line
-//! itself, as no sample is ever merged away.
+//! leaves the line to the aggregation thread. So no publish formats a line of a kilobyte,
+//! takes the sink's queue lock or wakes its sender: the one publish in a few hundred that
+//! did was the aggregated path's only slow one, on a service's request thread. When a
+//! burst has taken every spare, the publish writes the line itself, as no sample is ever
+//! merged away.
 
 use std::any::TypeId;
 use std::borrow::Cow;
