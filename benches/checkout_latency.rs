@@ -25,7 +25,7 @@
 //! on the same cores (a preemption inside it counts).
 //!
 //! Prints p50, p99 and p99.9 per side, as the client sees the request and as the handler
-//! took, the added latency at each, and their ratios. To see
+//! took, the added latency at each with its bootstrap 95% interval, and their ratios. To see
 //! where added latency comes from, `BENCH_SINKS=statsd` or `=kafka` publishes to one sink
 //! only, `BENCH_LINGER_MS` sets the producer's `linger.ms` (librdkafka's default is 5), and
 //! `BENCH_BATCH_SCHEDULED=0` leaves the sink's threads under the default scheduling policy
@@ -36,6 +36,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use event_runtime::{Dispatcher, KafkaConfig, StatsdConfig};
 use http_body_util::{BodyExt, Empty};
@@ -281,17 +283,46 @@ fn main() {
     }
 }
 
-/// Each percentile of both sides, and what publishing added to it.
+/// Each percentile of both sides, what publishing added to it, and the 95% interval of
+/// that difference.
 fn print_added(what: &str, baseline: &[Duration], publishing: &[Duration]) {
     println!("    {what}:");
     for (name, p) in [("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)] {
         let (off, on) = (percentile(baseline, p), percentile(publishing, p));
+        let (low, high) = added_interval(baseline, publishing, p);
         println!(
-            "      {name:>5}: without publishing {:>8.1} us, with {:>8.1} us: added {:>+7.1} us ({:.3}x)",
+            "      {name:>5}: without publishing {:>8.1} us, with {:>8.1} us: added {:>+7.1} us ({:.3}x; 95% interval {low:+.1} to {high:+.1} us)",
             off.as_secs_f64() * 1e6,
             on.as_secs_f64() * 1e6,
             (on.as_secs_f64() - off.as_secs_f64()) * 1e6,
             on.as_secs_f64() / off.as_secs_f64()
         );
     }
+}
+
+/// A bootstrap 95% interval, in µs, of the difference between the two sides' percentile
+/// `p`: each side resampled with replacement, `RESAMPLES` times. It says how far the
+/// difference could move by the luck of which requests met the machine's jitter, so a
+/// difference inside it is not resolved by this run.
+fn added_interval(baseline: &[Duration], publishing: &[Duration], p: f64) -> (f64, f64) {
+    const RESAMPLES: usize = 200;
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut resample = |side: &[Duration], into: &mut Vec<Duration>| {
+        into.clear();
+        into.extend((0..side.len()).map(|_| side[rng.random_range(0..side.len())]));
+        let rank = ((into.len() as f64 * p).ceil() as usize).clamp(1, into.len()) - 1;
+        *into.select_nth_unstable(rank).1
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut added: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            let (off, on) = (resample(baseline, &mut a), resample(publishing, &mut b));
+            (on.as_secs_f64() - off.as_secs_f64()) * 1e6
+        })
+        .collect();
+    added.sort_by(f64::total_cmp);
+    (
+        added[RESAMPLES * 25 / 1000],
+        added[RESAMPLES * 975 / 1000 - 1],
+    )
 }
