@@ -282,6 +282,16 @@ impl LinesByThread {
     }
 }
 
+/// A dispatcher whose aggregation interval (an hour) never comes in a test, so only full
+/// lines, a flush or the shutdown send anything.
+fn dispatcher_sending_to(sink: &LinesByThread) -> Dispatcher {
+    Dispatcher::builder()
+        .aggregate_metrics(Some(Duration::from_secs(3600)))
+        .metric_sink(sink.clone())
+        .build()
+        .unwrap()
+}
+
 /// How many `1250` samples (the design example's amount, `1250:` each) fill a line.
 const SAMPLES_PER_LINE: usize = 1025 / "1250:".len();
 
@@ -296,11 +306,7 @@ fn sample_count(lines: &[(String, String)]) -> usize {
 #[test]
 fn full_lines_of_samples_are_sent_by_the_aggregation_thread_not_the_publishing_one() {
     let sink = LinesByThread::default();
-    let events = Dispatcher::builder()
-        .aggregate_metrics(Some(Duration::from_secs(3600)))
-        .metric_sink(sink.clone())
-        .build()
-        .unwrap();
+    let events = dispatcher_sending_to(&sink);
     let event = common::design_example();
     for _ in 0..31 * SAMPLES_PER_LINE {
         events.publish(&event);
@@ -333,11 +339,7 @@ fn a_burst_that_takes_every_spare_buffer_writes_its_lines_itself_and_keeps_every
         lines: Default::default(),
         hold: Some(Arc::new(Mutex::new(Some((entered, release))))),
     };
-    let events = Dispatcher::builder()
-        .aggregate_metrics(Some(Duration::from_secs(3600)))
-        .metric_sink(sink.clone())
-        .build()
-        .unwrap();
+    let events = dispatcher_sending_to(&sink);
     let event = common::design_example();
     // 32 full lines wake the aggregation thread, which takes them and is held in the sink.
     for _ in 0..32 * SAMPLES_PER_LINE {

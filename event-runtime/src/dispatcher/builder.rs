@@ -57,8 +57,9 @@ impl DispatcherBuilder {
     /// 10 s, as the DogStatsD clients do) and at flush and shutdown: counters as exact
     /// totals, `count` metrics as sums, `gauge` metrics as their last value, and
     /// distribution, histogram and timing samples as multi-value lines (every sample is
-    /// kept; full lines also go out between intervals, from the same thread). `None` sends each publish's lines at once instead, its counter sampled by the
-    /// event's `sample_rate`.
+    /// kept; full lines also go out between intervals, from the same thread). `None` sends
+    /// each publish's lines at once instead, its counter sampled by the event's
+    /// `sample_rate`.
     pub fn aggregate_metrics(mut self, interval: Option<Duration>) -> Self {
         self.aggregation = interval;
         self

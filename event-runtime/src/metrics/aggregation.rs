@@ -14,10 +14,9 @@
 //! so a slot's memory is bounded and its line always fits a datagram. The publish that
 //! fills it swaps its samples for an empty buffer from a pool ([`HANDOFF_BUFFERS`]) and
 //! leaves the line to the aggregation thread. So no publish formats a line of a kilobyte,
-//! takes the sink's queue lock or wakes its sender: the one publish in a few hundred that
-//! did was the aggregated path's only slow one, on a service's request thread. When a
-//! burst has taken every spare, the publish writes the line itself, as no sample is ever
-//! merged away.
+//! takes the sink's queue lock or wakes its sender on the caller's thread, which may be a
+//! service's request thread. When a burst has taken every spare, the publish writes the
+//! line itself, as no sample is ever merged away.
 
 use std::any::TypeId;
 use std::borrow::Cow;
@@ -156,8 +155,9 @@ impl AggregateTables {
     }
 
     /// Counts one publish of `event` and adds its value metrics. A slot of samples that
-    /// became full is written to `out` as a line (after a `\n` when `out` is not empty),
-    /// for the caller to send now. `Err` with the key when the event shares a tag key with
+    /// became full is handed to the aggregation thread, or, when no spare buffer is left,
+    /// written to `out` as a line (after a `\n` when `out` is not empty), for the caller to
+    /// send now. `Err` with the key when the event shares a tag key with
     /// a constant tag: nothing is counted (checked once, when the type's table is made).
     pub fn record<E: Event>(
         &self,
