@@ -84,8 +84,7 @@ fn serve() -> ([SocketAddr; 2], [HandlerTimes; 2]) {
     (received.recv().unwrap(), handler_times)
 }
 
-/// Times the handler: what the publish calls add to it is the publishing's own cost, without
-/// the loopback, the client and the scheduling of the client's thread around it.
+/// Times the handler into its side's list (see the module's docs for why).
 async fn time_handler(
     State(times): State<HandlerTimes>,
     request: axum::extract::Request,
@@ -169,8 +168,13 @@ fn sorted(mut durations: Vec<Duration>) -> Vec<Duration> {
     durations
 }
 
+/// The index of percentile `p` in `len` sorted values.
+fn percentile_rank(len: usize, p: f64) -> usize {
+    ((len as f64 * p).ceil() as usize).clamp(1, len) - 1
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+    sorted[percentile_rank(sorted.len(), p)]
 }
 
 fn main() {
@@ -310,7 +314,7 @@ fn added_interval(baseline: &[Duration], publishing: &[Duration], p: f64) -> (f6
     let mut resample = |side: &[Duration], into: &mut Vec<Duration>| {
         into.clear();
         into.extend((0..side.len()).map(|_| side[rng.random_range(0..side.len())]));
-        let rank = ((into.len() as f64 * p).ceil() as usize).clamp(1, into.len()) - 1;
+        let rank = percentile_rank(into.len(), p);
         *into.select_nth_unstable(rank).1
     };
     let (mut a, mut b) = (Vec::new(), Vec::new());
