@@ -18,7 +18,10 @@
 //! `BENCH_EVENTS` overrides the count and `BENCH_ROUNDS` the rounds. `BENCH_KAFKA_SET`
 //! (`linger.ms=20,batch.size=1000000`) sets librdkafka properties on all three Rust loops,
 //! for the settings table in BENCHMARKS.md; the Java tool keeps its defaults. The allocator
-//! rows run the same binary under `LD_PRELOAD` (Debian's libjemalloc2, libmimalloc2.0).
+//! rows run the same binary under `LD_PRELOAD` (Debian's libjemalloc2, libmimalloc2.0), or
+//! built with the `jemalloc` feature: jemalloc linked in as the global allocator, its
+//! unprefixed `malloc` taking librdkafka's allocations too (the bench checks that `malloc`
+//! resolves into its own executable).
 //! Needs the test broker:
 //! `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
 
@@ -33,6 +36,27 @@ use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// The file `malloc` resolves into: this executable when jemalloc replaced it (the
+/// `jemalloc` feature), glibc otherwise, or the preloaded library.
+fn malloc_provider() -> String {
+    // SAFETY: `dlsym` and `dladdr` only read the process's symbol tables; `info` is
+    // written by `dladdr` before it is read, and read only when it returns non-zero.
+    unsafe {
+        let malloc = libc::dlsym(libc::RTLD_DEFAULT, c"malloc".as_ptr());
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        if malloc.is_null() || libc::dladdr(malloc, &mut info) == 0 || info.dli_fname.is_null() {
+            return "unknown".into();
+        }
+        std::ffi::CStr::from_ptr(info.dli_fname)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
 
 #[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
 enum Market {
@@ -353,7 +377,18 @@ fn main() {
     let record_size = payload.len();
     let extra = std::env::var("BENCH_KAFKA_SET").unwrap_or_default();
     let preload = std::env::var("LD_PRELOAD").unwrap_or_default();
-    println!("settings: [{extra}], LD_PRELOAD: [{preload}], record size {record_size} bytes");
+    let malloc = malloc_provider();
+    println!(
+        "settings: [{extra}], LD_PRELOAD: [{preload}], malloc from {malloc}, record size {record_size} bytes"
+    );
+    if cfg!(feature = "jemalloc") {
+        let executable = std::env::current_exe().unwrap();
+        assert_eq!(
+            std::fs::canonicalize(&malloc).ok(),
+            std::fs::canonicalize(&executable).ok(),
+            "built with the jemalloc feature, but malloc resolves into {malloc}, not this executable {executable:?}: librdkafka would not use jemalloc"
+        );
+    }
 
     let dir = std::path::Path::new("target/bench");
     std::fs::create_dir_all(dir).unwrap();
