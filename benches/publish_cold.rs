@@ -1,4 +1,5 @@
-//! Where a publish's time goes when it is not one of a tight loop: one call timed in four
+//! Where a publish's time goes when it is not one of a tight loop: one call of the checkout
+//! service's first event (`PaymentAttempted`, from `src/order_flow`) timed in four
 //! situations a service's request thread meets, with both sinks, StatsD alone and Kafka
 //! alone (relayed):
 //! - back to back: the call right after the previous one, caches and predictors warm;
@@ -21,38 +22,10 @@ use std::net::UdpSocket;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use event_runtime::{Dispatcher, Event, KafkaConfig, StatsdConfig, Tag};
-
-#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-enum Market {
-    Uk,
-    Fr,
-    It,
-}
-
-#[derive(Tag, Clone, Copy, Debug, PartialEq, Eq)]
-enum Platform {
-    Android,
-    Ios,
-    Web,
-}
-
-/// The checkout service's first event, as `src/order_flow` defines it but for its
-/// payment method.
-#[derive(Event, Clone, Debug, PartialEq)]
-#[event(name = "payment.attempted", topic = "bench-cold")]
-struct PaymentAttempted {
-    #[event(key)]
-    order_id: String,
-    user_id: String,
-    attempt: u32,
-    #[event(tag)]
-    market: Market,
-    #[event(tag)]
-    platform: Platform,
-    #[event(metric = "distribution")]
-    amount_pence: u64,
-}
+use event_runtime::{Dispatcher, KafkaConfig, StatsdConfig, Tag};
+use multi_dispatch_events::order_flow::events::{
+    Market, PaymentAttempted, PaymentMethod, Platform,
+};
 
 fn event(i: u64) -> PaymentAttempted {
     PaymentAttempted {
@@ -61,6 +34,7 @@ fn event(i: u64) -> PaymentAttempted {
         attempt: 1 + (i % 2) as u32,
         market: Market::from_index((i % 3) as usize).unwrap(),
         platform: Platform::from_index((i / 3 % 3) as usize).unwrap(),
+        method: PaymentMethod::from_index((i / 9 % 3) as usize).unwrap(),
         amount_pence: 500 + i % 7_919,
     }
 }
