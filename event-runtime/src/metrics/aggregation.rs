@@ -185,40 +185,57 @@ impl AggregateTables {
     ) {
         table.counts[cell].fetch_add(1, Ordering::Relaxed);
         event.for_each_value_metric(|metric, number| {
-            if let MetricNumber::Float(f) = number {
-                // DogStatsD cannot parse NaN or infinity: such a value is not sent.
-                if !f.is_finite() {
-                    return;
-                }
-            }
-            let Some(index) = table.metric_index(metric) else {
-                return;
-            };
-            let mut slot = table.slot(index, cell);
-            match metric.kind {
-                MetricKind::Count => slot.number = Some(sum(slot.number, number)),
-                MetricKind::Gauge => slot.number = Some(number),
-                MetricKind::Distribution | MetricKind::Histogram | MetricKind::Timing => {
-                    if !slot.samples.is_empty() {
-                        slot.samples.push(b':');
-                    } else if slot.samples.capacity() == 0 {
-                        // Once per slot: a full slot's text never regrows.
-                        slot.samples.reserve(SLOT_BYTES);
-                    }
-                    write_sample(&mut slot.samples, number);
-                    if slot.samples.len() >= SAMPLE_LINE_BYTES
-                        && !self.hand_off(table, index, cell, &mut slot.samples)
-                    {
-                        if !out.is_empty() {
-                            out.push('\n');
-                        }
-                        let samples = sample_text(&slot.samples);
-                        (table.write_value)(format, metric, cell, &samples, out);
-                        slot.samples.clear();
-                    }
-                }
-            }
+            self.add_value(table, metric, number, cell, format, out);
         });
+    }
+
+    /// Adds one value metric's `number` to its slot. Not generic, and never inlined: a
+    /// service publishes several event types, each of which would otherwise carry its own
+    /// copy of this code, met cold on a request thread that wakes up for each request
+    /// (BENCHMARKS.md, row 11).
+    #[inline(never)]
+    fn add_value(
+        &self,
+        table: &EventTable,
+        metric: &ValueMetric,
+        number: MetricNumber,
+        cell: usize,
+        format: &LineFormat,
+        out: &mut String,
+    ) {
+        if let MetricNumber::Float(f) = number {
+            // DogStatsD cannot parse NaN or infinity: such a value is not sent.
+            if !f.is_finite() {
+                return;
+            }
+        }
+        let Some(index) = table.metric_index(metric) else {
+            return;
+        };
+        let mut slot = table.slot(index, cell);
+        match metric.kind {
+            MetricKind::Count => slot.number = Some(sum(slot.number, number)),
+            MetricKind::Gauge => slot.number = Some(number),
+            MetricKind::Distribution | MetricKind::Histogram | MetricKind::Timing => {
+                if !slot.samples.is_empty() {
+                    slot.samples.push(b':');
+                } else if slot.samples.capacity() == 0 {
+                    // Once per slot: a full slot's text never regrows.
+                    slot.samples.reserve(SLOT_BYTES);
+                }
+                write_sample(&mut slot.samples, number);
+                if slot.samples.len() >= SAMPLE_LINE_BYTES
+                    && !self.hand_off(table, index, cell, &mut slot.samples)
+                {
+                    if !out.is_empty() {
+                        out.push('\n');
+                    }
+                    let samples = sample_text(&slot.samples);
+                    (table.write_value)(format, metric, cell, &samples, out);
+                    slot.samples.clear();
+                }
+            }
+        }
     }
 
     /// Swaps a full slot's `samples` for a spare buffer and queues them for the aggregation

@@ -28,6 +28,13 @@ pub(crate) struct RecordBuffers {
     trace: trace_context::TraceScratch,
 }
 
+/// An event type's names, as its record carries them.
+struct RecordNames {
+    topic: &'static str,
+    event_name: &'static str,
+    schema_name: &'static str,
+}
+
 /// The record sinks of a dispatcher, and what every record they get is built from.
 pub(crate) struct RecordPath {
     pub sinks: Vec<Box<dyn RecordSink>>,
@@ -42,6 +49,8 @@ impl RecordPath {
     }
 
     /// Encodes `event` into this thread's reused buffers and hands its record to every sink.
+    /// Only the encoding is compiled per event type; what follows it is
+    /// [`RecordPath::send_encoded`], one copy for every type.
     #[inline]
     pub fn publish<E: Event>(&self, event: &E, buffers: &mut RecordBuffers) {
         let payload = &mut buffers.payload;
@@ -52,6 +61,23 @@ impl RecordPath {
             }
         }
         event.encode(payload);
+        self.send_encoded(
+            RecordNames {
+                topic: E::TOPIC,
+                event_name: E::NAME,
+                schema_name: E::MESSAGE_NAME,
+            },
+            event.key(),
+            buffers,
+        );
+    }
+
+    /// Stamps the payload in `buffers` with a time and an id and hands its record to every
+    /// sink. Not generic, and never inlined: a service publishes several event types, each
+    /// of which would otherwise carry its own copy of this code, and on a request thread
+    /// that wakes up for each request, every copy is met cold (BENCHMARKS.md, row 11).
+    #[inline(never)]
+    fn send_encoded(&self, names: RecordNames, key: Option<&[u8]>, buffers: &mut RecordBuffers) {
         // One clock reading, in the milliseconds both the id and Kafka keep.
         let millis = self.clock.unix_millis(&mut buffers.clock);
         let event_id = EventId::at_unix_millis(millis);
@@ -61,11 +87,11 @@ impl RecordPath {
         #[cfg(not(feature = "opentelemetry"))]
         let (traceparent, tracestate) = (None, None);
         let record = KafkaRecord {
-            topic: E::TOPIC,
-            key: event.key(),
-            payload,
-            event_name: E::NAME,
-            schema_name: E::MESSAGE_NAME,
+            topic: names.topic,
+            key,
+            payload: &buffers.payload,
+            event_name: names.event_name,
+            schema_name: names.schema_name,
             event_id,
             event_id_text: id_text.as_str(),
             timestamp_millis: millis as i64,
@@ -75,9 +101,9 @@ impl RecordPath {
         #[cfg(feature = "tracing")]
         tracing::debug!(
             target: "event_runtime::publish",
-            event = E::NAME,
+            event = names.event_name,
             event_id = record.event_id_text,
-            topic = E::TOPIC,
+            topic = names.topic,
             "published"
         );
         for sink in &self.sinks {
