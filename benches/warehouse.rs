@@ -16,8 +16,10 @@
 //! scale-out row uses 100000), so that every instance joins while there is work left.
 //! Last, the steady-state loader and the floor interleaved, one of each per round
 //! (`BENCH_ROUNDS`, 15 by default): the ratio row 8 gives is the median of the rounds'
-//! ratios. `BENCH_ORDERS` changes the size, and `BENCH_FETCH_QUEUE_BACKOFF_MS` the
-//! loader's `fetch.queue.backoff.ms`. Needs the services:
+//! ratios. Each round also times a bare consumer reading the same records (no group, no
+//! decoding): what reading them from the broker costs in this process, beside the
+//! loader's reading stage. `BENCH_ORDERS` changes the size, and
+//! `BENCH_FETCH_QUEUE_BACKOFF_MS` the loader's `fetch.queue.backoff.ms`. Needs the services:
 //! `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
 //!
 //!     cargo bench --features warehouse,statsd --bench warehouse
@@ -142,6 +144,34 @@ fn warehouse(c: &mut Criterion) {
     assert_eq!(report.undelivered(), 0, "{report:?}");
     let rows = summary.events;
     let prefix = scenario.order_prefix();
+    // The setup's range of each partition: from `start` (0 where the topic was new) to the
+    // end offsets after it.
+    let mut range = TopicPartitionList::new();
+    let mut in_range = 0;
+    let mut ranges = Vec::new();
+    for to in end_offsets(&bootstrap).elements() {
+        let from = start
+            .find_partition(to.topic(), to.partition())
+            .and_then(|p| p.offset().to_raw())
+            .unwrap_or(0);
+        let to_offset = to.offset().to_raw().unwrap();
+        in_range += to_offset - from;
+        ranges.push(format!(
+            "{}-{} {from}..{to_offset}",
+            to.topic(),
+            to.partition()
+        ));
+        range
+            .add_partition_offset(to.topic(), to.partition(), Offset::Offset(from))
+            .unwrap();
+    }
+    // The offsets, to inspect how the records were batched (`kafka-dump-log.sh`) after a
+    // run whose reading was slow.
+    println!(
+        "warehouse: the run's {rows} records are {in_range} of the topics' records from the \
+         setup's start to its end ({})",
+        ranges.join(", ")
+    );
     let mut db = Postgres::connect(&url).unwrap();
 
     // `BENCH_FETCH_QUEUE_BACKOFF_MS` overrides the loader's `fetch.queue.backoff.ms`, to
@@ -313,6 +343,28 @@ fn warehouse(c: &mut Criterion) {
             },
         );
     }
+    // The run's records read by a bare consumer: assigned its partitions, no group, no
+    // decoding. It is what reading them from the broker costs in this process, beside the
+    // loader's reading stage, which also decodes and builds rows.
+    let bare_read = || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", "bench-warehouse-bare-read")
+            .set("enable.auto.commit", "false")
+            .set("fetch.queue.backoff.ms", "10")
+            .create()
+            .unwrap();
+        let started = Instant::now();
+        consumer.assign(&range).unwrap();
+        let mut received = 0;
+        while received < rows {
+            if let Some(message) = consumer.poll(Duration::from_secs(10)) {
+                message.unwrap();
+                received += 1;
+            }
+        }
+        started.elapsed()
+    };
     let floor = |db: &mut Postgres| {
         truncate(db);
         let started = Instant::now();
@@ -368,8 +420,9 @@ fn warehouse(c: &mut Criterion) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
     // Four sides per round: the loader as it ships, the loader over one session, the
-    // floor, and the floor over two sessions.
+    // floor, and the floor over two sessions; and beside them the bare read.
     let mut ms: [Vec<f64>; 4] = Default::default();
+    let mut bare_ms: Vec<f64> = Vec::new();
     let mut stages: Vec<LoadTime> = Vec::new();
     for _ in 0..rounds {
         let (_, steady, time) = load(&mut db, 1, Postgres::DEFAULT_WRITE_CONNECTIONS);
@@ -378,6 +431,7 @@ fn warehouse(c: &mut Criterion) {
         ms[1].push(load(&mut db, 1, 1).1.as_secs_f64() * 1e3);
         ms[2].push(floor(&mut db).as_secs_f64() * 1e3);
         ms[3].push(floor_two_sessions(&mut db, &mut sessions).as_secs_f64() * 1e3);
+        bare_ms.push(bare_read().as_secs_f64() * 1e3);
     }
     // How fast `side` is against `base`: the median of the rounds' ratios, and their range.
     let speed = |side: usize, base: usize| {
@@ -427,6 +481,11 @@ fn warehouse(c: &mut Criterion) {
         stage_ms(|t| t.committing),
         stage_ms(|t| t.writing),
         stage_ms(|t| t.waiting_for_reader),
+    );
+    println!(
+        "warehouse/interleaved: a bare consumer read the run's records (no group, no decoding) \
+         in {:.0} ms (median)",
+        median(&mut bare_ms)
     );
     println!(
         "warehouse: after a load's last row, its loaders took {:.0} ms to close (the median \
