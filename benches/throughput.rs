@@ -15,7 +15,8 @@
 //! taking turns to go first; the medians count, and the ratio is the median of the rounds'.
 //! Time runs from the first publish until every record is acknowledged.
 //!
-//! `BENCH_EVENTS` overrides the count and `BENCH_ROUNDS` the rounds. `BENCH_KAFKA_SET`
+//! `BENCH_EVENTS` overrides the count and `BENCH_ROUNDS` the rounds; `BENCH_OURS_ONLY=1`
+//! runs our loop alone, for a profiler to sample. `BENCH_KAFKA_SET`
 //! (`linger.ms=20,batch.size=1000000`) sets librdkafka properties on all three Rust loops,
 //! for the settings table in BENCHMARKS.md; the Java tool keeps its defaults. The allocator
 //! rows run the same binary under `LD_PRELOAD` (Debian's libjemalloc2, libmimalloc2.0), or
@@ -388,6 +389,15 @@ fn main() {
             std::fs::canonicalize(&executable).ok(),
             "built with the jemalloc feature, but malloc resolves into {malloc}, not this executable {executable:?}: librdkafka would not use jemalloc"
         );
+    }
+
+    if std::env::var_os("BENCH_OURS_ONLY").is_some() {
+        // Only our loop, for a profiler to sample (`scripts/profile-throughput`).
+        for round in 1..=rounds {
+            let rate = count as f64 / ours(&bootstrap, &events).as_secs_f64();
+            println!("round {round}: ours {rate:.0}/s");
+        }
+        return;
     }
 
     let dir = std::path::Path::new("target/bench");
