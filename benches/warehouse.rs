@@ -56,7 +56,7 @@ fn env(name: &str) -> String {
     })
 }
 
-/// The end offsets of the topics: where the records published next begin.
+/// The end offsets of the topics that exist: where the records published next begin.
 fn end_offsets(bootstrap: &str) -> TopicPartitionList {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -67,8 +67,8 @@ fn end_offsets(bootstrap: &str) -> TopicPartitionList {
         let metadata = consumer
             .fetch_metadata(Some(topic), Duration::from_secs(10))
             .unwrap();
-        // A topic that does not exist yet (a fresh broker) has no partitions: the group
-        // starts at its beginning (the loader's `auto.offset.reset`), which is the same.
+        // A topic that does not exist yet (a fresh broker) has no partitions here; the
+        // setup's range starts it at 0.
         for p in metadata.topics()[0].partitions() {
             let (_, high) = consumer
                 .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
@@ -81,7 +81,11 @@ fn end_offsets(bootstrap: &str) -> TopicPartitionList {
     offsets
 }
 
-/// A new consumer group that starts at `offsets`: each iteration reads the same records.
+/// A new consumer group that starts at `offsets`, committed for every partition: each
+/// iteration reads the same records, as a running loader does, from committed offsets. A
+/// partition left without one would be read from `auto.offset.reset`, which librdkafka
+/// serves about two `fetch.wait.max.ms` (500 ms) later than the others: a first start's
+/// one-off delay, which fell inside every load when the setup created a topic.
 fn group_starting_at(bootstrap: &str, offsets: &TopicPartitionList) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -144,8 +148,8 @@ fn warehouse(c: &mut Criterion) {
     assert_eq!(report.undelivered(), 0, "{report:?}");
     let rows = summary.events;
     let prefix = scenario.order_prefix();
-    // The setup's range of each partition: from `start` (0 where the topic was new) to the
-    // end offsets after it.
+    // The setup's range of each partition: from `start` (0 where the setup created the
+    // topic) to the end offsets after it. Every load's group starts there.
     let mut range = TopicPartitionList::new();
     let mut in_range = 0;
     let mut ranges = Vec::new();
@@ -165,8 +169,7 @@ fn warehouse(c: &mut Criterion) {
             .add_partition_offset(to.topic(), to.partition(), Offset::Offset(from))
             .unwrap();
     }
-    // The offsets, to inspect how the records were batched (`kafka-dump-log.sh`) after a
-    // run whose reading was slow.
+    // The offsets, to inspect how the records were batched (`kafka-dump-log.sh`).
     println!(
         "warehouse: the run's {rows} records are {in_range} of the topics' records from the \
          setup's start to its end ({})",
@@ -199,7 +202,7 @@ fn warehouse(c: &mut Criterion) {
                 instances: usize,
                 connections: usize|
      -> (Duration, Duration, LoadTime) {
-        let group = group_starting_at(&bootstrap, &start);
+        let group = group_starting_at(&bootstrap, &range);
         let running: Vec<_> = (0..instances)
             .map(|_| {
                 loader(
