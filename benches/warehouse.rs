@@ -84,7 +84,7 @@ fn end_offsets(bootstrap: &str) -> TopicPartitionList {
 /// A new consumer group that starts at `offsets`, committed for every partition: each
 /// iteration reads the same records, as a running loader does, from committed offsets. A
 /// partition left without one would be read from `auto.offset.reset`, which librdkafka
-/// serves about two `fetch.wait.max.ms` (500 ms) later than the others: a first start's
+/// serves about a second later than the others (BENCHMARKS.md, row 8): a first start's
 /// one-off delay, which fell inside every load when the setup created a topic.
 fn group_starting_at(bootstrap: &str, offsets: &TopicPartitionList) -> String {
     let nanos = SystemTime::now()
