@@ -19,8 +19,8 @@
 //! ratios. Each round also times a bare consumer reading the same records (no group, no
 //! decoding): what reading them from the broker costs in this process, beside the
 //! loader's reading stage. `BENCH_ORDERS` changes the size, and
-//! `BENCH_FETCH_QUEUE_BACKOFF_MS` the loader's `fetch.queue.backoff.ms`. Needs the services:
-//! `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
+//! `BENCH_FETCH_QUEUE_BACKOFF_MS` the loader's `fetch.queue.backoff.ms`. Needs the
+//! services: `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
 //!
 //!     cargo bench --features warehouse,statsd --bench warehouse
 
