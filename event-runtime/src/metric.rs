@@ -57,6 +57,8 @@ pub enum MetricNumber {
     Signed(i64),
     /// A float.
     Float(f64),
+    /// A duration, sent in milliseconds: exactly, with up to six decimals.
+    Duration(Duration),
 }
 
 /// A field type that can carry a value metric: integers, floats and `Duration`
@@ -86,7 +88,7 @@ metric_value!(Float as f64: f32 f64);
 
 impl MetricValue for Duration {
     fn metric_number(&self) -> Option<MetricNumber> {
-        Some(MetricNumber::Float(self.as_secs_f64() * 1000.0))
+        Some(MetricNumber::Duration(*self))
     }
 }
 

@@ -351,12 +351,13 @@ fn sample_text(samples: &[u8]) -> Cow<'_, str> {
 /// Adds a `count` value to a slot's sum. Integers saturate rather than wrap; a field has
 /// one type, so the two numbers are of the same kind.
 fn sum(total: Option<MetricNumber>, value: MetricNumber) -> MetricNumber {
-    use MetricNumber::{Float, Signed, Unsigned};
+    use MetricNumber::{Duration, Float, Signed, Unsigned};
     match (total, value) {
         (None, value) => value,
         (Some(Unsigned(a)), Unsigned(b)) => Unsigned(a.saturating_add(b)),
         (Some(Signed(a)), Signed(b)) => Signed(a.saturating_add(b)),
         (Some(Float(a)), Float(b)) => Float(a + b),
+        (Some(Duration(a)), Duration(b)) => Duration(a.saturating_add(b)),
         (Some(a), b) => Float(as_f64(a) + as_f64(b)),
     }
 }
@@ -366,5 +367,6 @@ fn as_f64(number: MetricNumber) -> f64 {
         MetricNumber::Unsigned(n) => n as f64,
         MetricNumber::Signed(n) => n as f64,
         MetricNumber::Float(n) => n,
+        MetricNumber::Duration(d) => d.as_secs_f64() * 1000.0,
     }
 }
