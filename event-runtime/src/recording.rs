@@ -202,7 +202,7 @@ impl RecordSink for RecordingSink {
     fn send(&self, record: &KafkaRecord<'_>) {
         let mut recorded = self.lock();
         recorded.record_stats.published += 1;
-        if record.wire_size() > recorded.max_message_bytes {
+        if !record.wire_size_at_most(recorded.max_message_bytes) {
             recorded.record_stats.failed += 1;
             *recorded
                 .failures

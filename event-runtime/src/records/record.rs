@@ -31,6 +31,11 @@ pub const UNDELIVERED_METRIC: &str = "events.undelivered";
 /// The `content_type` header value.
 pub const CONTENT_TYPE_PROTOBUF: &str = "application/x-protobuf";
 
+/// The most a record's own framing takes: varints of length, attributes, timestamp delta,
+/// offset delta, key length, value length and header count, each at its widest
+/// (librdkafka's `RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD`).
+const RECORD_MAX_OVERHEAD: usize = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+
 /// An encoded event, borrowed from the dispatcher's buffers for the duration of one send.
 #[derive(Clone, Copy, Debug)]
 pub struct KafkaRecord<'a> {
@@ -65,10 +70,6 @@ impl<'a> KafkaRecord<'a> {
     /// `message.max.bytes` as it is produced: key, payload and headers, each header's
     /// lengths as varints, and the most a record's own framing can take.
     pub fn wire_size(&self) -> usize {
-        // Varints of length, attributes, timestamp delta, offset delta, key length, value
-        // length and header count, each at its widest (librdkafka's
-        // RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD).
-        const MAX_OVERHEAD: usize = 5 + 1 + 10 + 5 + 5 + 5 + 5;
         // A length as librdkafka writes a header's: a zigzag varint.
         let varint = |n: usize| {
             let mut zigzag = (n as u64) << 1;
@@ -85,7 +86,39 @@ impl<'a> KafkaRecord<'a> {
                 name.len() + value.len() + varint(name.len()) + varint(value.len())
             })
             .sum();
-        MAX_OVERHEAD + self.key.map_or(0, <[u8]>::len) + self.payload.len() + headers
+        RECORD_MAX_OVERHEAD + self.key.map_or(0, <[u8]>::len) + self.payload.len() + headers
+    }
+
+    /// Whether [`KafkaRecord::wire_size`] is at most `max`. A publish asks this of every
+    /// record, so it first adds up a bound that needs no walk over the headers: every
+    /// header name there is and every length varint at its widest. Only a record over that
+    /// bound has its exact size computed.
+    pub fn wire_size_at_most(&self, max: usize) -> bool {
+        self.wire_size_bound() <= max || self.wire_size() <= max
+    }
+
+    /// At least [`KafkaRecord::wire_size`], for any of the headers
+    /// [`KafkaRecord::headers`] writes.
+    fn wire_size_bound(&self) -> usize {
+        /// Every header name, each with two varints of 5 bytes (a `u32` length's widest).
+        const HEADERS: usize = header::EVENT_NAME.len()
+            + header::EVENT_ID.len()
+            + header::SCHEMA_NAME.len()
+            + header::CONTENT_TYPE.len()
+            + header::TRACEPARENT.len()
+            + header::TRACESTATE.len()
+            + 6 * 2 * 5;
+        let text = |value: Option<&str>| value.map_or(0, str::len);
+        RECORD_MAX_OVERHEAD
+            + HEADERS
+            + self.key.map_or(0, <[u8]>::len)
+            + self.payload.len()
+            + self.event_name.len()
+            + self.event_id_text.len()
+            + self.schema_name.len()
+            + CONTENT_TYPE_PROTOBUF.len()
+            + text(self.traceparent)
+            + text(self.tracestate)
     }
 
     /// The headers, as `(name, value)` pairs in the order they are written: the four every
@@ -102,5 +135,43 @@ impl<'a> KafkaRecord<'a> {
             self.tracestate.map(|v| (header::TRACESTATE, v)),
         ];
         always.into_iter().chain(trace.into_iter().flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bound holds for every set of headers a record can have, and for header values
+    /// long enough to need wider varints; `wire_size_at_most` agrees with `wire_size` on
+    /// both sides of it.
+    #[test]
+    fn the_bound_is_never_under_the_exact_size() {
+        let long = "t".repeat(300);
+        let key = [7u8; 40];
+        let payload = vec![1u8; 5_000];
+        for traceparent in [
+            None,
+            Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        ] {
+            for tracestate in [None, Some("vendor=x"), Some(long.as_str())] {
+                let record = KafkaRecord {
+                    topic: "payments",
+                    key: Some(&key),
+                    payload: &payload,
+                    event_name: "payment.attempted",
+                    schema_name: "events.PaymentAttempted",
+                    event_id: EventId::at_unix_millis(1_700_000_000_000),
+                    event_id_text: "01890a5d-ac96-774b-bcce-b302099a8057",
+                    timestamp_millis: 1_700_000_000_000,
+                    traceparent,
+                    tracestate,
+                };
+                let exact = record.wire_size();
+                assert!(record.wire_size_bound() >= exact, "{exact}");
+                assert!(record.wire_size_at_most(exact));
+                assert!(!record.wire_size_at_most(exact - 1));
+            }
+        }
     }
 }

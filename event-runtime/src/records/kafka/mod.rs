@@ -655,8 +655,8 @@ impl KafkaSink {
     /// Failed records so far, per reason: a record's own librdkafka error (e.g.
     /// `TopicAuthorizationFailed: 3`, or `MessageSizeTooLarge` for a record over
     /// `message.max.bytes`, 1,000,000 by default, refused inside `publish` by
-    /// [`KafkaRecord::wire_size`]), or, for one only purged or timed out, the client-level
-    /// error that explains it (`Authentication`, `AllBrokersDown`; see
+    /// [`KafkaRecord::wire_size_at_most`]), or, for one only purged or timed out, the
+    /// client-level error that explains it (`Authentication`, `AllBrokersDown`; see
     /// [`KafkaSink::client_errors`]).
     pub fn failures(&self) -> BTreeMap<String, u64> {
         self.outcomes
@@ -769,7 +769,7 @@ impl KafkaSink {
     /// moving records on into librdkafka from here, and the full-queue policy applies when
     /// librdkafka's queue is full too.
     fn send_relayed(&self, relay: &relay::Relay, record: &KafkaRecord<'_>) {
-        if record.wire_size() > self.max_message_bytes {
+        if !record.wire_size_at_most(self.max_message_bytes) {
             let code = rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge;
             self.outcomes.refused(code, record.event_name);
             return;
