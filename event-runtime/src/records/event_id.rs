@@ -118,13 +118,14 @@ impl EventId {
     /// publish (`RecordPath::send_encoded`), where a call also copied the text out.
     #[inline]
     pub fn to_hyphenated(self) -> HyphenatedId {
-        /// Where each byte's two digits go, in the groups of 8-4-4-4-12 digits.
-        const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+        let high = hex_digits((self.0 >> 64) as u64);
+        let low = hex_digits(self.0 as u64);
         let mut out = [b'-'; 36];
-        for (byte, at) in self.0.to_be_bytes().into_iter().zip(AT) {
-            let digits = usize::from(byte) * 2;
-            out[at..at + 2].copy_from_slice(&HEX_PAIRS[digits..digits + 2]);
-        }
+        out[..8].copy_from_slice(&high[..8]);
+        out[9..13].copy_from_slice(&high[8..12]);
+        out[14..18].copy_from_slice(&high[12..]);
+        out[19..23].copy_from_slice(&low[..4]);
+        out[24..].copy_from_slice(&low[4..]);
         HyphenatedId(out)
     }
 }
@@ -139,7 +140,7 @@ impl HyphenatedId {
     #[allow(unsafe_code)]
     pub fn as_str(&self) -> &str {
         // SAFETY: only `EventId::to_hyphenated` makes a `HyphenatedId`, and it writes
-        // nothing but `-` and the ASCII digits of `HEX_PAIRS` into every byte. Checked
+        // nothing but `-` and the ASCII digits of `hex_digits` into every byte. Checked
         // instead, the UTF-8 validation cost 73 instructions on every publish.
         unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
@@ -156,27 +157,24 @@ impl fmt::Display for HyphenatedId {
     }
 }
 
-/// "00", "01", ... "ff": the two lowercase hex digits of every byte.
-const HEX_PAIRS: [u8; 512] = {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut pairs = [0; 512];
-    let mut byte = 0;
-    while byte < 256 {
-        pairs[2 * byte] = DIGITS[byte >> 4];
-        pairs[2 * byte + 1] = DIGITS[byte & 0xf];
-        byte += 1;
-    }
-    pairs
-};
-
-// `HyphenatedId::as_str` relies on this: the table holds only ASCII.
-const _: () = {
-    let mut i = 0;
-    while i < HEX_PAIRS.len() {
-        assert!(HEX_PAIRS[i].is_ascii());
-        i += 1;
-    }
-};
+/// The 16 lowercase hex digits of `bits`, most significant first. Computed on all 16
+/// at once in a `u128`, one byte per digit, rather than looked up: every publish writes an
+/// id, and a table is data that a publish on a core that just idled must fetch (a table of
+/// the 256 two-digit pairs spans 8 cache lines). Only `0`-`9` and `a`-`f` come out, which
+/// `HyphenatedId::as_str` relies on.
+fn hex_digits(bits: u64) -> [u8; 16] {
+    const BYTES: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
+    // Spread the nibbles apart, halving the width of each piece, until byte k holds nibble k.
+    let mut spread = u128::from(bits);
+    spread = (spread | spread << 32) & 0x0000_0000_ffff_ffff_0000_0000_ffff_ffff;
+    spread = (spread | spread << 16) & 0x0000_ffff_0000_ffff_0000_ffff_0000_ffff;
+    spread = (spread | spread << 8) & 0x00ff_00ff_00ff_00ff_00ff_00ff_00ff_00ff;
+    spread = (spread | spread << 4) & (0x0f * BYTES);
+    // A byte of 10 or more reaches 16 when 6 is added (no byte carries into the next):
+    // those become `a`-`f`, 39 further on than `0` + 10.
+    let letters = (spread + 6 * BYTES) >> 4 & BYTES;
+    (spread + b'0' as u128 * BYTES + letters * 39).to_be_bytes()
+}
 
 impl fmt::Display for EventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -259,5 +257,28 @@ mod tests {
             id.to_hyphenated().as_bytes(),
             b"01234567-89ab-7def-8123-456789abcdef"
         );
+    }
+
+    /// The text is the id's 32 lowercase hex digits in groups of 8-4-4-4-12, for ids
+    /// spread over the whole range and every digit in every position.
+    #[test]
+    fn text_is_the_canonical_hyphenated_form() {
+        let mut bits = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
+        let special = [0, u128::MAX, 0xa << 124, 9, 10, 15];
+        for _ in 0..2_000 {
+            bits = bits.rotate_left(7) ^ bits.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            for id in [bits].into_iter().chain(special) {
+                let digits = format!("{id:032x}");
+                let expected = [
+                    &digits[..8],
+                    &digits[8..12],
+                    &digits[12..16],
+                    &digits[16..20],
+                    &digits[20..],
+                ]
+                .join("-");
+                assert_eq!(EventId::from_u128(id).to_hyphenated().as_str(), expected);
+            }
+        }
     }
 }
