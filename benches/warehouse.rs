@@ -330,7 +330,7 @@ fn warehouse(c: &mut Criterion) {
         &[2, 3]
     } else {
         println!(
-            "2 and 3 loaders: run with BENCH_ORDERS=100000 (smaller loads end before all join)"
+            "2 and 3 loaders: run with BENCH_ORDERS=200000 (smaller loads end before all join)"
         );
         &[]
     };
