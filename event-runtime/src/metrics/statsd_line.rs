@@ -283,9 +283,10 @@ fn number_text(value: MetricNumber, buffer: &mut [u8; NUMBER_TEXT]) -> Result<&[
 /// A duration's text in milliseconds, exact: the whole milliseconds, then the
 /// nanoseconds' six decimals without their trailing zeros. `None` beyond `u64::MAX`
 /// milliseconds. Written here rather than by float `Display`, which a `Duration` in
-/// milliseconds needed before: that is about 600 instructions and 50 cache lines of code
-/// per sample, met cold on a request thread (BENCHMARKS.md, row 11), and
-/// `as_secs_f64() * 1000.0` is not exact (1.5 ms could be sent as `1.5000000000000002`).
+/// milliseconds would need: about 1,000 instructions and 55 cache lines of code per
+/// sample (`scripts/bench-footprint`), met cold on a request thread (BENCHMARKS.md,
+/// row 11), and `as_secs_f64() * 1000.0` is not exact (1.5 ms could become
+/// `1.5000000000000002`).
 fn millis_text(duration: Duration, buffer: &mut [u8; NUMBER_TEXT]) -> Option<&[u8]> {
     let whole = duration
         .as_secs()
