@@ -285,8 +285,8 @@ fn number_text(value: MetricNumber, buffer: &mut [u8; NUMBER_TEXT]) -> Result<&[
 /// milliseconds. Written here rather than by float `Display`, which a `Duration` in
 /// milliseconds would need: about 1,000 instructions and 55 cache lines of code per
 /// sample (`scripts/bench-footprint`), met cold on a request thread (BENCHMARKS.md,
-/// row 11), and `as_secs_f64() * 1000.0` is not exact (1.5 ms could become
-/// `1.5000000000000002`).
+/// row 11), and `as_secs_f64() * 1000.0` is not exact: 15 µs became
+/// `0.015000000000000001`.
 fn millis_text(duration: Duration, buffer: &mut [u8; NUMBER_TEXT]) -> Option<&[u8]> {
     let whole = duration
         .as_secs()
@@ -395,6 +395,8 @@ mod tests {
             (Duration::ZERO, "0"),
             (Duration::from_millis(130), "130"),
             (Duration::from_micros(1500), "1.5"),
+            // `as_secs_f64() * 1000.0` gives 0.015000000000000001.
+            (Duration::from_micros(15), "0.015"),
             (Duration::from_nanos(1), "0.000001"),
             (Duration::from_nanos(10), "0.00001"),
             (Duration::from_nanos(123_456_789), "123.456789"),
