@@ -292,8 +292,14 @@ fn dispatcher_sending_to(sink: &LinesByThread) -> Dispatcher {
         .unwrap()
 }
 
-/// How many `1250` samples (the design example's amount, `1250:` each) fill a line.
-const SAMPLES_PER_LINE: usize = 1025 / "1250:".len();
+/// The samples that fill a slot (`SLOT_SAMPLES` in `event-runtime`'s aggregation): the
+/// design example's `1250`, 5 bytes each with its `:`, make one line of them.
+const SAMPLES_PER_SLOT: usize = 128;
+
+/// How many full slots the aggregation thread's spare buffers take (`HANDOFF_BUFFERS`),
+/// and at how many waiting a publish wakes it.
+const SPARES: usize = 128;
+const WAKE_AT: usize = SPARES / 2;
 
 fn sample_count(lines: &[(String, String)]) -> usize {
     lines
@@ -308,26 +314,26 @@ fn full_lines_of_samples_are_sent_by_the_aggregation_thread_not_the_publishing_o
     let sink = LinesByThread::default();
     let events = dispatcher_sending_to(&sink);
     let event = common::design_example();
-    for _ in 0..31 * SAMPLES_PER_LINE {
+    for _ in 0..(WAKE_AT - 1) * SAMPLES_PER_SLOT {
         events.publish(&event);
     }
-    // 31 full lines wait for the aggregation thread, which is woken at 32.
+    // 63 full slots wait for the aggregation thread, which is woken at 64.
     assert_eq!(sink.taken(), []);
-    for _ in 0..SAMPLES_PER_LINE {
+    for _ in 0..SAMPLES_PER_SLOT {
         events.publish(&event);
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut sent = Vec::new();
-    while sent.len() < 32 && Instant::now() < deadline {
+    while sent.len() < WAKE_AT && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
         sent.extend(sink.taken());
     }
-    assert_eq!(sent.len(), 32, "{sent:?}");
+    assert_eq!(sent.len(), WAKE_AT, "{sent:?}");
     assert!(
         sent.iter().all(|(thread, _)| thread == AGGREGATION_THREAD),
         "{sent:?}"
     );
-    assert_eq!(sample_count(&sent), 32 * SAMPLES_PER_LINE);
+    assert_eq!(sample_count(&sent), WAKE_AT * SAMPLES_PER_SLOT);
     drop(events.shutdown(Duration::from_secs(1)));
 }
 
@@ -341,33 +347,31 @@ fn a_burst_that_takes_every_spare_buffer_writes_its_lines_itself_and_keeps_every
     };
     let events = dispatcher_sending_to(&sink);
     let event = common::design_example();
-    // 32 full lines wake the aggregation thread, which takes them and is held in the sink.
-    for _ in 0..32 * SAMPLES_PER_LINE {
+    // 64 full slots wake the aggregation thread, which takes them and is held in the sink.
+    for _ in 0..WAKE_AT * SAMPLES_PER_SLOT {
         events.publish(&event);
     }
     on_enter.recv_timeout(Duration::from_secs(10)).unwrap();
-    // The other 32 spares take 32 more; the 65th full line finds none left, so its publish
-    // writes it at once.
-    for _ in 0..33 * SAMPLES_PER_LINE + 7 {
+    // The other 64 spares take 64 more; the 129th full slot finds none left, so its
+    // publish writes its line at once.
+    for _ in 0..(SPARES - WAKE_AT + 1) * SAMPLES_PER_SLOT + 7 {
         events.publish(&event);
     }
     let sent = sink.taken();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].0, std::thread::current().name().unwrap());
-    assert_eq!(sample_count(&sent), SAMPLES_PER_LINE);
+    assert_eq!(sample_count(&sent), SAMPLES_PER_SLOT);
 
     let_go.send(()).unwrap();
     events.shutdown(Duration::from_secs(1)).unwrap();
     let mut all = sent;
     all.extend(sink.taken());
-    assert_eq!(sample_count(&all), 65 * SAMPLES_PER_LINE + 7);
+    let total = (SPARES + 1) * SAMPLES_PER_SLOT + 7;
+    assert_eq!(sample_count(&all), total);
     assert!(
         all.iter().all(|(_, l)| l.len() < 1432),
         "a line longer than a datagram"
     );
-    let counter = format!(
-        "payment.attempted:{}|c|#market:uk,platform:ios,first_order:true",
-        65 * SAMPLES_PER_LINE + 7
-    );
+    let counter = format!("payment.attempted:{total}|c|#market:uk,platform:ios,first_order:true");
     assert!(all.iter().any(|(_, l)| *l == counter), "{all:?}");
 }

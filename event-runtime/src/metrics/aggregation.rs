@@ -5,64 +5,70 @@
 //! - its counter: one atomic add per publish;
 //! - each value metric: one slot per tag combination, behind its own (uncontended) lock.
 //!   A `count` slot keeps the sum, a `gauge` slot the last value, and a `distribution`,
-//!   `histogram` or `timing` slot every sample, as text, to send as one multi-value line
+//!   `histogram` or `timing` slot every sample, as a number, to send as multi-value lines
 //!   (`name:v1:v2:v3|d|#tags`, DogStatsD protocol 1.1). No sample is merged away: the
 //!   agent computes the same percentiles as from one line per sample.
 //!
+//! A publish stores its samples as numbers and never writes their text: the aggregation
+//! thread does, when it sends them. So a publish on a request thread that woke up for the
+//! request runs no digit-writing code (BENCHMARKS.md, row 11).
+//!
 //! The dispatcher turns the non-zero counts and the slots into DogStatsD lines every flush
-//! interval and at shutdown. A slot of samples that reaches [`SAMPLE_LINE_BYTES`] is full,
-//! so a slot's memory is bounded and its line always fits a datagram. The publish that
-//! fills it swaps its samples for an empty buffer from a pool ([`HANDOFF_BUFFERS`]) and
-//! leaves the line to the aggregation thread. So no publish formats a line of a kilobyte,
-//! takes the sink's queue lock or wakes its sender on the caller's thread, which may be a
-//! service's request thread. When a burst has taken every spare, the publish writes the
-//! line itself, as no sample is ever merged away.
+//! interval and at shutdown. A slot that holds [`SLOT_SAMPLES`] samples is full, so a
+//! slot's memory is bounded; its samples' text is split into lines of about
+//! [`SAMPLE_LINE_BYTES`], so every line fits a datagram. The publish that fills a slot
+//! swaps its samples for an empty buffer from a pool ([`HANDOFF_BUFFERS`]) and leaves the
+//! lines to the aggregation thread. So no publish formats a line, takes the sink's queue
+//! lock or wakes its sender on the caller's thread, which may be a service's request
+//! thread. When a burst has taken every spare, the publish writes the lines itself, as no
+//! sample is ever merged away.
 
 use std::any::TypeId;
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::statsd_line::{write_number, write_sample, LineFormat};
+use super::statsd_line::{write_number, LineFormat};
 use crate::dispatcher::flusher::FlusherSignal;
 use crate::metric::{MetricKind, MetricNumber, ValueMetric};
 use crate::once_map::OnceMap;
 use crate::Event;
 
-/// The length of a slot's samples (`v1:v2:...`) at which they are sent at once: with the
-/// name and tags, the line stays under a UDP datagram (1432 bytes) for any usual event.
+/// The length of a line's samples (`v1:v2:...`) at which the line ends and the next one
+/// starts: with the name and tags, a line stays under a UDP datagram (1432 bytes) for any
+/// usual event.
 pub(crate) const SAMPLE_LINE_BYTES: usize = 1024;
 
-/// The spare sample buffers a dispatcher keeps for publishes that fill a slot: 64 lines of
-/// samples (about 13,000 of them, 68 KiB) may wait for the aggregation thread.
-pub(crate) const HANDOFF_BUFFERS: usize = 64;
+/// The samples a slot holds at most: then they are sent. 2 KiB of numbers, whose text is
+/// one line for integers of up to six digits.
+const SLOT_SAMPLES: usize = 128;
+
+/// The spare sample buffers a dispatcher keeps for publishes that fill a slot: 16,384
+/// samples (256 KiB) may wait for the aggregation thread.
+const HANDOFF_BUFFERS: usize = 128;
 
 /// Full buffers waiting at which a publish wakes the aggregation thread, a system call
 /// made once in this many full lines: before the spares run out, not for every line.
 const HANDOFF_WAKE_AT: usize = HANDOFF_BUFFERS / 2;
 
-/// A slot buffer's capacity: a full line of samples and the longest sample after it.
-const SLOT_BYTES: usize = SAMPLE_LINE_BYTES + 32;
-
 /// What one value metric holds for one tag combination between two flushes.
 #[derive(Default)]
 struct Slot {
-    /// Distribution, histogram and timing samples, joined with `:`: ASCII text, kept as
-    /// bytes so that a sample is appended whole (see `write_sample`).
-    samples: Vec<u8>,
+    /// Distribution, histogram and timing samples, in the order they came.
+    samples: Vec<MetricNumber>,
     /// The sum (count) or the last value (gauge).
     number: Option<MetricNumber>,
 }
 
 type WriteCounter = fn(&LineFormat, usize, u64, &mut String);
-type WriteValue = fn(&LineFormat, &ValueMetric, usize, &str, &mut String);
+/// Writes a value metric's line: its name, the values the closure writes, its type and tags.
+type WriteValue = fn(&LineFormat, &ValueMetric, usize, &mut dyn FnMut(&mut String), &mut String);
 
 /// A full slot's samples, waiting for the aggregation thread to write their line.
 struct FullSamples {
     write_value: WriteValue,
     metric: &'static ValueMetric,
     cell: usize,
-    samples: Vec<u8>,
+    samples: Vec<MetricNumber>,
 }
 
 /// The buffers publishes and the aggregation thread exchange. Every buffer is made when
@@ -70,7 +76,7 @@ struct FullSamples {
 /// slot allocates nothing: `spares` and `full` together always hold `HANDOFF_BUFFERS`,
 /// bar those the aggregation thread is writing out.
 struct Handoff {
-    spares: Vec<Vec<u8>>,
+    spares: Vec<Vec<MetricNumber>>,
     full: Vec<FullSamples>,
 }
 
@@ -146,7 +152,7 @@ impl AggregateTables {
             tables: OnceMap::default(),
             handoff: Mutex::new(Handoff {
                 spares: (0..HANDOFF_BUFFERS)
-                    .map(|_| Vec::with_capacity(SLOT_BYTES))
+                    .map(|_| Vec::with_capacity(SLOT_SAMPLES))
                     .collect(),
                 full: Vec::with_capacity(HANDOFF_BUFFERS),
             }),
@@ -156,7 +162,7 @@ impl AggregateTables {
 
     /// Counts one publish of `event` and adds its value metrics. A slot of samples that
     /// became full is handed to the aggregation thread, or, when no spare buffer is left,
-    /// written to `out` as a line (after a `\n` when `out` is not empty), for the caller to
+    /// written to `out` as lines (after a `\n` when `out` is not empty), for the caller to
     /// send now. `Err` with the key when the event shares a tag key with
     /// a constant tag: nothing is counted (checked once, when the type's table is made).
     pub fn record<E: Event>(
@@ -217,21 +223,15 @@ impl AggregateTables {
             MetricKind::Count => slot.number = Some(sum(slot.number, number)),
             MetricKind::Gauge => slot.number = Some(number),
             MetricKind::Distribution | MetricKind::Histogram | MetricKind::Timing => {
-                if !slot.samples.is_empty() {
-                    slot.samples.push(b':');
-                } else if slot.samples.capacity() == 0 {
-                    // Once per slot: a full slot's text never regrows.
-                    slot.samples.reserve(SLOT_BYTES);
+                if slot.samples.capacity() == 0 {
+                    // Once per slot: a full slot's buffer is swapped, never regrown.
+                    slot.samples.reserve_exact(SLOT_SAMPLES);
                 }
-                write_sample(&mut slot.samples, number);
-                if slot.samples.len() >= SAMPLE_LINE_BYTES
+                slot.samples.push(number);
+                if slot.samples.len() >= SLOT_SAMPLES
                     && !self.hand_off(table, index, cell, &mut slot.samples)
                 {
-                    if !out.is_empty() {
-                        out.push('\n');
-                    }
-                    let samples = sample_text(&slot.samples);
-                    (table.write_value)(format, metric, cell, &samples, out);
+                    write_sample_lines(table.write_value, format, metric, cell, &slot.samples, out);
                     slot.samples.clear();
                 }
             }
@@ -245,7 +245,7 @@ impl AggregateTables {
         table: &EventTable,
         metric: usize,
         cell: usize,
-        samples: &mut Vec<u8>,
+        samples: &mut Vec<MetricNumber>,
     ) -> bool {
         let mut handoff = self.lock_handoff();
         let Some(spare) = handoff.spares.pop() else {
@@ -269,7 +269,7 @@ impl AggregateTables {
         self.handoff.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Hands the line of every full slot that publishes queued to `emit`, and returns
+    /// Hands the lines of every full slot that publishes queued to `emit`, and returns
     /// their buffers to the spares.
     pub fn drain_handed_off(
         &self,
@@ -285,8 +285,14 @@ impl AggregateTables {
         let mut emptied = Vec::with_capacity(taken.len());
         for mut full in taken {
             line.clear();
-            let samples = sample_text(&full.samples);
-            (full.write_value)(format, full.metric, full.cell, &samples, line);
+            write_sample_lines(
+                full.write_value,
+                format,
+                full.metric,
+                full.cell,
+                &full.samples,
+                line,
+            );
             emit(line);
             full.samples.clear();
             emptied.push(full.samples);
@@ -300,7 +306,6 @@ impl AggregateTables {
     pub fn drain(&self, format: &LineFormat, line: &mut String, mut emit: impl FnMut(&str)) -> u64 {
         self.drain_handed_off(format, line, &mut emit);
         let mut total = 0;
-        let mut number_text = String::new();
         for table in self.tables.values() {
             for (cell, count) in table.counts.iter().enumerate() {
                 // A relaxed load first: most cells are zero, and a swap would dirty them.
@@ -321,12 +326,17 @@ impl AggregateTables {
                     let mut slot = table.slot(index, cell);
                     line.clear();
                     if let Some(number) = slot.number.take() {
-                        number_text.clear();
-                        write_number(&mut number_text, number);
-                        (table.write_value)(format, metric, cell, &number_text, line);
+                        let mut value = |out: &mut String| write_number(out, number);
+                        (table.write_value)(format, metric, cell, &mut value, line);
                     } else if !slot.samples.is_empty() {
-                        let samples = sample_text(&slot.samples);
-                        (table.write_value)(format, metric, cell, &samples, line);
+                        write_sample_lines(
+                            table.write_value,
+                            format,
+                            metric,
+                            cell,
+                            &slot.samples,
+                            line,
+                        );
                         slot.samples.clear();
                     }
                     drop(slot);
@@ -340,12 +350,38 @@ impl AggregateTables {
     }
 }
 
-/// A slot's samples as text. Only ASCII is ever written, so this borrows: `from_utf8`
-/// checks a word at a time, where `from_utf8_lossy` went byte by byte (about 35
-/// instructions per publish, for a line of samples every 200 or so). The lossy branch
-/// only keeps the function total.
-fn sample_text(samples: &[u8]) -> Cow<'_, str> {
-    std::str::from_utf8(samples).map_or_else(|_| String::from_utf8_lossy(samples), Cow::Borrowed)
+/// Appends `samples` as multi-value lines of `metric` (after a `\n` when `out` is not
+/// empty), joined with `\n`: each line ends after the sample that takes its values'
+/// text to [`SAMPLE_LINE_BYTES`] or more.
+fn write_sample_lines(
+    write_value: WriteValue,
+    format: &LineFormat,
+    metric: &ValueMetric,
+    cell: usize,
+    samples: &[MetricNumber],
+    out: &mut String,
+) {
+    let mut rest = samples;
+    while !rest.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let mut values = |out: &mut String| {
+            let start = out.len();
+            for (written, &number) in rest.iter().enumerate() {
+                if out.len() - start >= SAMPLE_LINE_BYTES {
+                    rest = &rest[written..];
+                    return;
+                }
+                if written > 0 {
+                    out.push(':');
+                }
+                write_number(out, number);
+            }
+            rest = &[];
+        };
+        write_value(format, metric, cell, &mut values, out);
+    }
 }
 
 /// Adds a `count` value to a slot's sum. Integers saturate rather than wrap; a field has
@@ -368,5 +404,77 @@ fn as_f64(number: MetricNumber) -> f64 {
         MetricNumber::Signed(n) => n as f64,
         MetricNumber::Float(n) => n,
         MetricNumber::Duration(d) => d.as_secs_f64() * 1000.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LATENCY: ValueMetric = ValueMetric {
+        name: "checkout.latency",
+        kind: MetricKind::Distribution,
+    };
+
+    /// The head and type a line has, around its values, without an event's tags.
+    fn untagged(
+        _: &LineFormat,
+        metric: &ValueMetric,
+        _: usize,
+        values: &mut dyn FnMut(&mut String),
+        out: &mut String,
+    ) {
+        out.push_str(metric.name);
+        out.push(':');
+        values(out);
+        out.push_str("|d");
+    }
+
+    fn lines_of(samples: &[MetricNumber], out: &mut String) -> Vec<String> {
+        write_sample_lines(untagged, &LineFormat::default(), &LATENCY, 0, samples, out);
+        out.split('\n').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn a_full_slot_of_short_samples_is_one_line() {
+        let samples = vec![MetricNumber::Unsigned(1250); SLOT_SAMPLES];
+        let lines = lines_of(&samples, &mut String::new());
+        let values = vec!["1250"; SLOT_SAMPLES].join(":");
+        assert_eq!(lines, [format!("checkout.latency:{values}|d")]);
+    }
+
+    /// Every line stays within a datagram, however long the samples' text, and the lines
+    /// together hold every sample, in order.
+    #[test]
+    fn long_samples_are_split_into_lines_that_fit_a_datagram() {
+        let samples: Vec<MetricNumber> = (0..SLOT_SAMPLES as u64)
+            .map(|i| MetricNumber::Unsigned(u64::MAX - i))
+            .collect();
+        // Written after what the caller has in `out`, as a publish that writes its lines.
+        let mut out = String::from("checkout:1|c");
+        let lines = lines_of(&samples, &mut out);
+        assert_eq!(lines[0], "checkout:1|c");
+        let lines = &lines[1..];
+        // 21 bytes a sample, 2,688 in all: three lines.
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        let mut written = Vec::new();
+        for line in lines {
+            assert!(line.len() < 1432, "{} bytes", line.len());
+            let values = line
+                .strip_prefix("checkout.latency:")
+                .and_then(|l| l.strip_suffix("|d"))
+                .unwrap();
+            assert!(values.len() <= SAMPLE_LINE_BYTES + 20, "{}", values.len());
+            written.extend(values.split(':').map(|v| v.parse::<u64>().unwrap()));
+        }
+        let expected: Vec<u64> = (0..SLOT_SAMPLES as u64).map(|i| u64::MAX - i).collect();
+        assert_eq!(written, expected);
+    }
+
+    #[test]
+    fn no_samples_write_no_line() {
+        let mut out = String::new();
+        write_sample_lines(untagged, &LineFormat::default(), &LATENCY, 0, &[], &mut out);
+        assert_eq!(out, "");
     }
 }

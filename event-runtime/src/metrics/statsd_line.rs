@@ -141,17 +141,17 @@ impl LineFormat {
     }
 
     /// Appends the line of one value metric's aggregate for one tag combination: `values`
-    /// is a sum or last value, or samples joined with `:` (a DogStatsD 1.1 multi-value
+    /// writes a sum or last value, or samples joined with `:` (a DogStatsD 1.1 multi-value
     /// line, for distributions, histograms and timings).
     pub fn write_aggregated_value<E: Event>(
         &self,
         metric: &ValueMetric,
         combination: usize,
-        values: &str,
+        values: &mut dyn FnMut(&mut String),
         out: &mut String,
     ) {
         self.write_name(out, metric.name);
-        out.push_str(values);
+        values(out);
         Self::write_type(out, metric.kind, 1.0);
         self.write_tags(out, &mut |visit| {
             E::for_each_tag_of_combination(combination, visit)
@@ -233,7 +233,8 @@ impl LineFormat {
 /// Hands every tag of a line, as key and value, to the visitor it is given.
 type TagSource<'a> = dyn FnMut(&mut dyn FnMut(&'static str, &'static str)) + 'a;
 
-/// Appends a metric value as DogStatsD reads it.
+/// Appends a metric value as DogStatsD reads it: on the caller's thread without
+/// aggregation, on the aggregation thread with it.
 pub(crate) fn write_number(out: &mut String, value: MetricNumber) {
     match number_text(value, &mut [0; NUMBER_TEXT]) {
         Ok(text) => {
@@ -244,20 +245,6 @@ pub(crate) fn write_number(out: &mut String, value: MetricNumber) {
         // Writing to a String cannot fail, and float Display does not allocate.
         Err(float) => {
             let _ = write!(out, "{float}");
-        }
-    }
-}
-
-/// Appends a metric value to a slot of aggregated samples, which are kept as bytes and
-/// become text only when sent: a sample is written on every publish, and appending its
-/// digits at once costs less than pushing them to a `String` one by one (callgrind: about
-/// 97 instead of 165 instructions for `1250`).
-pub(crate) fn write_sample(out: &mut Vec<u8>, value: MetricNumber) {
-    match number_text(value, &mut [0; NUMBER_TEXT]) {
-        Ok(text) => out.extend_from_slice(text),
-        // Writing to a Vec cannot fail, and float Display does not allocate.
-        Err(float) => {
-            let _ = std::io::Write::write_fmt(out, format_args!("{float}"));
         }
     }
 }
@@ -282,11 +269,11 @@ fn number_text(value: MetricNumber, buffer: &mut [u8; NUMBER_TEXT]) -> Result<&[
 
 /// A duration's text in milliseconds, exact: the whole milliseconds, then the
 /// nanoseconds' six decimals without their trailing zeros. `None` beyond `u64::MAX`
-/// milliseconds. Written here rather than by float `Display`, which a `Duration` in
-/// milliseconds would need: about 1,000 instructions and 55 cache lines of code per
-/// sample (`scripts/bench-footprint`), met cold on a request thread (BENCHMARKS.md,
-/// row 11), and `as_secs_f64() * 1000.0` is not exact: 15 µs became
-/// `0.015000000000000001`.
+/// milliseconds. Written here rather than by float `Display`, because
+/// `as_secs_f64() * 1000.0` is not exact (15 µs became `0.015000000000000001`), and
+/// because without aggregation a publish writes its numbers on the caller's thread, where
+/// float `Display` runs about 1,000 instructions on 55 cache lines of code per duration
+/// (counted under valgrind's lackey).
 fn millis_text(duration: Duration, buffer: &mut [u8; NUMBER_TEXT]) -> Option<&[u8]> {
     let whole = duration
         .as_secs()
@@ -381,9 +368,6 @@ mod tests {
             let mut line = String::new();
             write_number(&mut line, number);
             assert_eq!(line, expected);
-            let mut samples = b"1:".to_vec();
-            write_sample(&mut samples, number);
-            assert_eq!(samples, format!("1:{expected}").into_bytes());
         }
     }
 
@@ -412,9 +396,6 @@ mod tests {
             let mut line = String::new();
             write_number(&mut line, MetricNumber::Duration(duration));
             assert_eq!(line, expected, "{duration:?}");
-            let mut samples = b"1:".to_vec();
-            write_sample(&mut samples, MetricNumber::Duration(duration));
-            assert_eq!(samples, format!("1:{expected}").into_bytes());
         }
         // Beyond u64::MAX milliseconds, float Display's digits, as any float's.
         let mut line = String::new();
