@@ -375,3 +375,35 @@ fn a_burst_that_takes_every_spare_buffer_writes_its_lines_itself_and_keeps_every
     let counter = format!("payment.attempted:{total}|c|#market:uk,platform:ios,first_order:true");
     assert!(all.iter().any(|(_, l)| *l == counter), "{all:?}");
 }
+
+/// A flush sends every sample published before it, those the aggregation thread has taken
+/// and is still sending included: it waits for them.
+#[test]
+fn a_flush_waits_for_the_lines_the_aggregation_thread_is_sending() {
+    let (entered, on_enter) = mpsc::channel();
+    let (let_go, release) = mpsc::channel();
+    let sink = LinesByThread {
+        lines: Default::default(),
+        hold: Some(Arc::new(Mutex::new(Some((entered, release))))),
+    };
+    let events = dispatcher_sending_to(&sink);
+    let event = common::design_example();
+    // The aggregation thread takes the 64 full slots and is held in the sink, sending the
+    // first of their lines.
+    for _ in 0..WAKE_AT * SAMPLES_PER_SLOT {
+        events.publish(&event);
+    }
+    on_enter.recv_timeout(Duration::from_secs(10)).unwrap();
+    std::thread::scope(|scope| {
+        let flushing = scope.spawn(|| {
+            events.flush(Duration::from_secs(10));
+            sample_count(&sink.taken())
+        });
+        // Time for a flush that did not wait to return with the samples missing; one that
+        // waits returns only once the aggregation thread is let go.
+        std::thread::sleep(Duration::from_millis(100));
+        let_go.send(()).unwrap();
+        assert_eq!(flushing.join().unwrap(), WAKE_AT * SAMPLES_PER_SLOT);
+    });
+    events.shutdown(Duration::from_secs(1)).unwrap();
+}

@@ -90,11 +90,10 @@ fn publishes_without_allocating(relay: bool) {
 
     let stats = events.flush(Duration::ZERO);
     assert_eq!(stats.sink("kafka").unwrap().published, WARM_UP + MEASURED);
-    // The distribution's samples filled multi-value lines, each as many `1250:` as fit in
-    // the line's 1,024 bytes of samples (the last one without its colon), that publishes
-    // handed to the aggregation thread; the flush sent the last partial line and the counter.
-    let sample = format!("{}:", event.amount_pence);
-    let per_line = (1024 + 1) / sample.len() as u64;
+    // The distribution's samples filled slots of 128 (`SLOT_SAMPLES`), one line each, that
+    // publishes handed to the aggregation thread; the flush waited for the lines it was
+    // sending, and sent the last partial line and the counter.
+    let per_line = 128;
     let partial_line = u64::from((WARM_UP + MEASURED) % per_line != 0);
     assert_eq!(
         stats.sink("statsd").unwrap().published,

@@ -193,8 +193,10 @@ impl Dispatcher {
         self.inner.records.diagnostics()
     }
 
-    /// Sends the aggregated counters now, waits at most `timeout` for every sink to send
-    /// what it holds, and returns the counts.
+    /// Sends the aggregated counters and samples now, waits at most `timeout` for every
+    /// sink to send what it holds, and returns the counts. Lines of samples that the
+    /// aggregation thread is writing when this is called are sent first: it waits for them,
+    /// which takes microseconds, as their sink only queues them.
     pub fn flush(&self, timeout: Duration) -> DeliveryReport {
         let deadline = Instant::now() + timeout;
         self.inner.metrics.send_aggregates();

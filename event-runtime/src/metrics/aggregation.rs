@@ -141,6 +141,9 @@ fn empty_slots(len: usize) -> Box<[Mutex<Slot>]> {
 pub(crate) struct AggregateTables {
     tables: OnceMap<TypeId, EventTable>,
     handoff: Mutex<Handoff>,
+    /// Held while handed-off samples are written and sent, so that a flush waits for the
+    /// lines the aggregation thread has taken and not yet sent. Publishes never take it.
+    sending: Mutex<()>,
     /// Wakes the aggregation thread when full lines wait.
     flusher: Arc<FlusherSignal>,
 }
@@ -156,6 +159,7 @@ impl AggregateTables {
                     .collect(),
                 full: Vec::with_capacity(HANDOFF_BUFFERS),
             }),
+            sending: Mutex::new(()),
             flusher,
         }
     }
@@ -277,6 +281,7 @@ impl AggregateTables {
         line: &mut String,
         emit: &mut impl FnMut(&str),
     ) {
+        let _sending = self.sending.lock().unwrap_or_else(PoisonError::into_inner);
         // Taken under the lock, written out after it, so publishes never wait for the text.
         let taken: Vec<FullSamples> = self.lock_handoff().full.drain(..).collect();
         if taken.is_empty() {
