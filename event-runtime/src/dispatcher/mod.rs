@@ -196,7 +196,7 @@ impl Dispatcher {
     /// Sends the aggregated counters and samples now, waits at most `timeout` for every
     /// sink to send what it holds, and returns the counts. Lines of samples that the
     /// aggregation thread is writing when this is called are sent first: it waits for them,
-    /// which takes microseconds, as their sink only queues them.
+    /// which takes microseconds with the StatsD sink, as it only queues them.
     pub fn flush(&self, timeout: Duration) -> DeliveryReport {
         let deadline = Instant::now() + timeout;
         self.inner.metrics.send_aggregates();
