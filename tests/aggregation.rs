@@ -292,9 +292,11 @@ fn dispatcher_sending_to(sink: &LinesByThread) -> Dispatcher {
         .unwrap()
 }
 
-/// The samples that fill a slot (`SLOT_SAMPLES` in `event-runtime`'s aggregation): the
-/// design example's `1250`, 5 bytes each with its `:`, make one line of them.
+/// The samples that fill a slot (`SLOT_BYTES` in `event-runtime`'s aggregation).
 const SAMPLES_PER_SLOT: usize = 128;
+
+/// A full slot's lines: the text of 128 samples of `1250`, 639 bytes, is one.
+const LINES_PER_SLOT: usize = 1;
 
 /// How many full slots the aggregation thread's spare buffers take (`HANDOFF_BUFFERS`),
 /// and at how many waiting a publish wakes it.
@@ -324,11 +326,11 @@ fn full_lines_of_samples_are_sent_by_the_aggregation_thread_not_the_publishing_o
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut sent = Vec::new();
-    while sent.len() < WAKE_AT && Instant::now() < deadline {
+    while sent.len() < WAKE_AT * LINES_PER_SLOT && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
         sent.extend(sink.taken());
     }
-    assert_eq!(sent.len(), WAKE_AT, "{sent:?}");
+    assert_eq!(sent.len(), WAKE_AT * LINES_PER_SLOT, "{sent:?}");
     assert!(
         sent.iter().all(|(thread, _)| thread == AGGREGATION_THREAD),
         "{sent:?}"
@@ -358,8 +360,12 @@ fn a_burst_that_takes_every_spare_buffer_writes_its_lines_itself_and_keeps_every
         events.publish(&event);
     }
     let sent = sink.taken();
-    assert_eq!(sent.len(), 1, "{sent:?}");
-    assert_eq!(sent[0].0, std::thread::current().name().unwrap());
+    assert_eq!(sent.len(), LINES_PER_SLOT, "{sent:?}");
+    let this_thread = std::thread::current().name().unwrap().to_owned();
+    assert!(
+        sent.iter().all(|(thread, _)| *thread == this_thread),
+        "{sent:?}"
+    );
     assert_eq!(sample_count(&sent), SAMPLES_PER_SLOT);
 
     let_go.send(()).unwrap();

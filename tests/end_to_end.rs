@@ -220,7 +220,7 @@ fn kafka_and_statsd_agree_on_10000_events() {
         "every tag combination was exercised"
     );
     // One aggregated counter line per tag combination, and the 6,000 distribution samples
-    // packed into multi-value lines (up to 128 samples each).
+    // packed into multi-value lines (each up to a kilobyte of samples' text).
     assert!(
         statsd_lines < kafka_counts.len() as u64 + 6_000 / 100,
         "{statsd_lines} lines"

@@ -90,14 +90,14 @@ fn publishes_without_allocating(relay: bool) {
 
     let stats = events.flush(Duration::ZERO);
     assert_eq!(stats.sink("kafka").unwrap().published, WARM_UP + MEASURED);
-    // The distribution's samples filled slots of 128 (`SLOT_SAMPLES`), one line each, that
+    // The distribution's samples filled slots of 128, one line of text each, that
     // publishes handed to the aggregation thread; the flush waited for the lines it was
-    // sending, and sent the last partial line and the counter.
-    let per_line = 128;
-    let partial_line = u64::from((WARM_UP + MEASURED) % per_line != 0);
+    // sending, and sent the last slot's line and the counter.
+    let per_slot = 128;
+    let last_slot = u64::from((WARM_UP + MEASURED) % per_slot != 0);
     assert_eq!(
         stats.sink("statsd").unwrap().published,
-        (WARM_UP + MEASURED) / per_line + partial_line + 1
+        (WARM_UP + MEASURED) / per_slot + last_slot + 1
     );
     drop(events.shutdown(Duration::ZERO));
 }

@@ -5,17 +5,18 @@
 //! - its counter: one atomic add per publish;
 //! - each value metric: one slot per tag combination, behind its own (uncontended) lock.
 //!   A `count` slot keeps the sum, a `gauge` slot the last value, and a `distribution`,
-//!   `histogram` or `timing` slot every sample, as a number, to send as multi-value lines
+//!   `histogram` or `timing` slot every sample, to send as multi-value lines
 //!   (`name:v1:v2:v3|d|#tags`, DogStatsD protocol 1.1). No sample is merged away: the
 //!   agent computes the same percentiles as from one line per sample.
 //!
-//! A publish stores its samples as numbers and never writes their text: the aggregation
-//! thread does, when it sends them. So a publish on a request thread that woke up for the
-//! request runs no digit-writing code (BENCHMARKS.md, row 11).
+//! A publish appends its samples in a fixed-width binary form ([`super::samples`]) and
+//! never writes their text: the aggregation thread does, when it sends them. So a publish on a
+//! request thread that woke up for the request runs no digit-writing code (BENCHMARKS.md,
+//! row 11).
 //!
 //! The dispatcher turns the non-zero counts and the slots into DogStatsD lines every flush
-//! interval and at shutdown. A slot that holds [`SLOT_SAMPLES`] samples is full, so a
-//! slot's memory is bounded; its samples' text is split into lines of about
+//! interval and at shutdown. A slot whose samples take [`SLOT_BYTES`] is full, so a slot's
+//! memory is bounded; its samples' text is split into lines of about
 //! [`SAMPLE_LINE_BYTES`], so every line fits a datagram. The publish that fills a slot
 //! swaps its samples for an empty buffer from a pool ([`HANDOFF_BUFFERS`]) and leaves the
 //! lines to the aggregation thread. So no publish formats a line, takes the sink's queue
@@ -27,6 +28,7 @@ use std::any::TypeId;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::samples::{self, SAMPLE_BYTES, SAMPLE_BYTES_MAX};
 use super::statsd_line::{write_number, LineFormat};
 use crate::dispatcher::flusher::FlusherSignal;
 use crate::metric::{MetricKind, MetricNumber, ValueMetric};
@@ -38,12 +40,15 @@ use crate::Event;
 /// usual event.
 pub(crate) const SAMPLE_LINE_BYTES: usize = 1024;
 
-/// The samples a slot holds at most: then they are sent. 2 KiB of numbers, whose text is
-/// one line for integers of up to six digits.
-const SLOT_SAMPLES: usize = 128;
+/// The bytes of samples at which a slot is full and its samples are sent: 128 samples,
+/// whose text is one line for integers of up to six digits.
+const SLOT_BYTES: usize = 128 * SAMPLE_BYTES;
 
-/// The spare sample buffers a dispatcher keeps for publishes that fill a slot: 16,384
-/// samples (256 KiB) may wait for the aggregation thread.
+/// A slot buffer's capacity: a full slot and the longest sample after it.
+const SLOT_CAPACITY: usize = SLOT_BYTES + SAMPLE_BYTES_MAX;
+
+/// The spare sample buffers a dispatcher keeps for publishes that fill a slot: 128 full
+/// slots (146 KiB, 16,384 samples) may wait for the aggregation thread.
 const HANDOFF_BUFFERS: usize = 128;
 
 /// Full buffers waiting at which a publish wakes the aggregation thread, a system call
@@ -53,8 +58,9 @@ const HANDOFF_WAKE_AT: usize = HANDOFF_BUFFERS / 2;
 /// What one value metric holds for one tag combination between two flushes.
 #[derive(Default)]
 struct Slot {
-    /// Distribution, histogram and timing samples, in the order they came.
-    samples: Vec<MetricNumber>,
+    /// Distribution, histogram and timing samples, in the order they came, as
+    /// [`samples::push`] writes them.
+    samples: Vec<u8>,
     /// The sum (count) or the last value (gauge).
     number: Option<MetricNumber>,
 }
@@ -68,7 +74,7 @@ struct FullSamples {
     write_value: WriteValue,
     metric: &'static ValueMetric,
     cell: usize,
-    samples: Vec<MetricNumber>,
+    samples: Vec<u8>,
 }
 
 /// The buffers publishes and the aggregation thread exchange. Every buffer is made when
@@ -76,7 +82,7 @@ struct FullSamples {
 /// slot allocates nothing: `spares` and `full` together always hold `HANDOFF_BUFFERS`,
 /// bar those the aggregation thread is writing out.
 struct Handoff {
-    spares: Vec<Vec<MetricNumber>>,
+    spares: Vec<Vec<u8>>,
     full: Vec<FullSamples>,
 }
 
@@ -155,7 +161,7 @@ impl AggregateTables {
             tables: OnceMap::default(),
             handoff: Mutex::new(Handoff {
                 spares: (0..HANDOFF_BUFFERS)
-                    .map(|_| Vec::with_capacity(SLOT_SAMPLES))
+                    .map(|_| Vec::with_capacity(SLOT_CAPACITY))
                     .collect(),
                 full: Vec::with_capacity(HANDOFF_BUFFERS),
             }),
@@ -229,10 +235,10 @@ impl AggregateTables {
             MetricKind::Distribution | MetricKind::Histogram | MetricKind::Timing => {
                 if slot.samples.capacity() == 0 {
                     // Once per slot: a full slot's buffer is swapped, never regrown.
-                    slot.samples.reserve_exact(SLOT_SAMPLES);
+                    slot.samples.reserve_exact(SLOT_CAPACITY);
                 }
-                slot.samples.push(number);
-                if slot.samples.len() >= SLOT_SAMPLES
+                samples::push(&mut slot.samples, number);
+                if slot.samples.len() >= SLOT_BYTES
                     && !self.hand_off(table, index, cell, &mut slot.samples)
                 {
                     write_sample_lines(table.write_value, format, metric, cell, &slot.samples, out);
@@ -249,7 +255,7 @@ impl AggregateTables {
         table: &EventTable,
         metric: usize,
         cell: usize,
-        samples: &mut Vec<MetricNumber>,
+        samples: &mut Vec<u8>,
     ) -> bool {
         let mut handoff = self.lock_handoff();
         let Some(spare) = handoff.spares.pop() else {
@@ -355,35 +361,34 @@ impl AggregateTables {
     }
 }
 
-/// Appends `samples` as multi-value lines of `metric` (after a `\n` when `out` is not
-/// empty), joined with `\n`: each line ends after the sample that takes its values'
-/// text to [`SAMPLE_LINE_BYTES`] or more.
+/// Appends `samples` (as [`samples::push`] wrote them) as multi-value lines of `metric`
+/// (after a `\n` when `out` is not empty), joined with `\n`: each line ends after the
+/// sample that takes its values' text to [`SAMPLE_LINE_BYTES`] or more.
 fn write_sample_lines(
     write_value: WriteValue,
     format: &LineFormat,
     metric: &ValueMetric,
     cell: usize,
-    samples: &[MetricNumber],
+    samples: &[u8],
     out: &mut String,
 ) {
-    let mut rest = samples;
-    while !rest.is_empty() {
+    let mut numbers = samples::numbers(samples).peekable();
+    while numbers.peek().is_some() {
         if !out.is_empty() {
             out.push('\n');
         }
         let mut values = |out: &mut String| {
             let start = out.len();
-            for (written, &number) in rest.iter().enumerate() {
-                if out.len() - start >= SAMPLE_LINE_BYTES {
-                    rest = &rest[written..];
-                    return;
-                }
-                if written > 0 {
+            while out.len() - start < SAMPLE_LINE_BYTES {
+                let Some(number) = numbers.next() else {
+                    break;
+                };
+                // A number's text is never empty: past `start`, a sample came before.
+                if out.len() > start {
                     out.push(':');
                 }
                 write_number(out, number);
             }
-            rest = &[];
         };
         write_value(format, metric, cell, &mut values, out);
     }
@@ -435,24 +440,35 @@ mod tests {
         out.push_str("|d");
     }
 
-    fn lines_of(samples: &[MetricNumber], out: &mut String) -> Vec<String> {
-        write_sample_lines(untagged, &LineFormat::default(), &LATENCY, 0, samples, out);
+    fn lines_of(numbers: &[MetricNumber], out: &mut String) -> Vec<String> {
+        let mut encoded = Vec::new();
+        for &number in numbers {
+            samples::push(&mut encoded, number);
+        }
+        write_sample_lines(untagged, &LineFormat::default(), &LATENCY, 0, &encoded, out);
         out.split('\n').map(str::to_owned).collect()
     }
 
     #[test]
-    fn a_full_slot_of_short_samples_is_one_line() {
-        let samples = vec![MetricNumber::Unsigned(1250); SLOT_SAMPLES];
-        let lines = lines_of(&samples, &mut String::new());
-        let values = vec!["1250"; SLOT_SAMPLES].join(":");
-        assert_eq!(lines, [format!("checkout.latency:{values}|d")]);
+    fn short_samples_fill_a_line_with_a_kilobyte_of_text() {
+        // 205 samples of `1250` and their colons: 1,024 bytes.
+        let numbers = vec![MetricNumber::Unsigned(1250); 300];
+        let lines = lines_of(&numbers, &mut String::new());
+        let values = |n| vec!["1250"; n].join(":");
+        assert_eq!(
+            lines,
+            [
+                format!("checkout.latency:{}|d", values(205)),
+                format!("checkout.latency:{}|d", values(95)),
+            ]
+        );
     }
 
     /// Every line stays within a datagram, however long the samples' text, and the lines
     /// together hold every sample, in order.
     #[test]
     fn long_samples_are_split_into_lines_that_fit_a_datagram() {
-        let samples: Vec<MetricNumber> = (0..SLOT_SAMPLES as u64)
+        let samples: Vec<MetricNumber> = (0..128)
             .map(|i| MetricNumber::Unsigned(u64::MAX - i))
             .collect();
         // Written after what the caller has in `out`, as a publish that writes its lines.
@@ -472,7 +488,7 @@ mod tests {
             assert!(values.len() <= SAMPLE_LINE_BYTES + 20, "{}", values.len());
             written.extend(values.split(':').map(|v| v.parse::<u64>().unwrap()));
         }
-        let expected: Vec<u64> = (0..SLOT_SAMPLES as u64).map(|i| u64::MAX - i).collect();
+        let expected: Vec<u64> = (0..128).map(|i| u64::MAX - i).collect();
         assert_eq!(written, expected);
     }
 

@@ -4,6 +4,7 @@
 
 pub(crate) mod aggregation;
 mod rendered;
+mod samples;
 #[cfg(feature = "statsd")]
 pub(crate) mod statsd;
 pub(crate) mod statsd_line;
