@@ -33,6 +33,12 @@ fn the_global_dispatcher_routes_from_any_thread_and_counts_what_it_cannot() {
     for thread in threads {
         thread.join().unwrap();
     }
+    // The guard reads the running dispatcher's counts: the Kafka-like sink took every record.
+    let stats = guard.dispatcher().stats();
+    assert_eq!(
+        stats.sink("recording-kafka").map(|s| s.published),
+        Some(1000)
+    );
 
     // Once per process: the second dispatcher is handed back.
     let second = RecordingSink::new();

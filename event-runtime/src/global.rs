@@ -167,6 +167,14 @@ impl GlobalGuard {
         self
     }
 
+    /// The global dispatcher, for what a service reads from it while it runs: its counts
+    /// ([`Dispatcher::stats`]), its sinks' diagnostics, or a flush.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        self.dispatcher
+            .as_ref()
+            .expect("only a shutdown takes it, and that takes the guard")
+    }
+
     /// Shuts the global dispatcher down now and returns its report. Later publishes are
     /// counted by [`unrouted`].
     pub fn shutdown(mut self) -> Result<DeliveryReport, Undelivered> {
