@@ -339,8 +339,9 @@ fn full_lines_of_samples_are_sent_by_the_aggregation_thread_not_the_publishing_o
     drop(events.shutdown(Duration::from_secs(1)));
 }
 
-#[test]
-fn a_burst_that_takes_every_spare_buffer_writes_its_lines_itself_and_keeps_every_sample() {
+/// A dispatcher whose aggregation thread was woken by `WAKE_AT` full slots, took them, and
+/// is held in the sink, sending the first of their lines, until `let_go` is sent.
+fn aggregation_thread_held_in_the_sink() -> (LinesByThread, Dispatcher, mpsc::Sender<()>) {
     let (entered, on_enter) = mpsc::channel();
     let (let_go, release) = mpsc::channel();
     let sink = LinesByThread {
@@ -349,11 +350,17 @@ fn a_burst_that_takes_every_spare_buffer_writes_its_lines_itself_and_keeps_every
     };
     let events = dispatcher_sending_to(&sink);
     let event = common::design_example();
-    // 64 full slots wake the aggregation thread, which takes them and is held in the sink.
     for _ in 0..WAKE_AT * SAMPLES_PER_SLOT {
         events.publish(&event);
     }
     on_enter.recv_timeout(Duration::from_secs(10)).unwrap();
+    (sink, events, let_go)
+}
+
+#[test]
+fn a_burst_that_takes_every_spare_buffer_writes_its_lines_itself_and_keeps_every_sample() {
+    let (sink, events, let_go) = aggregation_thread_held_in_the_sink();
+    let event = common::design_example();
     // The other 64 spares take 64 more; the 129th full slot finds none left, so its
     // publish writes its line at once.
     for _ in 0..(SPARES - WAKE_AT + 1) * SAMPLES_PER_SLOT + 7 {
@@ -386,20 +393,7 @@ fn a_burst_that_takes_every_spare_buffer_writes_its_lines_itself_and_keeps_every
 /// and is still sending included: it waits for them.
 #[test]
 fn a_flush_waits_for_the_lines_the_aggregation_thread_is_sending() {
-    let (entered, on_enter) = mpsc::channel();
-    let (let_go, release) = mpsc::channel();
-    let sink = LinesByThread {
-        lines: Default::default(),
-        hold: Some(Arc::new(Mutex::new(Some((entered, release))))),
-    };
-    let events = dispatcher_sending_to(&sink);
-    let event = common::design_example();
-    // The aggregation thread takes the 64 full slots and is held in the sink, sending the
-    // first of their lines.
-    for _ in 0..WAKE_AT * SAMPLES_PER_SLOT {
-        events.publish(&event);
-    }
-    on_enter.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (sink, events, let_go) = aggregation_thread_held_in_the_sink();
     std::thread::scope(|scope| {
         let flushing = scope.spawn(|| {
             events.flush(Duration::from_secs(10));
