@@ -620,7 +620,6 @@ fn interleaved() {
         event_name: PaymentAttempted::NAME,
         schema_name: PaymentAttempted::MESSAGE_NAME,
         event_id: prepared.event_id,
-        event_id_text: &prepared.id,
         timestamp_millis: prepared.millis,
         traceparent: None,
         tracestate: None,

@@ -119,7 +119,7 @@ impl RecordSink for Inspect {
     }
     fn send(&self, record: &KafkaRecord<'_>) {
         assert_eq!(record.key, Some(&b"order-1"[..]));
-        assert_eq!(record.event_id_text.len(), 36);
+        assert_eq!(record.event_id.to_hyphenated().as_str().len(), 36);
     }
     fn flush(&self, _: Duration) {}
     fn stats(&self) -> SinkStats {

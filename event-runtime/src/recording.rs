@@ -215,10 +215,11 @@ impl RecordSink for RecordingSink {
             topic: record.topic.to_owned(),
             key: record.key.map(<[u8]>::to_vec),
             payload: record.payload.to_vec(),
-            headers: record
-                .headers()
-                .map(|(n, v)| (n.to_owned(), v.to_owned()))
-                .collect(),
+            headers: {
+                let mut headers = Vec::new();
+                record.for_each_header(|n, v| headers.push((n.to_owned(), v.to_owned())));
+                headers
+            },
             timestamp_millis: record.timestamp_millis,
         };
         let mut recorded = self.lock();

@@ -81,7 +81,6 @@ impl RecordPath {
         // One clock reading, in the milliseconds both the id and Kafka keep.
         let millis = self.clock.unix_millis(&mut buffers.clock);
         let event_id = EventId::at_unix_millis(millis);
-        let id_text = event_id.to_hyphenated();
         #[cfg(feature = "opentelemetry")]
         let (traceparent, tracestate) = buffers.trace.current();
         #[cfg(not(feature = "opentelemetry"))]
@@ -93,7 +92,6 @@ impl RecordPath {
             event_name: names.event_name,
             schema_name: names.schema_name,
             event_id,
-            event_id_text: id_text.as_str(),
             timestamp_millis: millis as i64,
             traceparent,
             tracestate,
@@ -102,7 +100,7 @@ impl RecordPath {
         tracing::debug!(
             target: "event_runtime::publish",
             event = names.event_name,
-            event_id = record.event_id_text,
+            event_id = %event_id,
             topic = names.topic,
             "published"
         );

@@ -1,6 +1,6 @@
 //! The Kafka record of one published event, as every record sink receives it.
 
-use crate::EventId;
+use crate::{EventId, HyphenatedId};
 
 /// Header names written on every Kafka record.
 pub mod header {
@@ -49,10 +49,10 @@ pub struct KafkaRecord<'a> {
     pub event_name: &'static str,
     /// The protobuf message's full name.
     pub schema_name: &'static str,
-    /// Unique per publish, ordered by publish time.
+    /// Unique per publish, ordered by publish time. Its `event_id` header holds its
+    /// hyphenated text ([`EventId::to_hyphenated`]), which the sink that writes the header
+    /// computes: a relayed publish leaves that work to the relay thread.
     pub event_id: EventId,
-    /// The event id in its hyphenated text form, as written in the header.
-    pub event_id_text: &'a str,
     /// The publish time in Unix milliseconds, as Kafka stores a record's timestamp: the
     /// system clock's time, counted on from the publishing thread's last reading of it (at
     /// most 10 ms before) with the CPU's time-stamp counter, so a step of the system clock
@@ -80,12 +80,10 @@ impl<'a> KafkaRecord<'a> {
             }
             bytes
         };
-        let headers: usize = self
-            .headers()
-            .map(|(name, value)| {
-                name.len() + value.len() + varint(name.len()) + varint(value.len())
-            })
-            .sum();
+        let mut headers = 0;
+        self.for_each_header(|name, value| {
+            headers += name.len() + value.len() + varint(name.len()) + varint(value.len());
+        });
         RECORD_MAX_OVERHEAD + self.key.map_or(0, <[u8]>::len) + self.payload.len() + headers
     }
 
@@ -98,7 +96,7 @@ impl<'a> KafkaRecord<'a> {
     }
 
     /// At least [`KafkaRecord::wire_size`], for any of the headers
-    /// [`KafkaRecord::headers`] writes.
+    /// [`KafkaRecord::for_each_header`] hands over.
     fn wire_size_bound(&self) -> usize {
         /// Every header name, each with two varints of 5 bytes (a `u32` length's widest).
         const HEADERS: usize = header::EVENT_NAME.len()
@@ -114,27 +112,27 @@ impl<'a> KafkaRecord<'a> {
             + self.key.map_or(0, <[u8]>::len)
             + self.payload.len()
             + self.event_name.len()
-            + self.event_id_text.len()
+            + HyphenatedId::LEN
             + self.schema_name.len()
             + CONTENT_TYPE_PROTOBUF.len()
             + text(self.traceparent)
             + text(self.tracestate)
     }
 
-    /// The headers, as `(name, value)` pairs in the order they are written: the four every
-    /// record has, then `traceparent` and `tracestate` when present.
-    pub fn headers(&self) -> impl Iterator<Item = (&'static str, &'a str)> + use<'a> {
-        let always = [
-            (header::EVENT_NAME, self.event_name),
-            (header::EVENT_ID, self.event_id_text),
-            (header::SCHEMA_NAME, self.schema_name),
-            (header::CONTENT_TYPE, CONTENT_TYPE_PROTOBUF),
-        ];
-        let trace = [
-            self.traceparent.map(|v| (header::TRACEPARENT, v)),
-            self.tracestate.map(|v| (header::TRACESTATE, v)),
-        ];
-        always.into_iter().chain(trace.into_iter().flatten())
+    /// Hands `each` every header's name and value in the order they are written: the four
+    /// every record has, then `traceparent` and `tracestate` when present.
+    pub fn for_each_header(&self, mut each: impl FnMut(&'static str, &str)) {
+        let id_text = self.event_id.to_hyphenated();
+        each(header::EVENT_NAME, self.event_name);
+        each(header::EVENT_ID, id_text.as_str());
+        each(header::SCHEMA_NAME, self.schema_name);
+        each(header::CONTENT_TYPE, CONTENT_TYPE_PROTOBUF);
+        if let Some(traceparent) = self.traceparent {
+            each(header::TRACEPARENT, traceparent);
+        }
+        if let Some(tracestate) = self.tracestate {
+            each(header::TRACESTATE, tracestate);
+        }
     }
 }
 
@@ -162,7 +160,6 @@ mod tests {
                     event_name: "payment.attempted",
                     schema_name: "events.PaymentAttempted",
                     event_id: EventId::at_unix_millis(1_700_000_000_000),
-                    event_id_text: "01890a5d-ac96-774b-bcce-b302099a8057",
                     timestamp_millis: 1_700_000_000_000,
                     traceparent,
                     tracestate,

@@ -239,7 +239,9 @@ impl KafkaConfig {
     /// librdkafka (default: yes, unless a [spool](KafkaConfig::spool) is configured).
     /// Relayed, a publish copies the record into a queue in memory, allocated once (8,192
     /// records and 1 MiB), and returns; the relay thread moves it on into librdkafka within
-    /// a millisecond, well within librdkafka's own `linger.ms` (5 ms) for its batch.
+    /// 5 ms, librdkafka's own default `linger.ms` for its batch (within a millisecond while
+    /// records come in bursts), so a record may reach Kafka up to that much later than
+    /// without the relay.
     /// librdkafka's code (its locks, its allocations, the wake-ups of its broker threads)
     /// then runs off the publishing thread: at a service's pace that is most of a
     /// publish's time, and all of its tail (BENCHMARKS.md, row 12).
@@ -253,7 +255,8 @@ impl KafkaConfig {
     /// What differs: up to 8,192 records more may wait in memory, and a record's other
     /// failures (a fatal producer error, an unknown topic) are counted when the relay
     /// thread enqueues it, not inside `publish`; and one more thread runs, waking every
-    /// millisecond while records come and sleeping after 100 ms without any.
+    /// 5 ms while records come (every millisecond in bursts) and sleeping after 100 ms
+    /// without any.
     ///
     /// `relay(true)` with a spool is refused when the sink is built: with a spool, a
     /// publish enqueues into librdkafka itself until librdkafka's queue is full, and

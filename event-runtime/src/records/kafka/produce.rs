@@ -112,6 +112,7 @@ pub(super) fn enqueue(
     let (key_ptr, key_len) = record.key.map_or((ptr::null_mut(), 0), |k| {
         (k.as_ptr() as *mut c_void, k.len())
     });
+    let id_text = record.event_id.to_hyphenated();
     let result = topics.get(producer, record.topic).map(|topic| {
         // One call per set of headers: a vararg list cannot leave an argument out.
         macro_rules! producev {
@@ -159,7 +160,7 @@ pub(super) fn enqueue(
             ($($trace:tt)*) => {
                 producev!(
                     (HEADER_NAMES[0], record.event_name),
-                    (HEADER_NAMES[1], record.event_id_text),
+                    (HEADER_NAMES[1], id_text.as_str()),
                     (HEADER_NAMES[2], record.schema_name),
                     (HEADER_NAMES[3], CONTENT_TYPE_PROTOBUF)
                     $($trace)*

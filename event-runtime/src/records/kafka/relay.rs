@@ -20,9 +20,17 @@
 //!   thread took and librdkafka had no room for), and drops nothing that the direct path
 //!   would have taken.
 //! - **Wake-ups.** While records come, the relay thread looks at the queue every
-//!   [`POLL_EVERY`]; after [`SLEEP_AFTER`] without any it sleeps, and only then does a
+//!   [`POLL_EVERY`], librdkafka's own default `linger.ms`; after a look that found a
+//!   [`BATCH`] or more, every [`POLL_BUSY`], so a burst does not fill the queue between
+//!   looks. After [`SLEEP_AFTER`] without any record it sleeps, and only then does a
 //!   publish wake it, once. So a publish makes no system call while records flow, and an
 //!   idle service's relay thread does not run.
+//! - **Why not look more often.** At a service's pace each look is a wake-up of the relay
+//!   thread on a core the request threads share, and then of librdkafka's calls and
+//!   caches. Looking every 5 ms rather than every millisecond, the checkout service's two
+//!   publish calls added less to its handler's time (BENCHMARKS.md, row 11). A record
+//!   waits in the queue at most that long before librdkafka's `linger.ms`; a sink built
+//!   with [`KafkaConfig::relay(false)`](super::KafkaConfig::relay) has no such wait.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,9 +46,14 @@ const RELAY_RECORDS: usize = 8192;
 /// Bytes of keys, payloads and trace context the queue holds at most. A record larger
 /// than this goes to librdkafka from the publishing thread, after every record before it.
 const RELAY_BYTES: usize = 1 << 20;
-/// How often the relay thread looks at the queue while records come: how long a record
-/// may wait in it, next to librdkafka's own `linger.ms` (5 ms).
-const POLL_EVERY: Duration = Duration::from_millis(1);
+/// How often the relay thread looks at the queue while records come at a service's pace:
+/// how long a record may wait in it, next to librdkafka's own `linger.ms` (5 ms by
+/// default), which it matches.
+const POLL_EVERY: Duration = Duration::from_millis(5);
+/// How often it looks once it has taken [`BATCH`] records or more since it last slept: they
+/// come fast, and the queue's [`RELAY_RECORDS`] take a millisecond to fill only at over 8
+/// million a second.
+const POLL_BUSY: Duration = Duration::from_millis(1);
 /// How long the queue stays empty before the relay thread sleeps until a publish wakes it.
 const SLEEP_AFTER: Duration = Duration::from_millis(100);
 /// How long the relay thread waits for room when librdkafka's queue is full.
@@ -100,9 +113,8 @@ impl Entry {
             + stored(self.tracestate_len)
     }
 
-    /// The record again, its parts borrowed from `bytes` (this entry's bytes) and its id's
-    /// text from `id_text`.
-    fn record<'a>(&self, bytes: &'a [u8], id_text: &'a str) -> KafkaRecord<'a> {
+    /// The record again, its parts borrowed from `bytes` (this entry's bytes).
+    fn record<'a>(&self, bytes: &'a [u8]) -> KafkaRecord<'a> {
         let mut rest = bytes;
         let mut part = |len: u32| {
             (len != NONE).then(|| {
@@ -124,7 +136,6 @@ impl Entry {
             event_name: self.event_name,
             schema_name: self.schema_name,
             event_id: self.event_id,
-            event_id_text: id_text,
             timestamp_millis: self.timestamp_millis,
             traceparent,
             tracestate,
@@ -166,8 +177,7 @@ impl Carry {
             if let Some(cause) = outcomes.refusal.cause() {
                 outcomes.fail(cause.to_owned(), entry.event_name);
             } else {
-                let id = entry.event_id.to_hyphenated();
-                let record = entry.record(&self.bytes[self.at..self.at + len], id.as_str());
+                let record = entry.record(&self.bytes[self.at..self.at + len]);
                 match transport.enqueue(&record, 0) {
                     produce::Enqueued::Ok => {}
                     produce::Enqueued::QueueFull => return Err(QueueFull),
@@ -272,16 +282,17 @@ impl Relay {
         true
     }
 
-    /// Moves the next records into librdkafka. `Ok(false)` when there were none.
-    fn move_on(&self, transport: &Transport, outcomes: &Outcomes) -> Result<bool, QueueFull> {
+    /// Moves the next records into librdkafka, and says how many it took from the queue:
+    /// 0 when there were none.
+    fn move_on(&self, transport: &Transport, outcomes: &Outcomes) -> Result<usize, QueueFull> {
         let mut carry = lock(&self.feed);
         carry.send(transport, outcomes)?;
         carry.take(&mut lock(&self.queue));
-        if carry.is_empty() {
-            return Ok(false);
+        let taken = carry.len();
+        if taken > 0 {
+            carry.send(transport, outcomes)?;
         }
-        carry.send(transport, outcomes)?;
-        Ok(true)
+        Ok(taken)
     }
 
     /// For a publisher that found the queue full with `record`: moves records on into
@@ -387,23 +398,38 @@ impl RelayThread {
     }
 }
 
+/// How long the relay thread sleeps before it looks at the queue again, having taken
+/// `taken` records since it last slept.
+fn next_look(taken: usize) -> Duration {
+    if taken >= BATCH {
+        POLL_BUSY
+    } else {
+        POLL_EVERY
+    }
+}
+
 fn run(relay: &Relay, transport: &Transport, outcomes: &Outcomes) {
     let mut idle_since = None;
+    // Records taken since the thread last slept: how fast they come.
+    let mut taken = 0;
     while !relay.stop.load(Ordering::Acquire) {
         match relay.move_on(transport, outcomes) {
-            Ok(true) => idle_since = None,
-            Err(QueueFull) => {
-                idle_since = None;
-                std::thread::sleep(FULL_WAIT);
-            }
-            Ok(false) => {
+            Ok(0) => {
                 let since = *idle_since.get_or_insert_with(Instant::now);
                 if since.elapsed() < SLEEP_AFTER {
-                    std::thread::sleep(POLL_EVERY);
+                    std::thread::sleep(next_look(std::mem::take(&mut taken)));
                 } else {
                     relay.sleep_until_pushed();
                     idle_since = None;
                 }
+            }
+            Ok(records) => {
+                idle_since = None;
+                taken += records;
+            }
+            Err(QueueFull) => {
+                idle_since = None;
+                std::thread::sleep(FULL_WAIT);
             }
         }
     }
@@ -418,7 +444,6 @@ mod tests {
         payload: &'a [u8],
         trace: (Option<&'a str>, Option<&'a str>),
         id: EventId,
-        id_text: &'a str,
     ) -> KafkaRecord<'a> {
         KafkaRecord {
             topic: "relay-test",
@@ -427,7 +452,6 @@ mod tests {
             event_name: "relay.tested",
             schema_name: "events.RelayTested",
             event_id: id,
-            event_id_text: id_text,
             timestamp_millis: 1_700_000_000_000 + id.as_u128() as i64,
             traceparent: trace.0,
             tracestate: trace.1,
@@ -438,12 +462,7 @@ mod tests {
     fn parts(r: &KafkaRecord<'_>) -> impl PartialEq + std::fmt::Debug {
         (
             (r.topic, r.key.map(<[u8]>::to_vec), r.payload.to_vec()),
-            (
-                r.event_name,
-                r.schema_name,
-                r.event_id,
-                r.event_id_text.to_owned(),
-            ),
+            (r.event_name, r.schema_name, r.event_id),
             (r.timestamp_millis, r.traceparent.map(str::to_owned)),
             r.tracestate.map(str::to_owned),
         )
@@ -466,14 +485,10 @@ mod tests {
             (Some(b"k"), &[0xff; 300], (Some(parent), Some("a=1,b=2"))),
         ];
         let ids: Vec<EventId> = (1..=4).map(EventId::from_u128).collect();
-        let texts: Vec<_> = ids.iter().map(|id| id.to_hyphenated()).collect();
         let originals: Vec<KafkaRecord<'_>> = shapes
             .iter()
             .zip(&ids)
-            .zip(&texts)
-            .map(|(((key, payload, trace), id), text)| {
-                record(*key, payload, *trace, *id, text.as_str())
-            })
+            .map(|((key, payload, trace), id)| record(*key, payload, *trace, *id))
             .collect();
         for original in &originals {
             assert!(relay.push(original));
@@ -484,8 +499,7 @@ mod tests {
         let mut at = 0;
         for (entry, original) in carry.entries.iter().zip(&originals) {
             let len = entry.bytes_len();
-            let id = entry.event_id.to_hyphenated();
-            let again = entry.record(&carry.bytes[at..at + len], id.as_str());
+            let again = entry.record(&carry.bytes[at..at + len]);
             assert_eq!(parts(&again), parts(original));
             at += len;
         }
@@ -493,12 +507,26 @@ mod tests {
         assert!(lock(&relay.queue).bytes.is_empty());
     }
 
+    /// At a service's pace (the checkout service's 4,000 records a second) the thread looks
+    /// at librdkafka's linger; in a burst the queue must not fill between looks.
+    #[test]
+    fn the_thread_looks_often_only_while_records_come_fast() {
+        let per_look = |per_second: usize, every: Duration| {
+            (per_second as f64 * every.as_secs_f64()).round() as usize
+        };
+        assert_eq!(next_look(0), POLL_EVERY);
+        assert_eq!(next_look(per_look(4_000, POLL_EVERY)), POLL_EVERY);
+        assert_eq!(next_look(per_look(1_000_000, POLL_EVERY)), POLL_BUSY);
+        assert_eq!(next_look(per_look(1_000_000, POLL_BUSY)), POLL_BUSY);
+        assert!(per_look(1_000_000, POLL_BUSY) < RELAY_RECORDS);
+        assert!(POLL_BUSY < POLL_EVERY);
+    }
+
     #[test]
     fn the_queue_takes_no_more_than_its_bounds() {
         let relay = Relay::new();
         let id = EventId::from_u128(7);
-        let text = id.to_hyphenated();
-        let small = record(Some(b"k"), b"p", (None, None), id, text.as_str());
+        let small = record(Some(b"k"), b"p", (None, None), id);
         for _ in 0..RELAY_RECORDS {
             assert!(relay.push(&small));
         }
@@ -507,9 +535,9 @@ mod tests {
 
         let empty = Relay::new();
         let large = vec![0u8; RELAY_BYTES];
-        let too_large = record(Some(b"k"), &large, (None, None), id, text.as_str());
+        let too_large = record(Some(b"k"), &large, (None, None), id);
         assert!(!empty.push(&too_large), "a record past the byte bound");
-        let fits = record(None, &large, (None, None), id, text.as_str());
+        let fits = record(None, &large, (None, None), id);
         assert!(empty.push(&fits), "a record of exactly the byte bound");
     }
 }

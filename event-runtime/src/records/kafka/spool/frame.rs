@@ -128,7 +128,6 @@ pub struct StoredRecord {
 impl StoredRecord {
     /// Lends the record to `f` as the dispatcher would have.
     pub fn with_record<R>(&self, f: impl FnOnce(&KafkaRecord<'_>) -> R) -> R {
-        let id_text = self.event_id.to_hyphenated();
         f(&KafkaRecord {
             topic: self.topic,
             key: self.key.as_deref(),
@@ -136,7 +135,6 @@ impl StoredRecord {
             event_name: self.event_name,
             schema_name: self.schema_name,
             event_id: self.event_id,
-            event_id_text: id_text.as_str(),
             timestamp_millis: self.timestamp_millis,
             traceparent: self.traceparent.as_deref(),
             tracestate: self.tracestate.as_deref(),

@@ -14,7 +14,6 @@ fn append(spool: &Spool, n: u64) -> Result<(), Refused> {
     let payload = n.to_le_bytes();
     let key = format!("k{}", n % 7);
     let id = EventId::from_u128(u128::from(n) + 1);
-    let id_text = id.to_hyphenated();
     spool.append(&KafkaRecord {
         topic: "spool-test",
         key: Some(key.as_bytes()),
@@ -22,7 +21,6 @@ fn append(spool: &Spool, n: u64) -> Result<(), Refused> {
         event_name: "spool.test",
         schema_name: "events.SpoolTest",
         event_id: id,
-        event_id_text: id_text.as_str(),
         timestamp_millis: 1_764_000_000_000 + n as i64,
         traceparent: None,
         tracestate: None,
