@@ -84,7 +84,7 @@ fn feed(spool: &Spool, transport: &Transport, outcomes: &Outcomes, stop: &Atomic
         }
         let ticket = spool.hand_over(position);
         loop {
-            match record.with_record(|r| transport.enqueue(r, ticket)) {
+            match transport.enqueue(&record.record(), ticket) {
                 produce::Enqueued::Ok => break,
                 produce::Enqueued::QueueFull => {
                     if stop.load(Ordering::Acquire) {

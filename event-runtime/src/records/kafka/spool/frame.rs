@@ -126,9 +126,9 @@ pub struct StoredRecord {
 }
 
 impl StoredRecord {
-    /// Lends the record to `f` as the dispatcher would have.
-    pub fn with_record<R>(&self, f: impl FnOnce(&KafkaRecord<'_>) -> R) -> R {
-        f(&KafkaRecord {
+    /// The record, as the dispatcher handed it to the sink.
+    pub fn record(&self) -> KafkaRecord<'_> {
+        KafkaRecord {
             topic: self.topic,
             key: self.key.as_deref(),
             payload: &self.payload,
@@ -138,7 +138,7 @@ impl StoredRecord {
             timestamp_millis: self.timestamp_millis,
             traceparent: self.traceparent.as_deref(),
             tracestate: self.tracestate.as_deref(),
-        })
+        }
     }
 }
 
@@ -285,9 +285,7 @@ mod tests {
 
     fn framed(stored: &StoredRecord) -> Vec<u8> {
         let mut out = Vec::new();
-        stored
-            .with_record(|r| write(r, &mut out))
-            .expect("frameable");
+        write(&stored.record(), &mut out).expect("frameable");
         out
     }
 
@@ -301,7 +299,7 @@ mod tests {
             traced(Some("congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")),
         ] {
             let bytes = framed(&stored);
-            assert_eq!(bytes.len(), stored.with_record(frame_len));
+            assert_eq!(bytes.len(), frame_len(&stored.record()));
             assert_eq!(read(&bytes), Read::Frame(stored.clone(), bytes.len()));
         }
     }
