@@ -119,7 +119,9 @@ impl RecordSink for Inspect {
     }
     fn send(&self, record: &KafkaRecord<'_>) {
         assert_eq!(record.key, Some(&b"order-1"[..]));
-        assert_eq!(record.event_id.to_hyphenated().as_str().len(), 36);
+        // Stamped by the publish: a UUIDv7 (version 7, RFC 4122 variant).
+        let id = record.event_id.as_u128();
+        assert_eq!((id >> 76 & 0xf, id >> 62 & 0b11), (7, 0b10));
     }
     fn flush(&self, _: Duration) {}
     fn stats(&self) -> SinkStats {
