@@ -24,7 +24,8 @@
 //!   [`BATCH`] or more, every [`POLL_BUSY`], so a burst does not fill the queue between
 //!   looks. After [`SLEEP_AFTER`] without any record it sleeps, and only then does a
 //!   publish wake it, once. So a publish makes no system call while records flow, and an
-//!   idle service's relay thread does not run.
+//!   idle service's relay thread does not run, but for a timeout four times a second that
+//!   bounds a wake-up that could be missed (`tests/relay_idle.rs`).
 //! - **Why not look more often.** At a service's pace each look is a wake-up of the relay
 //!   thread on a core the request threads share, and then of librdkafka's calls and
 //!   caches. Looking every 5 ms rather than every millisecond, the checkout service's two
@@ -327,9 +328,9 @@ impl Relay {
         (carry.len() + queued) as u64 + in_librdkafka()
     }
 
-    /// Sleeps until a publish wakes it, or the relay stops. The timeout only bounds a
-    /// wake-up that could be missed; none is expected.
-    fn sleep_until_pushed(&self) {
+    /// Sleeps until a publish wakes it, or the relay stops; whether there are records to
+    /// move. The timeout only bounds a wake-up that could be missed; none is expected.
+    fn sleep_until_pushed(&self) -> bool {
         let mut queue = lock(&self.queue);
         if queue.entries.is_empty() && !self.stop.load(Ordering::Acquire) {
             queue.relay_sleeping = true;
@@ -340,6 +341,7 @@ impl Relay {
                 .0;
             queue.relay_sleeping = false;
         }
+        !queue.entries.is_empty()
     }
 
     /// Hands librdkafka every record left; those it has no room for fail as `reason`
@@ -418,8 +420,9 @@ fn run(relay: &Relay, transport: &Transport, outcomes: &Outcomes) {
                 let since = *idle_since.get_or_insert_with(Instant::now);
                 if since.elapsed() < SLEEP_AFTER {
                     std::thread::sleep(next_look(std::mem::take(&mut taken)));
-                } else {
-                    relay.sleep_until_pushed();
+                } else if relay.sleep_until_pushed() {
+                    // Woken by a publish: look often again. Woken by the timeout alone,
+                    // sleep on, so an idle service's relay thread stays asleep.
                     idle_since = None;
                 }
             }
