@@ -27,7 +27,7 @@ use crate::once_map::OnceMap;
 use crate::records::record::header;
 use crate::{KafkaRecord, CONTENT_TYPE_PROTOBUF};
 
-/// Header names as C strings, in the order of [`KafkaRecord::headers`].
+/// Header names as C strings, in the order of [`KafkaRecord::for_each_header`].
 const HEADER_NAMES: [&CStr; 4] = [c"event_name", c"event_id", c"schema_name", c"content_type"];
 const TRACEPARENT: &CStr = c"traceparent";
 const TRACESTATE: &CStr = c"tracestate";

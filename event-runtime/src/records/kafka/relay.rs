@@ -24,8 +24,8 @@
 //!   [`BATCH`] or more, every [`POLL_BUSY`], so a burst does not fill the queue between
 //!   looks. After [`SLEEP_AFTER`] without any record it sleeps, and only then does a
 //!   publish wake it, once. So a publish makes no system call while records flow, and an
-//!   idle service's relay thread does not run, but for a timeout four times a second that
-//!   bounds a wake-up that could be missed (`tests/relay_idle.rs`).
+//!   idle service's relay thread does not run, but every [`MISSED_WAKE_BOUND`] to bound a
+//!   wake-up that could be missed (`tests/relay_idle.rs`).
 //! - **Why not look more often.** At a service's pace each look is a wake-up of the relay
 //!   thread on a core the request threads share, and then of librdkafka's calls and
 //!   caches. Looking every 5 ms rather than every millisecond, the checkout service's two
@@ -57,6 +57,9 @@ const POLL_EVERY: Duration = Duration::from_millis(5);
 const POLL_BUSY: Duration = Duration::from_millis(1);
 /// How long the queue stays empty before the relay thread sleeps until a publish wakes it.
 const SLEEP_AFTER: Duration = Duration::from_millis(100);
+/// How long that sleep lasts at most: it only bounds a wake-up that could be missed, and
+/// a sleep that ends with the queue still empty goes on (`tests/relay_idle.rs`).
+const MISSED_WAKE_BOUND: Duration = Duration::from_millis(250);
 /// How long the relay thread waits for room when librdkafka's queue is full.
 const FULL_WAIT: Duration = Duration::from_micros(200);
 /// Records moved per hold of the feed lock, so a publisher that needs it waits little.
@@ -328,15 +331,15 @@ impl Relay {
         (carry.len() + queued) as u64 + in_librdkafka()
     }
 
-    /// Sleeps until a publish wakes it, or the relay stops; whether there are records to
-    /// move. The timeout only bounds a wake-up that could be missed; none is expected.
+    /// Sleeps until a publish wakes it, the relay stops, or [`MISSED_WAKE_BOUND`] passes;
+    /// whether there are records to move.
     fn sleep_until_pushed(&self) -> bool {
         let mut queue = lock(&self.queue);
         if queue.entries.is_empty() && !self.stop.load(Ordering::Acquire) {
             queue.relay_sleeping = true;
             queue = self
                 .wake
-                .wait_timeout(queue, Duration::from_millis(250))
+                .wait_timeout(queue, MISSED_WAKE_BOUND)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
             queue.relay_sleeping = false;
