@@ -27,9 +27,17 @@
 //! Prints p50, p99 and p99.9 per side, as the client sees the request and as the handler
 //! took, the added latency at each with its bootstrap 95% interval, and their ratios. To see
 //! where added latency comes from, `BENCH_SINKS=statsd` or `=kafka` publishes to one sink
-//! only, `BENCH_LINGER_MS` sets the producer's `linger.ms` (librdkafka's default is 5), and
-//! `BENCH_BATCH_SCHEDULED=0` leaves the sink's threads under the default scheduling policy
-//! (`KafkaConfig::batch_scheduled_threads`).
+//! only, `BENCH_KAFKA_SET` sets librdkafka properties (`linger.ms=50`; librdkafka's default
+//! is 5), and `BENCH_BATCH_SCHEDULED=0` leaves the sink's threads under the default
+//! scheduling policy (`KafkaConfig::batch_scheduled_threads`).
+//!
+//! `BENCH_KAFKA_SET=test.mock.num.brokers=1` swaps the test broker for librdkafka's mock
+//! broker, in the bench's own process: a few C threads answering produce requests from
+//! memory, in place of a JVM that writes them to disk and collects its garbage on the same
+//! two cores. The delivered count is checked either way.
+
+#[path = "common/kafka_settings.rs"]
+mod kafka_settings;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::{Arc, Mutex};
@@ -193,8 +201,8 @@ fn main() {
     }
     if sinks != "statsd" {
         let mut kafka = KafkaConfig::new(bootstrap);
-        if let Ok(linger) = std::env::var("BENCH_LINGER_MS") {
-            kafka = kafka.set("linger.ms", linger);
+        for (k, v) in kafka_settings::pairs() {
+            kafka = kafka.set(k, v);
         }
         if setting("BENCH_BATCH_SCHEDULED", 1) == 0 {
             kafka = kafka.batch_scheduled_threads(false);

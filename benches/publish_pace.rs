@@ -19,6 +19,9 @@
 //! `BENCH_KAFKA_SET` (`linger.ms=50,batch.size=100000`) sets librdkafka properties on
 //! every dispatcher's Kafka sink. Needs the broker: `scripts/services.sh start && eval "$(scripts/services.sh env)"`.
 
+#[path = "common/kafka_settings.rs"]
+mod kafka_settings;
+
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
@@ -54,12 +57,8 @@ fn dispatcher(bootstrap: &str, agent: &str, batch: bool, relay: bool) -> Dispatc
     let mut kafka = KafkaConfig::new(bootstrap)
         .batch_scheduled_threads(batch)
         .relay(relay);
-    let extra = std::env::var("BENCH_KAFKA_SET").unwrap_or_default();
-    for kv in extra.split(',').filter(|kv| !kv.is_empty()) {
-        let (k, v) = kv
-            .split_once('=')
-            .unwrap_or_else(|| panic!("BENCH_KAFKA_SET: {kv:?} is not key=value"));
-        kafka = kafka.set(k.trim(), v.trim());
+    for (k, v) in kafka_settings::pairs() {
+        kafka = kafka.set(k, v);
     }
     Dispatcher::builder()
         .statsd(StatsdConfig::udp(agent))
@@ -123,7 +122,7 @@ fn main() {
     println!(
         "publish call at {} events/s, both sinks, {rounds} rounds of {count} per variant, librdkafka settings [{}]:",
         Duration::from_secs(1).as_nanos() / interval.as_nanos(),
-        std::env::var("BENCH_KAFKA_SET").unwrap_or_default(),
+        kafka_settings::text(),
     );
     let mut p99 = [0.0; 3];
     for (v, (name, events)) in variants.into_iter().enumerate() {

@@ -28,6 +28,8 @@
 
 #[path = "common/batch_scheduled.rs"]
 mod batch_scheduled;
+#[path = "common/kafka_settings.rs"]
+mod kafka_settings;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -99,16 +101,10 @@ const PROPERTIES: [(&str, &str); 4] = [
 
 /// The properties every Rust loop runs with: [`PROPERTIES`], then `BENCH_KAFKA_SET`'s.
 fn properties() -> Vec<(String, String)> {
-    let extra = std::env::var("BENCH_KAFKA_SET").unwrap_or_default();
     PROPERTIES
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .chain(extra.split(',').filter(|kv| !kv.is_empty()).map(|kv| {
-            let (k, v) = kv
-                .split_once('=')
-                .unwrap_or_else(|| panic!("BENCH_KAFKA_SET: {kv:?} is not key=value"));
-            (k.trim().to_owned(), v.trim().to_owned())
-        }))
+        .chain(kafka_settings::pairs())
         .collect()
 }
 
@@ -376,7 +372,7 @@ fn main() {
     let mut payload = Vec::new();
     events[0].encode(&mut payload);
     let record_size = payload.len();
-    let extra = std::env::var("BENCH_KAFKA_SET").unwrap_or_default();
+    let extra = kafka_settings::text();
     let preload = std::env::var("LD_PRELOAD").unwrap_or_default();
     let malloc = malloc_provider();
     println!(
