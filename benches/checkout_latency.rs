@@ -28,8 +28,9 @@
 //! took, the added latency at each with its bootstrap 95% interval, and their ratios. To see
 //! where added latency comes from, `BENCH_SINKS=statsd` or `=kafka` publishes to one sink
 //! only, `BENCH_KAFKA_SET` sets librdkafka properties (`linger.ms=50`; librdkafka's default
-//! is 5), and `BENCH_BATCH_SCHEDULED=0` leaves the sink's threads under the default
-//! scheduling policy (`KafkaConfig::batch_scheduled_threads`).
+//! is 5), `BENCH_BATCH_SCHEDULED=0` leaves the sink's threads under the default scheduling
+//! policy (`KafkaConfig::batch_scheduled_threads`), and `BENCH_HANDLER_CPU=1` also times
+//! the handler on its thread's CPU ([`HandlerTime::on_cpu`]).
 //!
 //! `BENCH_KAFKA_SET=test.mock.num.brokers=1` swaps the test broker for librdkafka's mock
 //! broker, in the bench's own process: a few C threads answering produce requests from
@@ -40,7 +41,7 @@
 mod kafka_settings;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -61,9 +62,46 @@ fn setting(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// How long the service's handler took for each request a side served, from the request's
-/// arrival in the router to its response leaving it, in the order served.
-type HandlerTimes = Arc<Mutex<Vec<Duration>>>;
+/// How long the service's handler took for one request, from the request's arrival in the
+/// router to its response leaving it.
+struct HandlerTime {
+    /// By the clock.
+    took: Duration,
+    /// On its thread's CPU, with `BENCH_HANDLER_CPU=1`: without the time the thread was
+    /// switched out meanwhile (preempted by another thread), but with its cache and TLB
+    /// misses, and with what the kernel counts to the running thread (interrupts, and on a
+    /// VM the host's preemptions of the virtual CPU where the guest cannot tell them
+    /// apart). A handler that blocked on a lock would not count the wait, but this one
+    /// runs to its end in one poll on one thread. Off by default: the two reads of the
+    /// clock are system calls, which add to both sides' handler time by the clock.
+    on_cpu: Option<Duration>,
+}
+
+/// Whether the handler is timed on its thread's CPU too (`BENCH_HANDLER_CPU=1`).
+static TIME_ON_CPU: LazyLock<bool> = LazyLock::new(|| setting("BENCH_HANDLER_CPU", 0) == 1);
+
+/// The handler times of each request a side served, in the order served.
+type HandlerTimes = Arc<Mutex<Vec<HandlerTime>>>;
+
+/// A side's handler times, each list sorted; `on_cpu` is empty unless they were taken.
+struct SortedHandlerTimes {
+    took: Vec<Duration>,
+    on_cpu: Vec<Duration>,
+}
+
+/// The CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`, which the kernel
+/// keeps to the nanosecond).
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    #[allow(unsafe_code)]
+    // SAFETY: `now` is a valid timespec that outlives the call, which only writes to it.
+    let read = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(read, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
 
 /// Serves both sides on a multi-thread runtime of its own; their addresses, and the
 /// handler times each side records.
@@ -99,9 +137,18 @@ async fn time_handler(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let start = Instant::now();
+    let on_cpu_start = TIME_ON_CPU.then(|| (thread_cpu_time(), std::thread::current().id()));
     let response = next.run(request).await;
+    let on_cpu = on_cpu_start.map(|(cpu_start, thread)| {
+        assert_eq!(
+            thread,
+            std::thread::current().id(),
+            "the handler moved threads, so its CPU time would mix two threads'"
+        );
+        thread_cpu_time() - cpu_start
+    });
     let took = start.elapsed();
-    times.lock().unwrap().push(took);
+    times.lock().unwrap().push(HandlerTime { took, on_cpu });
     response
 }
 
@@ -215,9 +262,13 @@ fn main() {
         .with_timeout(Duration::from_secs(60));
     let ([without, with], handler_times) = serve();
     let take_handler_times = || {
-        handler_times
-            .each_ref()
-            .map(|times| sorted(std::mem::take(&mut *times.lock().unwrap())))
+        handler_times.each_ref().map(|times| {
+            let times = std::mem::take(&mut *times.lock().unwrap());
+            SortedHandlerTimes {
+                took: sorted(times.iter().map(|t| t.took).collect()),
+                on_cpu: sorted(times.iter().filter_map(|t| t.on_cpu).collect()),
+            }
+        })
     };
 
     let client = tokio::runtime::Builder::new_current_thread()
@@ -291,7 +342,14 @@ fn main() {
             publishing.len()
         );
         print_added("request, as the client sees it", baseline, publishing);
-        print_added("handler", handler_baseline, handler_publishing);
+        print_added("handler", &handler_baseline.took, &handler_publishing.took);
+        if *TIME_ON_CPU {
+            print_added(
+                "handler, on its thread's CPU",
+                &handler_baseline.on_cpu,
+                &handler_publishing.on_cpu,
+            );
+        }
     }
 }
 
