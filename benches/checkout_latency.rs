@@ -323,7 +323,10 @@ fn main() {
         assert_eq!(published.delivered, 2 * served as u64);
     }
 
-    println!("checkout latency at {rate}/s, rounds of {requests} requests:");
+    println!(
+        "checkout latency at {rate}/s, rounds of {requests} requests, sinks: {sinks}, librdkafka settings [{}]:",
+        kafka_settings::text()
+    );
     for (schedule, [baseline, publishing], [handler_baseline, handler_publishing]) in [
         (
             "whole rounds per side, taking turns",
