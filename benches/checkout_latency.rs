@@ -32,6 +32,10 @@
 //! policy (`KafkaConfig::batch_scheduled_threads`), and `BENCH_HANDLER_CPU=1` also times
 //! the handler on its thread's CPU ([`HandlerTime::on_cpu`]).
 //!
+//! `BENCH_CONTROL=both` (both sides publish) or `=none` (neither does) is the control: two
+//! sides that do the same, so each "added" figure and its interval is what this machine
+//! resolves, the smallest difference the real comparison could tell from its noise.
+//!
 //! `BENCH_KAFKA_SET=test.mock.num.brokers=1` swaps the test broker for librdkafka's mock
 //! broker, in the bench's own process: a few C threads answering produce requests from
 //! memory, in place of a JVM that writes them to disk and collects its garbage on the same
@@ -103,9 +107,45 @@ fn thread_cpu_time() -> Duration {
     Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
+/// Which of the two sides publish: the comparison, or a control (`BENCH_CONTROL`) whose
+/// sides do the same.
+#[derive(Clone, Copy)]
+enum Sides {
+    /// The first side publishes nothing, the second publishes.
+    Compared,
+    /// Both sides publish (`BENCH_CONTROL=both`) or neither does (`=none`).
+    Control { publishing: bool },
+}
+
+impl Sides {
+    fn from_env() -> Self {
+        match std::env::var("BENCH_CONTROL").as_deref() {
+            Err(_) => Sides::Compared,
+            Ok("both") => Sides::Control { publishing: true },
+            Ok("none") => Sides::Control { publishing: false },
+            Ok(other) => panic!("BENCH_CONTROL={other}: expected `both` or `none`"),
+        }
+    }
+
+    fn publishing(self) -> [bool; 2] {
+        match self {
+            Sides::Compared => [false, true],
+            Sides::Control { publishing } => [publishing; 2],
+        }
+    }
+
+    /// What the report calls each side.
+    fn names(self) -> [&'static str; 2] {
+        match self {
+            Sides::Compared => ["without publishing", "with"],
+            Sides::Control { .. } => ["side A", "side B"],
+        }
+    }
+}
+
 /// Serves both sides on a multi-thread runtime of its own; their addresses, and the
 /// handler times each side records.
-fn serve() -> ([SocketAddr; 2], [HandlerTimes; 2]) {
+fn serve(sides: Sides) -> ([SocketAddr; 2], [HandlerTimes; 2]) {
     let handler_times: [HandlerTimes; 2] = Default::default();
     let recorders = handler_times.clone();
     let (addresses, received) = std::sync::mpsc::channel();
@@ -113,7 +153,7 @@ fn serve() -> ([SocketAddr; 2], [HandlerTimes; 2]) {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async move {
             let mut bound = Vec::new();
-            for (publishing, times) in [false, true].into_iter().zip(recorders) {
+            for (publishing, times) in sides.publishing().into_iter().zip(recorders) {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 bound.push(listener.local_addr().unwrap());
                 let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -260,7 +300,8 @@ fn main() {
     let guard = event_runtime::set_global(dispatcher)
         .unwrap()
         .with_timeout(Duration::from_secs(60));
-    let ([without, with], handler_times) = serve();
+    let sides = Sides::from_env();
+    let ([without, with], handler_times) = serve(sides);
     let take_handler_times = || {
         handler_times.each_ref().map(|times| {
             let times = std::mem::take(&mut *times.lock().unwrap());
@@ -318,8 +359,11 @@ fn main() {
         });
     let report = guard.shutdown().unwrap();
     if let Some(published) = report.sink("kafka") {
-        // Two events per request served with publishing, the warm-up's 200 included.
-        let served = whole_rounds[1].len() + alternating[1].len() + 200;
+        // Two events per request served with publishing, each side's warm-up of 200 included.
+        let served: usize = (0..2)
+            .filter(|&side| sides.publishing()[side])
+            .map(|side| whole_rounds[side].len() + alternating[side].len() + 200)
+            .sum();
         assert_eq!(published.delivered, 2 * served as u64);
     }
 
@@ -327,6 +371,12 @@ fn main() {
         "checkout latency at {rate}/s, rounds of {requests} requests, sinks: {sinks}, librdkafka settings [{}]:",
         kafka_settings::text()
     );
+    if let Sides::Control { publishing } = sides {
+        println!(
+            "  control: {} side publishes, so every \"added\" figure is this machine's noise",
+            if publishing { "each" } else { "neither" }
+        );
+    }
     for (schedule, [baseline, publishing], [handler_baseline, handler_publishing]) in [
         (
             "whole rounds per side, taking turns",
@@ -344,11 +394,23 @@ fn main() {
             baseline.len(),
             publishing.len()
         );
-        print_added("request, as the client sees it", baseline, publishing);
-        print_added("handler", &handler_baseline.took, &handler_publishing.took);
+        let names = sides.names();
+        print_added(
+            "request, as the client sees it",
+            names,
+            baseline,
+            publishing,
+        );
+        print_added(
+            "handler",
+            names,
+            &handler_baseline.took,
+            &handler_publishing.took,
+        );
         if *TIME_ON_CPU {
             print_added(
                 "handler, on its thread's CPU",
+                names,
                 &handler_baseline.on_cpu,
                 &handler_publishing.on_cpu,
             );
@@ -356,16 +418,18 @@ fn main() {
     }
 }
 
-/// Each percentile of both sides, what publishing added to it, and the 95% interval of
-/// that difference.
-fn print_added(what: &str, baseline: &[Duration], publishing: &[Duration]) {
+/// Each percentile of both sides (named `names`), what the second added to the first's, and
+/// the 95% interval of that difference.
+fn print_added(what: &str, names: [&str; 2], baseline: &[Duration], publishing: &[Duration]) {
     println!("    {what}:");
     for (name, p) in [("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)] {
         let (off, on) = (percentile(baseline, p), percentile(publishing, p));
         let (low, high) = added_interval(baseline, publishing, p);
         println!(
-            "      {name:>5}: without publishing {:>8.1} us, with {:>8.1} us: added {:>+7.1} us ({:.3}x; 95% interval {low:+.1} to {high:+.1} us)",
+            "      {name:>5}: {} {:>8.1} us, {} {:>8.1} us: added {:>+7.1} us ({:.3}x; 95% interval {low:+.1} to {high:+.1} us)",
+            names[0],
             off.as_secs_f64() * 1e6,
+            names[1],
             on.as_secs_f64() * 1e6,
             (on.as_secs_f64() - off.as_secs_f64()) * 1e6,
             on.as_secs_f64() / off.as_secs_f64()
