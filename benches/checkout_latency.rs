@@ -25,7 +25,8 @@
 //! on the same cores (a preemption inside it counts).
 //!
 //! Prints p50, p99 and p99.9 per side, as the client sees the request and as the handler
-//! took, the added latency at each with its bootstrap 95% interval, and their ratios. To see
+//! took, the added latency at each with its 95% interval (resampling pairs of rounds; see
+//! [`added_interval`]), and their ratios. To see
 //! where added latency comes from, `BENCH_SINKS=statsd` or `=kafka` publishes to one sink
 //! only, `BENCH_KAFKA_SET` sets librdkafka properties (`linger.ms=50`; librdkafka's default
 //! is 5), `BENCH_BATCH_SCHEDULED=0` leaves the sink's threads under the default scheduling
@@ -86,12 +87,6 @@ static TIME_ON_CPU: LazyLock<bool> = LazyLock::new(|| setting("BENCH_HANDLER_CPU
 
 /// The handler times of each request a side served, in the order served.
 type HandlerTimes = Arc<Mutex<Vec<HandlerTime>>>;
-
-/// A side's handler times, each list sorted; `on_cpu` is empty unless they were taken.
-struct SortedHandlerTimes {
-    took: Vec<Duration>,
-    on_cpu: Vec<Duration>,
-}
 
 /// The CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`, which the kernel
 /// keeps to the nanosecond).
@@ -302,67 +297,64 @@ fn main() {
         .with_timeout(Duration::from_secs(60));
     let sides = Sides::from_env();
     let ([without, with], handler_times) = serve(sides);
+    // Each side's handler times since the last call: by the clock, and on the CPU.
     let take_handler_times = || {
         handler_times.each_ref().map(|times| {
             let times = std::mem::take(&mut *times.lock().unwrap());
-            SortedHandlerTimes {
-                took: sorted(times.iter().map(|t| t.took).collect()),
-                on_cpu: sorted(times.iter().filter_map(|t| t.on_cpu).collect()),
-            }
+            (
+                times.iter().map(|t| t.took).collect::<Vec<_>>(),
+                times.iter().filter_map(|t| t.on_cpu).collect::<Vec<_>>(),
+            )
         })
     };
-
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let [(whole_rounds, whole_rounds_handler), (alternating, alternating_handler)] = client
-        .block_on(async {
-            let mut senders = [connect(without).await, connect(with).await];
-            let uris: Vec<String> = (0..requests).map(uri).collect();
-            // Warm-up: connections, the dispatcher's thread buffers, librdkafka's topic.
-            for side in [0, 1] {
-                round(
-                    &mut senders,
-                    &uris[..200],
-                    interval,
-                    |_| side,
-                    &mut Default::default(),
-                )
-                .await;
+    let [whole_rounds, alternating] = client.block_on(async {
+        let mut senders = [connect(without).await, connect(with).await];
+        let uris: Vec<String> = (0..requests).map(uri).collect();
+        // Warm-up: connections, the dispatcher's thread buffers, librdkafka's topic.
+        for side in [0, 1] {
+            round(
+                &mut senders,
+                &uris[..200],
+                interval,
+                |_| side,
+                &mut Default::default(),
+            )
+            .await;
+        }
+        take_handler_times();
+        let mut schedules: [Pairs; 2] = Default::default();
+        for r in 0..rounds as usize {
+            // Whole rounds: one of each side, back to back, which first taking turns.
+            let mut latencies: [Vec<Duration>; 2] = Default::default();
+            for side in [r % 2, 1 - r % 2] {
+                round(&mut senders, &uris, interval, |_| side, &mut latencies).await;
             }
-            take_handler_times();
-            let mut whole_rounds = [Vec::new(), Vec::new()];
-            for r in 0..rounds as usize {
-                for side in [r % 2, 1 - r % 2] {
-                    round(&mut senders, &uris, interval, |_| side, &mut whole_rounds).await;
-                }
-            }
-            let whole_rounds_handler = take_handler_times();
-            let mut alternating = [Vec::new(), Vec::new()];
-            for r in 0..rounds as usize {
-                round(
-                    &mut senders,
-                    &uris,
-                    interval,
-                    |i| (r + i) % 2,
-                    &mut alternating,
-                )
-                .await;
-            }
-            let alternating_handler = take_handler_times();
-            [
-                (whole_rounds, whole_rounds_handler),
-                (alternating, alternating_handler),
-            ]
-            .map(|(sides, handler)| (sides.map(sorted), handler))
-        });
+            schedules[0].add(latencies, take_handler_times());
+        }
+        for r in 0..rounds as usize {
+            let mut latencies: [Vec<Duration>; 2] = Default::default();
+            round(
+                &mut senders,
+                &uris,
+                interval,
+                |i| (r + i) % 2,
+                &mut latencies,
+            )
+            .await;
+            schedules[1].add(latencies, take_handler_times());
+        }
+        schedules
+    });
     let report = guard.shutdown().unwrap();
     if let Some(published) = report.sink("kafka") {
         // Two events per request served with publishing, each side's warm-up of 200 included.
         let served: usize = (0..2)
             .filter(|&side| sides.publishing()[side])
-            .map(|side| whole_rounds[side].len() + alternating[side].len() + 200)
+            .map(|side| whole_rounds.served(side) + alternating.served(side) + 200)
             .sum();
         assert_eq!(published.delivered, 2 * served as u64);
     }
@@ -377,54 +369,65 @@ fn main() {
             if publishing { "each" } else { "neither" }
         );
     }
-    for (schedule, [baseline, publishing], [handler_baseline, handler_publishing]) in [
-        (
-            "whole rounds per side, taking turns",
-            &whole_rounds,
-            &whole_rounds_handler,
-        ),
-        (
-            "requests alternating between the sides",
-            &alternating,
-            &alternating_handler,
-        ),
+    for (schedule, pairs) in [
+        ("whole rounds per side, taking turns", &whole_rounds),
+        ("requests alternating between the sides", &alternating),
     ] {
         println!(
             "  {schedule} ({} and {} requests):",
-            baseline.len(),
-            publishing.len()
+            pairs.served(0),
+            pairs.served(1)
         );
         let names = sides.names();
-        print_added(
-            "request, as the client sees it",
-            names,
-            baseline,
-            publishing,
-        );
-        print_added(
-            "handler",
-            names,
-            &handler_baseline.took,
-            &handler_publishing.took,
-        );
+        print_added("request, as the client sees it", names, &pairs.request);
+        print_added("handler", names, &pairs.handler);
         if *TIME_ON_CPU {
-            print_added(
-                "handler, on its thread's CPU",
-                names,
-                &handler_baseline.on_cpu,
-                &handler_publishing.on_cpu,
-            );
+            print_added("handler, on its thread's CPU", names, &pairs.on_cpu);
         }
     }
 }
 
-/// Each percentile of both sides (named `names`), what the second added to the first's, and
-/// the 95% interval of that difference.
-fn print_added(what: &str, names: [&str; 2], baseline: &[Duration], publishing: &[Duration]) {
+/// One schedule's times, kept per pair of rounds: in whole rounds a round of each side run
+/// back to back, alternating one round that serves both. Each entry holds the two sides'.
+#[derive(Default)]
+struct Pairs {
+    /// Each request's latency as the client saw it.
+    request: Vec<[Vec<Duration>; 2]>,
+    /// The handler's time, by the clock.
+    handler: Vec<[Vec<Duration>; 2]>,
+    /// The handler's time on its thread's CPU (empty unless `BENCH_HANDLER_CPU=1`).
+    on_cpu: Vec<[Vec<Duration>; 2]>,
+}
+
+impl Pairs {
+    fn add(
+        &mut self,
+        request: [Vec<Duration>; 2],
+        [(handler_a, on_cpu_a), (handler_b, on_cpu_b)]: [(Vec<Duration>, Vec<Duration>); 2],
+    ) {
+        self.request.push(request);
+        self.handler.push([handler_a, handler_b]);
+        self.on_cpu.push([on_cpu_a, on_cpu_b]);
+    }
+
+    /// The requests `side` served in this schedule.
+    fn served(&self, side: usize) -> usize {
+        self.request.iter().map(|pair| pair[side].len()).sum()
+    }
+}
+
+/// Each percentile of both sides (named `names`) over all `pairs`, what the second added to
+/// the first's, and the 95% interval of that difference.
+fn print_added(what: &str, names: [&str; 2], pairs: &[[Vec<Duration>; 2]]) {
+    let side = |side: usize| sorted(pairs.iter().flat_map(|pair| pair[side].clone()).collect());
+    let (baseline, publishing) = (side(0), side(1));
+    if baseline.is_empty() || publishing.is_empty() {
+        return;
+    }
     println!("    {what}:");
     for (name, p) in [("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)] {
-        let (off, on) = (percentile(baseline, p), percentile(publishing, p));
-        let (low, high) = added_interval(baseline, publishing, p);
+        let (off, on) = (percentile(&baseline, p), percentile(&publishing, p));
+        let (low, high) = added_interval(pairs, p);
         println!(
             "      {name:>5}: {} {:>8.1} us, {} {:>8.1} us: added {:>+7.1} us ({:.3}x; 95% interval {low:+.1} to {high:+.1} us)",
             names[0],
@@ -438,23 +441,31 @@ fn print_added(what: &str, names: [&str; 2], baseline: &[Duration], publishing: 
 }
 
 /// A bootstrap 95% interval, in µs, of the difference between the two sides' percentile
-/// `p`: each side resampled with replacement, `RESAMPLES` times. It says how far the
-/// difference could move by the luck of which requests met the machine's jitter, so a
-/// difference inside it is not resolved by this run.
-fn added_interval(baseline: &[Duration], publishing: &[Duration], p: f64) -> (f64, f64) {
+/// `p`: the pairs of rounds resampled with replacement, `RESAMPLES` times, each pair taken
+/// whole with both its sides. Whole rounds, not single requests: this machine's jitter
+/// comes in stretches longer than a request, which touch neighbouring requests alike, so
+/// resampling requests one by one gave intervals that left out zero in the control
+/// (`BENCH_CONTROL`), whose sides do the same. So the interval says how far the difference
+/// could move by which stretches of jitter met which side, and a difference inside it is
+/// not resolved by this run.
+fn added_interval(pairs: &[[Vec<Duration>; 2]], p: f64) -> (f64, f64) {
     const RESAMPLES: usize = 200;
     let mut rng = StdRng::seed_from_u64(11);
-    let mut resample = |side: &[Duration], into: &mut Vec<Duration>| {
-        into.clear();
-        into.extend((0..side.len()).map(|_| side[rng.random_range(0..side.len())]));
-        let rank = percentile_rank(into.len(), p);
-        *into.select_nth_unstable(rank).1
-    };
     let (mut a, mut b) = (Vec::new(), Vec::new());
+    let at = |side: &mut Vec<Duration>| {
+        let rank = percentile_rank(side.len(), p);
+        *side.select_nth_unstable(rank).1
+    };
     let mut added: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
-            let (off, on) = (resample(baseline, &mut a), resample(publishing, &mut b));
-            (on.as_secs_f64() - off.as_secs_f64()) * 1e6
+            a.clear();
+            b.clear();
+            for _ in 0..pairs.len() {
+                let [off, on] = &pairs[rng.random_range(0..pairs.len())];
+                a.extend_from_slice(off);
+                b.extend_from_slice(on);
+            }
+            (at(&mut b).as_secs_f64() - at(&mut a).as_secs_f64()) * 1e6
         })
         .collect();
     added.sort_by(f64::total_cmp);
