@@ -421,9 +421,6 @@ impl Pairs {
 fn print_added(what: &str, names: [&str; 2], pairs: &[[Vec<Duration>; 2]]) {
     let side = |side: usize| sorted(pairs.iter().flat_map(|pair| pair[side].clone()).collect());
     let (baseline, publishing) = (side(0), side(1));
-    if baseline.is_empty() || publishing.is_empty() {
-        return;
-    }
     println!("    {what}:");
     for (name, p) in [("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)] {
         let (off, on) = (percentile(&baseline, p), percentile(&publishing, p));
@@ -442,7 +439,7 @@ fn print_added(what: &str, names: [&str; 2], pairs: &[[Vec<Duration>; 2]]) {
 
 /// A bootstrap 95% interval, in µs, of the difference between the two sides' percentile
 /// `p`: the pairs of rounds resampled with replacement, `RESAMPLES` times, each pair taken
-/// whole with both its sides. Whole rounds, not single requests: this machine's jitter
+/// whole with both its sides. Rounds, not single requests: this machine's jitter
 /// comes in stretches longer than a request, which touch neighbouring requests alike, so
 /// resampling requests one by one gave intervals that left out zero in the control
 /// (`BENCH_CONTROL`), whose sides do the same. So the interval says how far the difference
